@@ -1,0 +1,408 @@
+"""Load ``data/*.yaml`` into frozen records, validating everything with precise messages."""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+
+from .errors import DataError
+from .model import (
+    STACKS,
+    VERDICT_SIGN,
+    Criterion,
+    Fit,
+    Knowledge,
+    Option,
+    Question,
+    Scoring,
+    Source,
+    Stack,
+    Verdict,
+)
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+MAX_LABEL = 30
+MAX_WEIGHT = 3
+MAX_FIT = 3
+MIN_OPTIONS, MAX_OPTIONS = 2, 5
+MAX_ID = 24
+ID_CHARS = frozenset(string.ascii_lowercase + string.digits + "_")
+
+#: Texts every front end relies on; a missing one is a data error at start-up, not at run time.
+REQUIRED_TEXTS = (
+    "stack.django",
+    "stack.nodejs",
+    "stack.either",
+    "stack.tie",
+    "confidence.clear",
+    "confidence.moderate",
+    "confidence.close",
+    "importance.high",
+    "importance.medium",
+    "importance.low",
+    "result.title",
+    "result.recommendation",
+    "result.recommendation_either",
+    "result.confidence",
+    "result.reasons_title",
+    "result.no_reasons",
+    "result.criteria_title",
+    "result.criterion_line",
+    "result.criterion_verdict",
+    "result.criterion_mattered",
+    "result.criterion_mattered_because",
+    "result.criterion_quote",
+    "result.criterion_points",
+    "result.criterion_points_tie",
+    "result.because_joiner",
+    "result.reason_criterion",
+    "result.reason_fit",
+    "result.reason_article",
+    "result.change_joiner",
+    "result.change_title",
+    "result.change_one",
+    "result.change_two",
+    "result.change_none",
+    "result.answer_change",
+    "result.answer_new",
+    "result.disclaimer",
+)
+
+
+@dataclass(frozen=True)
+class _Node:
+    """A value read from YAML together with where it came from, for error messages."""
+
+    file: str
+    path: str
+    value: Any
+
+    def fail(self, problem: str) -> DataError:
+        return DataError(self.file, self.path, problem)
+
+    def child(self, key: str | int) -> _Node:
+        path = f"{self.path}[{key}]" if isinstance(key, int) else _join(self.path, key)
+        value = self.value[key] if isinstance(key, int) else self.value.get(key)
+        return _Node(self.file, path, value)
+
+    def mapping(self) -> Mapping[str, Any]:
+        if not isinstance(self.value, dict):
+            raise self.fail(f"expected a mapping, got {_kind(self.value)}")
+        return cast(Mapping[str, Any], self.value)
+
+    def items(self) -> list[_Node]:
+        if not isinstance(self.value, list):
+            raise self.fail(f"expected a list, got {_kind(self.value)}")
+        return [self.child(i) for i in range(len(self.value))]
+
+    def text(self, key: str, *, optional: bool = False, max_len: int | None = None) -> str:
+        self.mapping()
+        node = self.child(key)
+        if node.value is None:
+            if optional:
+                return ""
+            raise node.fail("missing")
+        if not isinstance(node.value, str | int | float) or isinstance(node.value, bool):
+            raise node.fail(f"expected text, got {_kind(node.value)}")
+        text = " ".join(str(node.value).split())
+        if not text:
+            raise node.fail("must not be empty")
+        if max_len is not None and len(text) > max_len:
+            raise node.fail(f"{len(text)} characters, at most {max_len} allowed: {text!r}")
+        return text
+
+    def ident(self, key: str = "id") -> str:
+        value = self.text(key)
+        if len(value) > MAX_ID or not set(value) <= ID_CHARS:
+            raise self.child(key).fail(
+                f"{value!r} is not a valid id (lowercase letters, digits and _, "
+                f"at most {MAX_ID} characters)"
+            )
+        return value
+
+    def number(self, key: str, *, low: float, high: float, whole: bool = False) -> float:
+        node = self.child(key)
+        value = node.value
+        kinds = (int,) if whole else (int, float)
+        if value is None:
+            raise node.fail("missing")
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise node.fail(f"expected a {'whole ' if whole else ''}number, got {_kind(value)}")
+        if not low <= value <= high:
+            raise node.fail(f"{value} is out of range ({low:g} to {high:g})")
+        return float(value)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _kind(value: object) -> str:
+    return {type(None): "nothing", dict: "a mapping", list: "a list", str: "text"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _read_yaml(data_dir: Path, name: str) -> _Node:
+    path = data_dir / name
+    shown = _display(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(shown, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(shown, "", f"cannot be read ({exc})") from None
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DataError(shown, "", f"invalid YAML: {where}{problem}") from None
+    node = _Node(shown, "", value)
+    node.mapping()
+    return node
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def _word(node: _Node) -> str:
+    if isinstance(node.value, bool):
+        raise node.fail("expected text, got true/false (put yes, no, on and off in quotes)")
+    if not isinstance(node.value, str | int) or not str(node.value).strip():
+        raise node.fail(f"expected text, got {_kind(node.value)}")
+    return str(node.value)
+
+
+def _unique(nodes: Iterable[_Node], what: str) -> list[tuple[_Node, str]]:
+    seen: set[str] = set()
+    result = []
+    for node in nodes:
+        ident = node.ident()
+        if ident in seen:
+            raise node.child("id").fail(f"duplicate {what} id {ident!r}")
+        seen.add(ident)
+        result.append((node, ident))
+    return result
+
+
+def _criterion(node: _Node, ident: str) -> Criterion:
+    verdict = node.text("verdict")
+    if verdict not in VERDICT_SIGN:
+        raise node.child("verdict").fail(
+            f"unknown verdict {verdict!r} (known: {', '.join(VERDICT_SIGN)})"
+        )
+    stacks_node = node.child("stacks")
+    stacks_node.mapping()
+    _no_unknown_keys(stacks_node, STACKS, "stack")
+    return Criterion(
+        id=ident,
+        title=node.text("title"),
+        verdict=cast(Verdict, verdict),
+        summary=node.text("summary"),
+        stacks={stack: stacks_node.text(stack) for stack in STACKS},
+        favours=node.text("favours"),
+        quote=node.text("quote"),
+    )
+
+
+def _no_unknown_keys(node: _Node, known: Iterable[str], what: str) -> None:
+    known = tuple(known)
+    for key in node.mapping():
+        if key not in known:
+            raise node.child(str(key)).fail(f"unknown {what} {key!r} (known: {', '.join(known)})")
+
+
+def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Option:
+    weights: dict[str, int] = {}
+    weights_node = node.child("weights")
+    if weights_node.value is not None:
+        _no_unknown_keys(weights_node, criteria, "criterion")
+        for cid in weights_node.mapping():
+            weights[cid] = int(weights_node.number(cid, low=0, high=MAX_WEIGHT, whole=True))
+    fits: list[Fit] = []
+    fit_node = node.child("fit")
+    if fit_node.value is not None:
+        _no_unknown_keys(fit_node, STACKS, "stack")
+        for stack in fit_node.mapping():
+            one = fit_node.child(stack)
+            one.mapping()
+            points = int(one.number("points", low=1, high=MAX_FIT, whole=True))
+            fits.append(Fit(cast(Stack, stack), points, one.text("reason")))
+    synonyms_node = node.child("synonyms")
+    synonyms: tuple[str, ...] = ()
+    if synonyms_node.value is not None:
+        synonyms = tuple(_word(item) for item in synonyms_node.items())
+    lead = sum(w * criteria[cid].sign for cid, w in weights.items())
+    lead += sum(f.points if f.stack == "django" else -f.points for f in fits)
+    total = sum(weights.values()) + sum(f.points for f in fits)
+    neutral = not fits and not any(weights.values())
+    because = node.text("because", optional=neutral)
+    return Option(
+        id=ident,
+        label=node.text("label", max_len=MAX_LABEL),
+        synonyms=synonyms,
+        because=because,
+        weights=weights,
+        fits=tuple(fits),
+        lead=lead,
+        total=total,
+    )
+
+
+def _question(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Question:
+    options_node = node.child("options")
+    nodes = options_node.items()
+    if not MIN_OPTIONS <= len(nodes) <= MAX_OPTIONS:
+        raise options_node.fail(
+            f"{len(nodes)} options, a question needs {MIN_OPTIONS} to {MAX_OPTIONS}"
+        )
+    options = tuple(_option(n, oid, criteria) for n, oid in _unique(nodes, "option"))
+    labels = [o.label.casefold() for o in options]
+    for index, label in enumerate(labels):
+        if labels.index(label) != index:
+            raise (
+                options_node.child(index)
+                .child("label")
+                .fail(f"duplicate label {options[index].label!r}")
+            )
+    if not any(o.is_neutral for o in options):
+        raise options_node.fail(
+            "no neutral option: every question needs a 'not sure' answer with no weights or fit"
+        )
+    return Question(
+        id=ident,
+        prompt=node.text("prompt"),
+        why=node.text("why"),
+        options=options,
+    )
+
+
+def _conditions(node: _Node, question: Question, earlier: Mapping[str, Question]) -> Question:
+    cond_node = node.child("ask_if")
+    if cond_node.value is None:
+        return question
+    ask_if: dict[str, frozenset[str]] = {}
+    for qid in cond_node.mapping():
+        target = earlier.get(qid)
+        one = cond_node.child(str(qid))
+        if target is None:
+            raise one.fail(f"condition on {qid!r}, which is not an earlier question")
+        allowed = [str(item.value) for item in one.items()]
+        for index, oid in enumerate(allowed):
+            if target.option(oid) is None:
+                raise one.child(index).fail(
+                    f"unknown option {oid!r} of question {qid!r} "
+                    f"(known: {', '.join(o.id for o in target.options)})"
+                )
+        ask_if[qid] = frozenset(allowed)
+    return Question(question.id, question.prompt, question.why, question.options, ask_if)
+
+
+def _scoring(node: _Node) -> Scoring:
+    node.mapping()
+    levels_node = node.child("importance_levels")
+    levels = tuple(
+        (str(key), int(levels_node.number(key, low=1, high=100, whole=True)))
+        for key in levels_node.mapping()
+    )
+    scoring = Scoring(
+        base_importance=int(node.number("base_importance", low=0, high=10, whole=True)),
+        either_below=node.number("either_below", low=0, high=1),
+        close_below=node.number("close_below", low=0, high=1),
+        clear_from=node.number("clear_from", low=0, high=1),
+        importance_levels=tuple(sorted(levels, key=lambda kv: -kv[1])),
+    )
+    if not scoring.either_below <= scoring.close_below <= scoring.clear_from:
+        raise node.fail("thresholds must satisfy either_below ≤ close_below ≤ clear_from")
+    return scoring
+
+
+def _flatten(node: _Node, prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in node.mapping().items():
+        child = node.child(str(key))
+        dotted = _join(prefix, str(key))
+        if isinstance(value, dict):
+            flat.update(_flatten(child, dotted))
+        elif isinstance(value, str):
+            flat[dotted] = value.strip("\n")
+        else:
+            raise child.fail(f"expected text or a mapping, got {_kind(value)}")
+    return flat
+
+
+def load_texts(data_dir: Path, required: Iterable[str] = ()) -> dict[str, str]:
+    """Read ``texts.yaml`` into a flat mapping of dotted keys, checking required keys."""
+    node = _read_yaml(data_dir, "texts.yaml")
+    texts = _flatten(node)
+    for key in (*REQUIRED_TEXTS, *required):
+        if key not in texts:
+            raise DataError(node.file, key, "missing text")
+    return texts
+
+
+def load_knowledge(
+    data_dir: Path | str | None = None, *, required_texts: Iterable[str] = ()
+) -> Knowledge:
+    """Load and validate all data files; raise :class:`DataError` on the first problem.
+
+    ``required_texts`` names text keys the caller's front ends need beyond the result's own.
+    """
+    data_dir = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
+    crit_root = _read_yaml(data_dir, "criteria.yaml")
+    source_node = crit_root.child("source")
+    source_node.mapping()
+    source = Source(
+        title=source_node.text("title"),
+        publisher=source_node.text("publisher"),
+        conclusion=source_node.text("conclusion"),
+    )
+    crit_nodes = crit_root.child("criteria").items()
+    if not crit_nodes:
+        raise crit_root.child("criteria").fail("no criteria")
+    criteria = tuple(_criterion(n, cid) for n, cid in _unique(crit_nodes, "criterion"))
+    by_id = {c.id: c for c in criteria}
+    scoring = _scoring(crit_root.child("scoring"))
+
+    q_root = _read_yaml(data_dir, "questions.yaml")
+    q_nodes = q_root.child("questions").items()
+    if not q_nodes:
+        raise q_root.child("questions").fail("no questions")
+    questions: dict[str, Question] = {}
+    for node, qid in _unique(q_nodes, "question"):
+        questions[qid] = _conditions(node, _question(node, qid, by_id), questions)
+    moved = {
+        cid for q in questions.values() for o in q.options for cid, w in o.weights.items() if w
+    }
+    for criterion in criteria:
+        if criterion.id not in moved:
+            raise DataError(
+                q_root.file,
+                "questions",
+                f"no answer raises the weight of criterion {criterion.id!r}; "
+                "every criterion needs at least one question that moves it",
+            )
+    dependents = {
+        qid: tuple(q.id for q in questions.values() if qid in q.ask_if) for qid in questions
+    }
+    return Knowledge(
+        source=source,
+        criteria=criteria,
+        questions=tuple(questions.values()),
+        scoring=scoring,
+        texts=load_texts(data_dir, required_texts),
+        dependents={qid: deps for qid, deps in dependents.items() if deps},
+    )

@@ -1,0 +1,161 @@
+"""Frozen, typed records for the knowledge the bot is built from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Stack = Literal["django", "nodejs"]
+Verdict = Literal["django", "nodejs", "tie"]
+STACKS: tuple[Stack, ...] = ("django", "nodejs")
+
+#: The sign of a verdict in "Django's lead": positive favours Django.
+VERDICT_SIGN: Mapping[str, int] = {"django": 1, "nodejs": -1, "tie": 0}
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Criterion:
+    """One of the article's six criteria and its verdict."""
+
+    id: str
+    title: str
+    verdict: Verdict
+    summary: str
+    stacks: Mapping[Stack, str]
+    favours: str
+    quote: str
+
+    @property
+    def sign(self) -> int:
+        """+1 when the article favours Django, -1 for Node.js, 0 for a tie."""
+        return VERDICT_SIGN[self.verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """A direct nudge of an answer towards one stack, with the reason shown to the user."""
+
+    stack: Stack
+    points: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Option:
+    """One possible answer to a question and what it changes."""
+
+    id: str
+    label: str
+    synonyms: tuple[str, ...]
+    because: str
+    weights: Mapping[str, int]
+    fits: tuple[Fit, ...]
+    #: Django's lead and the total weight this option adds (precomputed for speed).
+    lead: int = 0
+    total: int = 0
+
+    @property
+    def is_neutral(self) -> bool:
+        """True when choosing this option leaves every score as it was."""
+        return not any(self.weights.values()) and not self.fits
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Question:
+    """A question with its options and an optional condition on earlier answers."""
+
+    id: str
+    prompt: str
+    why: str
+    options: tuple[Option, ...]
+    ask_if: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    _by_id: Mapping[str, Option] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {o.id: o for o in self.options})
+
+    def option(self, option_id: str | None) -> Option | None:
+        """The option with this id, or None."""
+        return self._by_id.get(option_id) if option_id is not None else None
+
+    def applies(self, answers: Mapping[str, str]) -> bool:
+        """Whether this question is asked, given the earlier answers."""
+        if not self.ask_if:
+            return True
+        return all(answers.get(qid) in allowed for qid, allowed in self.ask_if.items())
+
+
+@dataclass(frozen=True, slots=True)
+class Scoring:
+    """Thresholds that turn scores into a recommendation and a confidence label."""
+
+    base_importance: int
+    either_below: float
+    close_below: float
+    clear_from: float
+    importance_levels: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """The article the knowledge comes from."""
+
+    title: str
+    publisher: str
+    conclusion: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Knowledge:
+    """Everything loaded from ``data/``: criteria, questions, scoring rules and texts."""
+
+    source: Source
+    criteria: tuple[Criterion, ...]
+    questions: tuple[Question, ...]
+    scoring: Scoring
+    texts: Mapping[str, str]
+    #: question id → ids of the later questions whose ``ask_if`` names it.
+    dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    _criteria: Mapping[str, Criterion] = field(init=False, repr=False)
+    _questions: Mapping[str, Question] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_criteria", {c.id: c for c in self.criteria})
+        object.__setattr__(self, "_questions", {q.id: q for q in self.questions})
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        """The criterion with this id."""
+        return self._criteria[criterion_id]
+
+    def question(self, question_id: str) -> Question | None:
+        """The question with this id, or None."""
+        return self._questions.get(question_id)
+
+    def applicable(self, answers: Mapping[str, str]) -> tuple[Question, ...]:
+        """The questions this user is asked, given their answers so far."""
+        return tuple(q for q in self.questions if q.applies(answers))
+
+    def prune(self, answers: Mapping[str, str]) -> dict[str, str]:
+        """The answers that still count: known options of questions that still apply."""
+        if all(
+            (q := self._questions.get(qid)) is not None and not q.ask_if and q.option(oid)
+            for qid, oid in answers.items()
+        ):
+            return dict(answers)
+        kept: dict[str, str] = {}
+        for question in self.questions:
+            chosen = answers.get(question.id)
+            if chosen is not None and question.applies(kept) and question.option(chosen):
+                kept[question.id] = chosen
+        return kept
+
+    def text(self, key: str, /, **values: object) -> str:
+        """The text at a dotted key from ``data/texts.yaml``, filled with values."""
+        template = self.texts[key]
+        return template.format(**values) if values else template
+
+    @property
+    def option_count(self) -> int:
+        """How many options all questions offer together."""
+        return sum(len(q.options) for q in self.questions)

@@ -1,0 +1,290 @@
+"""Turn a user's answers into a recommendation with its explanation. Pure and deterministic.
+
+The model is deliberately simple so that every number can be explained:
+
+* each criterion has an *importance*: ``base_importance`` plus the weights of the answers
+  that raised it;
+* it adds ``importance`` points to the stack the article names its winner (none for a tie);
+* some answers also give a stack a direct *fit* (e.g. "your team knows Python");
+* Django's *lead* is the sum of points for Django minus the points for Node.js, and the
+  *margin* is the lead divided by all points given out, so it lies between -1 and 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from .model import Criterion, Fit, Knowledge, Option, Question, Stack
+
+Choice = Literal["django", "nodejs", "either"]
+Confidence = Literal["clear", "moderate", "close"]
+MAX_REASONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Driver:
+    """An answer that made a criterion matter more to this user."""
+
+    question: Question
+    option: Option
+    weight: int
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionResult:
+    """How one criterion counted for this user."""
+
+    criterion: Criterion
+    importance: int
+    level: str
+    drivers: tuple[Driver, ...]
+    #: Points this criterion added to Django's lead (negative: towards Node.js).
+    contribution: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason for the recommendation, in the user's own terms.
+
+    ``option`` is None for a reason that comes from the article alone (no answer raised it).
+    Either ``criterion`` (the answer made an article verdict matter) or ``fit`` is set.
+    """
+
+    stack: Stack
+    points: int
+    option: Option | None
+    criterion: Criterion | None = None
+    fit: Fit | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerChange:
+    """One answer changed: from ``old`` (None when unanswered) to ``new``."""
+
+    question: Question
+    old: Option | None
+    new: Option
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    """The smallest change to the answers that would change the recommendation."""
+
+    changes: tuple[AnswerChange, ...]
+    choice: Choice
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    """The full result: the choice, how sure we are, and why."""
+
+    choice: Choice
+    lead: int
+    total: int
+    margin: float
+    confidence: Confidence
+    criteria: tuple[CriterionResult, ...]
+    reasons: tuple[Reason, ...]
+    #: None when no change of one or two answers would change the recommendation.
+    what_if: WhatIf | None
+    answers: Mapping[str, str]
+
+
+def choose(lead: int, total: int, knowledge: Knowledge) -> tuple[Choice, float]:
+    """The choice and the margin for a given lead and total."""
+    margin = lead / total if total else 0.0
+    if abs(margin) < knowledge.scoring.either_below:
+        return "either", margin
+    return ("django" if margin > 0 else "nodejs"), margin
+
+
+def confidence_of(margin: float, knowledge: Knowledge) -> Confidence:
+    """The confidence label for a margin."""
+    size = abs(margin)
+    if size >= knowledge.scoring.clear_from:
+        return "clear"
+    if size >= knowledge.scoring.close_below:
+        return "moderate"
+    return "close"
+
+
+def totals(knowledge: Knowledge, answers: Mapping[str, str]) -> tuple[int, int]:
+    """Django's lead and the total points for already-pruned answers."""
+    base = knowledge.scoring.base_importance
+    lead = base * sum(c.sign for c in knowledge.criteria)
+    total = base * len(knowledge.criteria)
+    for question_id, option_id in answers.items():
+        question = knowledge.question(question_id)
+        option = question.option(option_id) if question is not None else None
+        if option is not None:
+            lead += option.lead
+            total += option.total
+    return lead, total
+
+
+def recommend(knowledge: Knowledge, answers: Mapping[str, str]) -> Recommendation:
+    """Score the answers (unknown or inapplicable ones are ignored) and explain the result."""
+    answers = knowledge.prune(answers)
+    chosen = _chosen(knowledge, answers)
+    lead, total = totals(knowledge, answers)
+    choice, margin = choose(lead, total, knowledge)
+    criteria = tuple(_criterion_result(knowledge, c, chosen) for c in knowledge.criteria)
+    return Recommendation(
+        choice=choice,
+        lead=lead,
+        total=total,
+        margin=margin,
+        confidence=confidence_of(margin, knowledge),
+        criteria=criteria,
+        reasons=_reasons(knowledge, choice, chosen),
+        what_if=_what_would_change(knowledge, answers, choice, lead, total),
+        answers=answers,
+    )
+
+
+def _chosen(knowledge: Knowledge, answers: Mapping[str, str]) -> list[tuple[Question, Option]]:
+    pairs = []
+    for question in knowledge.questions:
+        option_id = answers.get(question.id)
+        if option_id is not None:
+            option = question.option(option_id)
+            if option is not None:
+                pairs.append((question, option))
+    return pairs
+
+
+def _criterion_result(
+    knowledge: Knowledge, criterion: Criterion, chosen: list[tuple[Question, Option]]
+) -> CriterionResult:
+    drivers = tuple(
+        Driver(q, o, o.weights[criterion.id]) for q, o in chosen if o.weights.get(criterion.id)
+    )
+    importance = knowledge.scoring.base_importance + sum(d.weight for d in drivers)
+    level = "low"
+    for name, threshold in knowledge.scoring.importance_levels:
+        if importance >= threshold:
+            level = name
+            break
+    return CriterionResult(criterion, importance, level, drivers, importance * criterion.sign)
+
+
+def _reasons(
+    knowledge: Knowledge, choice: Choice, chosen: list[tuple[Question, Option]]
+) -> tuple[Reason, ...]:
+    """The strongest reasons, at most one per answer, answers before the article alone."""
+    candidates: list[Reason] = []
+    for _question, option in chosen:
+        best: Reason | None = None
+        for fit in option.fits:
+            if best is None or fit.points > best.points:
+                best = Reason(fit.stack, fit.points, option, fit=fit)
+        for cid, weight in option.weights.items():
+            criterion = knowledge.criterion(cid)
+            if weight and criterion.verdict != "tie" and (best is None or weight > best.points):
+                best = Reason(_stack(criterion), weight, option, criterion=criterion)
+        if best is not None:
+            candidates.append(best)
+    base = knowledge.scoring.base_importance
+    article = [
+        Reason(_stack(c), base, None, criterion=c) for c in knowledge.criteria if c.verdict != "tie"
+    ]
+    if choice == "either":
+        picked = []
+        for stack in ("django", "nodejs"):
+            side = [r for r in candidates if r.stack == stack] or [
+                r for r in article if r.stack == stack
+            ]
+            picked.extend(sorted(side, key=lambda r: -r.points)[:1])
+        return tuple(picked)
+    mine = sorted((r for r in candidates if r.stack == choice), key=lambda r: -r.points)
+    if len(mine) < MAX_REASONS:
+        mine.extend(r for r in article if r.stack == choice)
+    return tuple(mine[:MAX_REASONS])
+
+
+def _stack(criterion: Criterion) -> Stack:
+    return "django" if criterion.sign > 0 else "nodejs"
+
+
+def what_would_change(knowledge: Knowledge, answers: Mapping[str, str]) -> WhatIf | None:
+    """The smallest change of answers (one where possible, else two) that changes the choice.
+
+    Among single changes, one that reaches the other stack beats one that only reaches
+    "either"; then the most decisive; then the earliest question. Pairs are found greedily on
+    the linear form of the decision, which is exact when the two answers are independent, and
+    every candidate is checked by scoring it for real.
+    """
+    answers = knowledge.prune(answers)
+    lead, total = totals(knowledge, answers)
+    return _what_would_change(knowledge, answers, choose(lead, total, knowledge)[0], lead, total)
+
+
+def _what_would_change(
+    knowledge: Knowledge, answers: Mapping[str, str], choice: Choice, lead: int, total: int
+) -> WhatIf | None:
+    best: tuple[tuple[int, float, int], WhatIf] | None = None
+    for rank, question in enumerate(knowledge.applicable(answers)):
+        old = question.option(answers.get(question.id))
+        rest_lead = lead - (old.lead if old else 0)
+        rest_total = total - (old.total if old else 0)
+        exact = question.id in knowledge.dependents
+        for option in question.options:
+            if option is old:
+                continue
+            if exact:
+                changed = knowledge.prune({**answers, question.id: option.id})
+                new_choice, new_margin = choose(*totals(knowledge, changed), knowledge)
+            else:
+                new_choice, new_margin = choose(
+                    rest_lead + option.lead, rest_total + option.total, knowledge
+                )
+            if new_choice == choice:
+                continue
+            key = (int(new_choice == "either"), -abs(new_margin), rank)
+            if best is None or key < best[0]:
+                best = key, WhatIf((AnswerChange(question, old, option),), new_choice)
+    if best is not None:
+        return best[1]
+    return _pair_change(knowledge, answers, choice)
+
+
+def _change(question: Question, answers: Mapping[str, str], new: Option) -> AnswerChange:
+    old_id = answers.get(question.id)
+    return AnswerChange(question, question.option(old_id) if old_id else None, new)
+
+
+def _pair_change(knowledge: Knowledge, answers: Mapping[str, str], choice: Choice) -> WhatIf | None:
+    either = knowledge.scoring.either_below
+    # Each target is a direction in which (lead + k * total) must cross zero.
+    targets: list[tuple[int, float]] = []
+    if choice in ("django", "either"):
+        targets.append((-1, -either) if choice == "django" else (1, -either))
+    if choice in ("nodejs", "either"):
+        targets.append((1, either) if choice == "nodejs" else (-1, either))
+    for direction, k in targets:
+        gains: list[tuple[float, int, Question, Option]] = []
+        for rank, question in enumerate(knowledge.applicable(answers)):
+            old_id = answers.get(question.id)
+            old = question.option(old_id) if old_id else None
+            old_value = (old.lead + k * old.total) if old else 0.0
+            top = max(question.options, key=lambda o: direction * (o.lead + k * o.total))
+            gain = direction * (top.lead + k * top.total - old_value)
+            if gain > 0 and top is not old:
+                gains.append((-gain, rank, question, top))
+        gains.sort(key=lambda g: (g[0], g[1]))
+        if len(gains) < 2:
+            continue
+        (_, _, q1, o1), (_, _, q2, o2) = gains[0], gains[1]
+        changed = {**answers, q1.id: o1.id, q2.id: o2.id}
+        new_choice, _ = choose(*totals(knowledge, knowledge.prune(changed)), knowledge)
+        if new_choice != choice:
+            pair = tuple(
+                sorted(
+                    (_change(q1, answers, o1), _change(q2, answers, o2)),
+                    key=lambda c: knowledge.questions.index(c.question),
+                )
+            )
+            return WhatIf(pair, new_choice)
+    return None

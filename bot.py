@@ -1,0 +1,63 @@
+"""Stack Advisor's entry point: parse arguments, load settings and data, run a front end."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from advisor import DataError, Knowledge, load_knowledge
+from dialogs.console import run_console
+from dialogs.settings import SettingsError, load_settings, read_environment
+from dialogs.texts import DIALOG_TEXTS
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bot.py",
+        description="Stack Advisor: Django or Node.js? A Telegram bot and console chat.",
+    )
+    parser.add_argument("--data", type=Path, default=None, help="folder with the YAML data")
+    parser.add_argument("--check-data", action="store_true", help="validate the data and exit")
+    parser.add_argument("--console", action="store_true", help="chat in this terminal")
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="optional .env file")
+    return parser.parse_args(argv)
+
+
+def load(data_dir: Path | None) -> Knowledge:
+    """Load the data with every text the front ends need."""
+    return load_knowledge(data_dir, required_texts=DIALOG_TEXTS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        knowledge = load(args.data)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.check_data:
+        print(
+            f"data OK: {len(knowledge.criteria)} criteria, {len(knowledge.questions)} questions, "
+            f"{knowledge.option_count} options"
+        )
+        return 0
+    if args.console:
+        return run_console(knowledge, sys.stdin, sys.stdout)
+    try:
+        settings = load_settings(read_environment(os.environ, args.env_file))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if settings.bot_token is None:
+        print(knowledge.text("console.telegram_hint"))
+        return run_console(knowledge, sys.stdin, sys.stdout)
+    from dialogs.telegram import run_telegram
+
+    return run_telegram(settings, knowledge)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+"""The conversation flow: one `transitions` state machine built from data/questions.yaml.
+
+States: ``welcome``, one ``q_<id>`` per question, and ``result``. Triggers (declared only):
+``start``, ``answer``, ``back``, ``restart`` and ``why`` (an aside that stays on the question).
+Conditional questions are skipped by guarded transitions, in both directions.
+
+One machine serves every user: a session is loaded into the machine's single model, one
+trigger fires, and the new state is copied back. Every call is synchronous, so in an asyncio
+program no other session can interleave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from transitions import Machine
+
+from advisor import Knowledge, Option, Question, Recommendation, recommend
+
+from .session import RESULT, WELCOME, Session, question_state
+from .typing import COMMANDS, Command, Interpreter
+
+Kind = Literal["welcome", "question", "result"]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What a front end shows: data, not strings. ``notice`` is a text key with its values."""
+
+    kind: Kind
+    question: Question | None = None
+    selected: str | None = None
+    show_why: bool = False
+    can_go_back: bool = False
+    step: int = 0
+    steps: int = 0
+    recommendation: Recommendation | None = None
+    notice: str | None = None
+    notice_values: Mapping[str, str] | None = None
+    command: Command | None = None
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        """The options to offer (none outside a question)."""
+        return self.question.options if self.question else ()
+
+
+class _Cursor:
+    """The machine's model: the state and answers of the session being handled."""
+
+    state: str
+
+    def __init__(self) -> None:
+        self.answers: Mapping[str, str] = {}
+        self.trigger: Callable[..., bool]
+
+
+class DialogEngine:
+    """Runs the dialog for any number of sessions over one shared state machine."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        self.interpreter = Interpreter(
+            {c: knowledge.text(f"words.{c}") for c in COMMANDS}
+        )
+        self._cursor = _Cursor()
+        self._machine = Machine(
+            model=self._cursor,
+            states=[WELCOME, *(question_state(q.id) for q in knowledge.questions), RESULT],
+            transitions=self._transitions(),
+            initial=WELCOME,
+            auto_transitions=False,
+            send_event=False,
+        )
+
+    # -- the flow, as data for transitions ---------------------------------------------------
+
+    def _transitions(self) -> list[dict[str, Any]]:
+        questions = self.knowledge.questions
+        states = [question_state(q.id) for q in questions]
+        first = states[0]
+        table: list[dict[str, Any]] = [
+            {"trigger": "start", "source": WELCOME, "dest": first},
+            {"trigger": "restart", "source": "*", "dest": first},
+            {"trigger": "back", "source": [WELCOME, first], "dest": None},
+        ]
+        for i, source in enumerate(states):
+            table.append({"trigger": "why", "source": source, "dest": None})
+            for later in questions[i + 1 :]:
+                table.append(self._guarded("answer", source, later))
+            table.append({"trigger": "answer", "source": source, "dest": RESULT})
+            for earlier in reversed(questions[:i]):
+                table.append(self._guarded("back", source, earlier))
+        for earlier in reversed(questions):
+            table.append(self._guarded("back", RESULT, earlier))
+        return table
+
+    def _guarded(self, trigger: str, source: str, dest: Question) -> dict[str, Any]:
+        def applies() -> bool:
+            return dest.applies(self._cursor.answers)
+
+        return {
+            "trigger": trigger,
+            "source": source,
+            "dest": question_state(dest.id),
+            "conditions": [applies],
+        }
+
+    def _fire(self, session: Session, trigger: str) -> None:
+        cursor = self._cursor
+        self._machine.set_state(session.state, model=cursor)
+        cursor.answers = session.answers
+        try:
+            cursor.trigger(trigger)
+        finally:
+            cursor.answers = {}
+        session.state = cursor.state
+
+    # -- what front ends call ----------------------------------------------------------------
+
+    def start(self, session: Session) -> View:
+        """Begin the questions (or, if already under way, show where the user is)."""
+        if session.state == WELCOME:
+            self._fire(session, "start")
+        return self.view(session)
+
+    def restart(self, session: Session) -> View:
+        """Forget the answers and ask the first question again."""
+        session.answers = {}
+        session.round += 1
+        self._fire(session, "restart")
+        return self.view(session, notice="dialog.notice.restarted", command="restart")
+
+    def back(self, session: Session) -> View:
+        """Go to the previous question asked, keeping its answer; stay on the first one."""
+        before = session.state
+        self._fire(session, "back")
+        notice = "dialog.notice.back_on_first" if session.state == before else None
+        return self.view(session, notice=notice, command="back")
+
+    def why(self, session: Session) -> View:
+        """Explain why the current question is asked, and ask it again."""
+        if session.question_id is None:
+            return self.view(session, notice=self._idle_notice(session), command="why")
+        self._fire(session, "why")
+        return self.view(session, show_why=True, command="why")
+
+    def answer(self, session: Session, option_id: str) -> View:
+        """Record an answer to the current question and move on."""
+        question = self.current_question(session)
+        if question is None:
+            return self.view(session, notice=self._idle_notice(session))
+        if question.option(option_id) is None:
+            return self.view(session, notice="dialog.notice.reask")
+        answers = {**session.answers, question.id: option_id}
+        session.answers = self.knowledge.prune(answers)
+        self._fire(session, "answer")
+        return self.view(session)
+
+    def handle_text(self, session: Session, text: str) -> View:
+        """Interpret typed text as a command or an answer; re-ask when unsure."""
+        if session.state == WELCOME:
+            return self.start(session)
+        understood = self.interpreter.understand(text, self.current_question(session))
+        if understood.command is not None:
+            return self.command(session, understood.command)
+        if understood.option is not None:
+            return self.answer(session, understood.option.id)
+        if session.state == RESULT:
+            return self.view(session, notice="dialog.notice.at_result")
+        if understood.candidates:
+            names = self.knowledge.text("dialog.notice.or").join(
+                f"“{o.label}”" for o in understood.candidates
+            )
+            return self.view(session, notice="dialog.notice.ambiguous", candidates=names)
+        return self.view(session, notice="dialog.notice.reask")
+
+    def command(self, session: Session, command: Command) -> View:
+        """Carry out a command: back, restart, why, help or quit."""
+        if command == "back":
+            return self.back(session)
+        if command == "restart":
+            return self.restart(session)
+        if command == "why":
+            return self.why(session)
+        return self.view(session, notice="dialog.notice.help", command=command)
+
+    def current_question(self, session: Session) -> Question | None:
+        """The question being asked, or None."""
+        qid = session.question_id
+        return self.knowledge.question(qid) if qid else None
+
+    def view(
+        self,
+        session: Session,
+        *,
+        notice: str | None = None,
+        show_why: bool = False,
+        command: Command | None = None,
+        **notice_values: str,
+    ) -> View:
+        """The screen for the session's current state."""
+        if session.state == WELCOME:
+            return View("welcome", notice=notice, command=command)
+        if session.state == RESULT:
+            return View(
+                "result",
+                recommendation=recommend(self.knowledge, session.answers),
+                can_go_back=True,
+                notice=notice,
+                notice_values=notice_values or None,
+                command=command,
+            )
+        question = self.current_question(session)
+        assert question is not None, session.state
+        asked = self.knowledge.applicable(session.answers)
+        return View(
+            "question",
+            question=question,
+            selected=session.answers.get(question.id),
+            show_why=show_why,
+            can_go_back=asked.index(question) > 0,
+            step=asked.index(question) + 1,
+            steps=len(asked),
+            notice=notice,
+            notice_values=notice_values or None,
+            command=command,
+        )
+
+    def _idle_notice(self, session: Session) -> str:
+        return "dialog.notice.done" if session.state == RESULT else "dialog.notice.reask"
+
+    def welcome_values(self) -> dict[str, object]:
+        """Values for the welcome text: how many questions and about how long."""
+        count = len([q for q in self.knowledge.questions if not q.ask_if])
+        return {
+            "count": count,
+            "minutes": max(1, round(count * 8 / 60)),
+            "title": self.knowledge.source.title,
+            "publisher": self.knowledge.source.publisher,
+        }

@@ -1,0 +1,73 @@
+"""A user's place in the dialog and their answers, as a small JSON-compatible record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor import Knowledge
+
+SCHEMA_VERSION = 1
+WELCOME = "welcome"
+RESULT = "result"
+QUESTION_PREFIX = "q_"
+
+
+def question_state(question_id: str) -> str:
+    """The state name of a question."""
+    return QUESTION_PREFIX + question_id
+
+
+@dataclass(slots=True)
+class Session:
+    """Where one user is in the dialog.
+
+    ``round`` grows on every restart, so buttons of an earlier round can be told apart.
+    ``source`` is the tracked link the user came from, if any.
+    """
+
+    state: str = WELCOME
+    answers: dict[str, str] = field(default_factory=dict)
+    round: int = 0
+    source: str | None = None
+
+    @property
+    def question_id(self) -> str | None:
+        """The id of the question being asked, or None at the welcome and the result."""
+        if self.state.startswith(QUESTION_PREFIX):
+            return self.state[len(QUESTION_PREFIX) :]
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict carrying the schema version."""
+        data: dict[str, Any] = {"v": SCHEMA_VERSION, "s": self.state, "a": dict(self.answers)}
+        if self.round:
+            data["r"] = self.round
+        if self.source:
+            data["src"] = self.source
+        return data
+
+    @classmethod
+    def from_dict(cls, data: object, knowledge: Knowledge) -> Session | None:
+        """Restore a session; None when the data is corrupt, of another version or stale."""
+        if not isinstance(data, dict) or data.get("v") != SCHEMA_VERSION:
+            return None
+        state, answers = data.get("s"), data.get("a")
+        round_, source = data.get("r", 0), data.get("src")
+        if not isinstance(state, str) or not isinstance(answers, dict):
+            return None
+        if not isinstance(round_, int) or isinstance(round_, bool) or round_ < 0:
+            return None
+        if source is not None and not isinstance(source, str):
+            return None
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items()):
+            return None
+        if knowledge.prune(answers) != answers:
+            return None
+        session = cls(state, dict(answers), round_, source)
+        if state in (WELCOME, RESULT):
+            return session
+        question = knowledge.question(session.question_id or "")
+        if question is None or not question.applies(answers):
+            return None
+        return session

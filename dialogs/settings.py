@@ -1,0 +1,162 @@
+"""Settings from the environment and an optional .env file, validated once."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from advisor import StackAdvisorError
+
+DEFAULT_API_URL = "https://api.telegram.org"
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(StackAdvisorError):
+    """A configuration variable has a bad value; the message names it."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated configuration. ``bot_token`` None means: run the console chat."""
+
+    bot_token: str | None = None
+    telegram_api_url: str = DEFAULT_API_URL
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    state_db: Path = Path("state/stack_advisor.sqlite3")
+    session_ttl_days: int = 30
+    log_level: str = "INFO"
+    admin_ids: frozenset[int] = frozenset()
+    sales_chat_id: int | None = None
+
+    def __repr__(self) -> str:
+        hidden = "***" if self.bot_token else None
+        return f"Settings(bot_token={hidden!r}, mode={self.mode!r}, api={self.telegram_api_url!r})"
+
+
+def read_environment(
+    environ: Mapping[str, str], env_file: Path | None = Path(".env")
+) -> dict[str, str]:
+    """The variables of ``env_file`` (if it exists), overridden by ``environ``."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(environ)
+    return values
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Validate the variables into :class:`Settings`; raise :class:`SettingsError` naming one."""
+    get = _Reader(environ)
+    token = get.text("BOT_TOKEN")
+    if token is not None and not TOKEN_RE.match(token):
+        raise SettingsError(
+            "BOT_TOKEN", "does not look like a token from @BotFather (digits:letters)"
+        )
+    api_url = (get.text("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/")
+    _check_url("TELEGRAM_API_URL", api_url)
+    mode = (get.text("MODE") or "polling").lower()
+    if mode not in ("polling", "webhook"):
+        raise SettingsError("MODE", f"must be 'polling' or 'webhook', not {mode!r}")
+    webhook_url = get.text("WEBHOOK_URL")
+    secret = get.text("WEBHOOK_SECRET")
+    if webhook_url is not None:
+        _check_url("WEBHOOK_URL", webhook_url)
+    if mode == "webhook":
+        if webhook_url is None:
+            raise SettingsError("WEBHOOK_URL", "is required when MODE=webhook")
+        if secret is None:
+            raise SettingsError("WEBHOOK_SECRET", "is required when MODE=webhook")
+    if secret is not None and not SECRET_RE.match(secret):
+        raise SettingsError("WEBHOOK_SECRET", "must be 1-256 characters of A-Z a-z 0-9 _ -")
+    level = (get.text("LOG_LEVEL") or "INFO").upper()
+    if level not in LOG_LEVELS:
+        raise SettingsError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    return Settings(
+        bot_token=token,
+        telegram_api_url=api_url,
+        mode=mode,  # type: ignore[arg-type]
+        webhook_url=webhook_url,
+        webhook_secret=secret,
+        listen=get.text("LISTEN") or "0.0.0.0",
+        port=get.integer("PORT", 8443, low=1, high=65535),
+        state_db=Path(get.text("STATE_DB") or "state/stack_advisor.sqlite3"),
+        session_ttl_days=get.integer("SESSION_TTL_DAYS", 30, low=1, high=3650),
+        log_level=level,
+        admin_ids=get.id_list("ADMIN_IDS"),
+        sales_chat_id=get.optional_integer("SALES_CHAT_ID"),
+    )
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def text(self, name: str) -> str | None:
+        value = self.environ.get(name, "").strip()
+        return value or None
+
+    def integer(self, name: str, default: int, *, low: int, high: int) -> int:
+        value = self.optional_integer(name)
+        if value is None:
+            return default
+        if not low <= value <= high:
+            raise SettingsError(name, f"must be between {low} and {high}, not {value}")
+        return value
+
+    def optional_integer(self, name: str) -> int | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(name, f"must be a whole number, not {raw!r}") from None
+
+    def id_list(self, name: str) -> frozenset[int]:
+        raw = self.text(name)
+        if raw is None:
+            return frozenset()
+        ids = set()
+        for part in raw.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                ids.add(int(part))
+            except ValueError:
+                raise SettingsError(
+                    name, f"must be comma-separated Telegram user ids, {part!r} is not a number"
+                ) from None
+        return frozenset(ids)
+
+
+def _check_url(name: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(name, f"must be an http(s) URL, not {url!r}")
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr; keep httpx quiet, since its lines would contain the bot token."""
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=getattr(logging, level)
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
