@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.bot_token is None:
         print(knowledge.text("console.telegram_hint"))
         return run_console(knowledge, sys.stdin, sys.stdout)
-    from dialogs.telegram import run_telegram
+    from dialogs.telegram_bot import run_telegram
 
     return run_telegram(settings, knowledge)
 

@@ -32,7 +32,7 @@ MAX_LABEL = 30
 MAX_WEIGHT = 3
 MAX_FIT = 3
 MIN_OPTIONS, MAX_OPTIONS = 2, 5
-MAX_ID = 24
+MAX_ID = 20  # keeps Telegram button data within 64 bytes
 ID_CHARS = frozenset(string.ascii_lowercase + string.digits + "_")
 
 #: Texts every front end relies on; a missing one is a data error at start-up, not at run time.

@@ -192,9 +192,13 @@ def _winner(criterion: Criterion) -> Stack:
 
 
 def _points(rec: Recommendation) -> tuple[int, int]:
-    """Points for Django and for Node.js: the total split by the lead."""
-    django = (rec.total + rec.lead) // 2
-    return django, rec.total - django
+    """Points for Django and for Node.js: the total split by the lead.
+
+    A tied criterion's importance counts in the total but goes to neither stack.
+    """
+    shared = rec.total - sum(cr.importance for cr in rec.criteria if not cr.criterion.sign)
+    django = (shared + rec.lead) // 2
+    return django, shared - django
 
 
 @functools.lru_cache(maxsize=16)

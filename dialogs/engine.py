@@ -1,8 +1,10 @@
 """The conversation flow: one `transitions` state machine built from data/questions.yaml.
 
-States: ``welcome``, one ``q_<id>`` per question, and ``result``. Triggers (declared only):
-``start``, ``answer``, ``back``, ``restart`` and ``why`` (an aside that stays on the question).
-Conditional questions are skipped by guarded transitions, in both directions.
+States: ``welcome``, one ``q_<id>`` per question, ``result``, and after it the two steps of
+the hand-off to a human expert (``lead_consent``, ``lead_contact``). Triggers (declared only):
+``start``, ``answer``, ``back``, ``restart``, ``why`` (an aside that stays on the question),
+and ``lead``, ``consent``, ``decline``, ``contacted`` for the hand-off. Conditional questions
+are skipped by guarded transitions, in both directions.
 
 One machine serves every user: a session is loaded into the machine's single model, one
 trigger fires, and the new state is copied back. Every call is synchronous, so in an asyncio
@@ -19,10 +21,10 @@ from transitions import Machine
 
 from advisor import Knowledge, Option, Question, Recommendation, recommend
 
-from .session import RESULT, WELCOME, Session, question_state
+from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
 from .typing import COMMANDS, Command, Interpreter
 
-Kind = Literal["welcome", "question", "result"]
+Kind = Literal["welcome", "question", "result", "lead_consent", "lead_contact"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +64,17 @@ class DialogEngine:
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
-        self.interpreter = Interpreter(
-            {c: knowledge.text(f"words.{c}") for c in COMMANDS}
-        )
+        self.interpreter = Interpreter({c: knowledge.text(f"words.{c}") for c in COMMANDS})
         self._cursor = _Cursor()
         self._machine = Machine(
             model=self._cursor,
-            states=[WELCOME, *(question_state(q.id) for q in knowledge.questions), RESULT],
+            states=[
+                WELCOME,
+                *(question_state(q.id) for q in knowledge.questions),
+                RESULT,
+                LEAD_CONSENT,
+                LEAD_CONTACT,
+            ],
             transitions=self._transitions(),
             initial=WELCOME,
             auto_transitions=False,
@@ -95,6 +101,13 @@ class DialogEngine:
                 table.append(self._guarded("back", source, earlier))
         for earlier in reversed(questions):
             table.append(self._guarded("back", RESULT, earlier))
+        table += [
+            {"trigger": "lead", "source": RESULT, "dest": LEAD_CONSENT},
+            {"trigger": "consent", "source": LEAD_CONSENT, "dest": LEAD_CONTACT},
+            {"trigger": "contacted", "source": LEAD_CONTACT, "dest": RESULT},
+            {"trigger": "decline", "source": [LEAD_CONSENT, LEAD_CONTACT], "dest": RESULT},
+            {"trigger": "back", "source": [LEAD_CONSENT, LEAD_CONTACT], "dest": RESULT},
+        ]
         return table
 
     def _guarded(self, trigger: str, source: str, dest: Question) -> dict[str, Any]:
@@ -177,6 +190,20 @@ class DialogEngine:
             return self.view(session, notice="dialog.notice.ambiguous", candidates=names)
         return self.view(session, notice="dialog.notice.reask")
 
+    def hand_off(
+        self, session: Session, step: Literal["lead", "consent", "decline", "contacted"]
+    ) -> View:
+        """Move through the hand-off to an expert; ignored where that step does not apply."""
+        allowed = {
+            "lead": (RESULT,),
+            "consent": (LEAD_CONSENT,),
+            "decline": (LEAD_CONSENT, LEAD_CONTACT),
+            "contacted": (LEAD_CONTACT,),
+        }
+        if session.state in allowed[step]:
+            self._fire(session, step)
+        return self.view(session)
+
     def command(self, session: Session, command: Command) -> View:
         """Carry out a command: back, restart, why, help or quit."""
         if command == "back":
@@ -204,6 +231,13 @@ class DialogEngine:
         """The screen for the session's current state."""
         if session.state == WELCOME:
             return View("welcome", notice=notice, command=command)
+        if session.state in (LEAD_CONSENT, LEAD_CONTACT):
+            return View(
+                "lead_consent" if session.state == LEAD_CONSENT else "lead_contact",
+                notice=notice,
+                notice_values=notice_values or None,
+                command=command,
+            )
         if session.state == RESULT:
             return View(
                 "result",

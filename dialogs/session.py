@@ -10,6 +10,9 @@ from advisor import Knowledge
 SCHEMA_VERSION = 1
 WELCOME = "welcome"
 RESULT = "result"
+LEAD_CONSENT = "lead_consent"
+LEAD_CONTACT = "lead_contact"
+AFTER_RESULT = (RESULT, LEAD_CONSENT, LEAD_CONTACT)
 QUESTION_PREFIX = "q_"
 
 
@@ -65,7 +68,7 @@ class Session:
         if knowledge.prune(answers) != answers:
             return None
         session = cls(state, dict(answers), round_, source)
-        if state in (WELCOME, RESULT):
+        if state == WELCOME or state in AFTER_RESULT:
             return session
         question = knowledge.question(session.question_id or "")
         if question is None or not question.applies(answers):

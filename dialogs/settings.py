@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +43,10 @@ class Settings:
     log_level: str = "INFO"
     admin_ids: frozenset[int] = frozenset()
     sales_chat_id: int | None = None
+    #: Outgoing messages per second for the whole bot (Telegram's limit is about 30); 0: off.
+    rate_limit: int = 30
+    #: Signs share links; by default derived from the bot token.
+    share_secret: str | None = None
 
     def __repr__(self) -> str:
         hidden = "***" if self.bot_token else None
@@ -101,6 +104,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         log_level=level,
         admin_ids=get.id_list("ADMIN_IDS"),
         sales_chat_id=get.optional_integer("SALES_CHAT_ID"),
+        rate_limit=get.integer("RATE_LIMIT", 30, low=0, high=10_000),
+        share_secret=get.text("SHARE_SECRET"),
     )
 
 
@@ -151,12 +156,3 @@ def _check_url(name: str, url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(name, f"must be an http(s) URL, not {url!r}")
-
-
-def configure_logging(level: str) -> None:
-    """Log to stderr; keep httpx quiet, since its lines would contain the bot token."""
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=getattr(logging, level)
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -110,17 +110,25 @@ def _exact(norm: str, question: Question) -> list[Option]:
 
 
 def _contained(norm: str, question: Question) -> list[Option]:
-    """Options named inside the text; the longest name wins ("no idea" over "no")."""
+    """Options named inside the text.
+
+    A name inside a longer name found there does not count ("no" in "no idea"); names of
+    different options side by side ("python or javascript") make the text ambiguous.
+    """
     padded = f" {norm} "
-    longest: dict[Option, int] = {}
+    spans: list[tuple[int, int, Option]] = []
     for option in question.options:
-        lengths = [len(name) for name in _names(option) if name and f" {name} " in padded]
-        if lengths:
-            longest[option] = max(lengths)
-    if not longest:
-        return []
-    top = max(longest.values())
-    return [option for option, length in longest.items() if length == top]
+        for name in filter(None, _names(option)):
+            start = padded.find(f" {name} ")
+            while start != -1:
+                spans.append((start + 1, start + 1 + len(name), option))
+                start = padded.find(f" {name} ", start + 1)
+    named = [
+        option
+        for start, end, option in spans
+        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans)
+    ]
+    return list(dict.fromkeys(named))
 
 
 def _pick(options: list[Option]) -> Understood | None:

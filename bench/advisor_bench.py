@@ -1,0 +1,180 @@
+"""How long one full recommendation takes: score the answers and render the result.
+
+Every result a user can reach answers each question that applies (the conditional one only
+when it is asked): 576,000 answer sets with today's data. Timing all of them twice takes
+minutes, so by default a seeded, uniform random sample is measured; ``--all`` measures every one.
+
+    python -m bench.advisor_bench            # 20,000 answer sets, about 15 seconds
+    python -m bench.advisor_bench --all      # every answer set, a few minutes
+
+Each answer set is timed on its own (recommend + render_html, then recommend + render_text),
+on one CPU core where the system lets us pin the process. The figures are printed and written
+to ``bench/results/advisor.json``; :func:`main` returns them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from advisor import Knowledge, load_knowledge, recommend
+from advisor.render import MAX_MESSAGES, TELEGRAM_LIMIT, render_html, render_text
+
+RESULTS = Path(__file__).resolve().parent / "results" / "advisor.json"
+SAMPLE = 20_000
+SEED = 2024
+WARM_UP = 500
+TARGET_MEDIAN_US = 200.0
+
+Answers = dict[str, str]
+
+
+def answer_sets(knowledge: Knowledge) -> Iterator[Answers]:
+    """Every complete set of answers, in a fixed order."""
+    questions = knowledge.questions
+
+    def extend(index: int, answers: Answers) -> Iterator[Answers]:
+        if index == len(questions):
+            yield dict(answers)
+            return
+        question = questions[index]
+        if not question.applies(answers):
+            yield from extend(index + 1, answers)
+            return
+        for option in question.options:
+            answers[question.id] = option.id
+            yield from extend(index + 1, answers)
+        del answers[question.id]
+
+    return extend(0, {})
+
+
+def choose_sets(knowledge: Knowledge, sample: int | None, seed: int) -> tuple[list[Answers], int]:
+    """The answer sets to measure (all, or a uniform seeded sample) and how many exist."""
+    total = sum(1 for _ in answer_sets(knowledge))
+    if sample is None or sample >= total:
+        return list(answer_sets(knowledge)), total
+    wanted = set(random.Random(seed).sample(range(total), sample))
+    chosen = [answers for i, answers in enumerate(answer_sets(knowledge)) if i in wanted]
+    random.Random(seed).shuffle(chosen)  # no help from answers sharing a prefix in a row
+    return chosen, total
+
+
+@contextmanager
+def one_core() -> Iterator[int | None]:
+    """Pin this process to one CPU core while measuring (where the system supports it)."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield None
+        return
+    before = os.sched_getaffinity(0)
+    core = min(before)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield core
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def measure(run: Callable[[Answers], object], sets: Sequence[Answers]) -> list[float]:
+    """Microseconds for each answer set, one call at a time."""
+    for answers in sets[:WARM_UP]:
+        run(answers)
+    clock = time.perf_counter_ns
+    timings = []
+    gc.collect()
+    for answers in sets:
+        start = clock()
+        run(answers)
+        timings.append((clock() - start) / 1000)
+    return timings
+
+
+def summary(timings: list[float]) -> dict[str, float]:
+    return {
+        "median_us": round(statistics.median(timings), 1),
+        "p95_us": round(statistics.quantiles(timings, n=20)[-1], 1),
+        "mean_us": round(statistics.fmean(timings), 1),
+    }
+
+
+def largest_html(knowledge: Knowledge, sets: Sequence[Answers]) -> dict[str, int]:
+    """The longest Telegram result among the answer sets (outside the timed loop)."""
+    chars = messages = longest_message = 0
+    for answers in sets:
+        rendered = render_html(recommend(knowledge, answers), knowledge)
+        chars = max(chars, sum(map(len, rendered)))
+        messages = max(messages, len(rendered))
+        longest_message = max(longest_message, *map(len, rendered))
+    return {"chars": chars, "messages": messages, "longest_message": longest_message}
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m bench.advisor_bench", description=__doc__)
+    parser.add_argument("--all", action="store_true", help="measure every answer set")
+    parser.add_argument("--sample", type=int, default=SAMPLE, help="answer sets to sample")
+    parser.add_argument("--seed", type=int, default=SEED, help="seed of the sample")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the JSON")
+    args = parser.parse_args(argv)
+
+    knowledge = load_knowledge()
+    sets, total = choose_sets(knowledge, None if args.all else args.sample, args.seed)
+    with one_core() as core:
+        html = measure(lambda answers: render_html(recommend(knowledge, answers), knowledge), sets)
+        text = measure(lambda answers: render_text(recommend(knowledge, answers), knowledge), sets)
+    figures: dict[str, Any] = {
+        "answer_sets": total,
+        "measured": len(sets),
+        "sampled": len(sets) < total,
+        "seed": args.seed if len(sets) < total else None,
+        "cpu_core": core,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "recommend_render_html": summary(html),
+        "recommend_render_text": summary(text),
+        "target_median_us": TARGET_MEDIAN_US,
+        "largest_html": largest_html(knowledge, sets),
+    }
+    figures["meets_target"] = figures["recommend_render_html"]["median_us"] <= TARGET_MEDIAN_US
+    report(figures)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+    return figures
+
+
+def report(figures: dict[str, Any]) -> None:
+    how = (
+        f"a seeded random sample (seed {figures['seed']}) of {figures['measured']:,} of the"
+        if figures["sampled"]
+        else "all"
+    )
+    core = f"CPU core {figures['cpu_core']}" if figures["cpu_core"] is not None else "any core"
+    print(f"Stack Advisor: {how} {figures['answer_sets']:,} complete answer sets, on {core}")
+    for key, name in (("recommend_render_html", "html"), ("recommend_render_text", "text")):
+        t = figures[key]
+        print(
+            f"  recommend + render_{name}: median {t['median_us']} µs, "
+            f"p95 {t['p95_us']} µs, mean {t['mean_us']} µs"
+        )
+    verdict = "met" if figures["meets_target"] else "NOT met"
+    print(f"  target: median ≤ {figures['target_median_us']:g} µs (html): {verdict}")
+    big = figures["largest_html"]
+    print(
+        f"  longest Telegram result: {big['chars']:,} characters in {big['messages']} message(s), "
+        f"longest message {big['longest_message']:,} (limit {MAX_MESSAGES} × {TELEGRAM_LIMIT:,})"
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,125 @@
+"""The one wiring point: a configured python-telegram-bot Application, and how to run it."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from advisor import Knowledge
+
+from ..engine import DialogEngine
+from ..settings import Settings
+from ..sharecode import ShareCodes
+from ..storage import SessionStore
+from . import handlers, sales
+from .logs import configure_logging
+from .ordering import PerUserOrder
+from .turn import Services
+from .views import Views
+
+PURGE_EVERY_SECONDS = 3600
+COMMANDS = {
+    "start": handlers.start,
+    "back": handlers.back,
+    "restart": handlers.restart,
+    "cancel": handlers.cancel,
+    "help": handlers.help_command,
+    "about": handlers.about,
+    "forget": sales.forget,
+}
+ADMIN_COMMANDS = {"link": sales.link, "stats": sales.stats_command, "export": sales.export}
+
+
+def build_application(
+    settings: Settings,
+    knowledge: Knowledge,
+    *,
+    store: SessionStore | None = None,
+    engine: DialogEngine | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """A ready-to-run Application: handlers, storage, ordering, rate limits, error handling."""
+    if settings.bot_token is None:
+        raise ValueError("build_application needs settings with a BOT_TOKEN")
+    engine = engine or DialogEngine(knowledge)
+    store = store or SessionStore(settings.state_db, knowledge)
+    api = settings.telegram_api_url
+    limited = settings.rate_limit > 0
+    app = (
+        Application.builder()
+        .token(settings.bot_token)
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.rate_limit,
+                group_max_rate=20 if limited else 0,
+                max_retries=3,
+            )
+        )
+        .concurrent_updates(PerUserOrder())
+        .post_init(handlers.set_commands)
+        .post_shutdown(lambda _app: _close(store))
+        .build()
+    )
+    secret = settings.share_secret or hashlib.sha256(settings.bot_token.encode()).hexdigest()
+    app.bot_data["services"] = Services(
+        settings,
+        knowledge,
+        engine,
+        store,
+        Views(knowledge, engine.welcome_values()),
+        ShareCodes(knowledge, secret.encode()),
+    )
+    for name, callback in COMMANDS.items():
+        app.add_handler(CommandHandler(name, callback))
+    # For anyone else, admin commands fall through to the unknown-command reply.
+    admins = filters.User(user_id=settings.admin_ids, allow_empty=False)
+    for name, callback in ADMIN_COMMANDS.items():
+        app.add_handler(CommandHandler(name, callback, filters=admins))
+    app.add_handler(CallbackQueryHandler(handlers.button))
+    app.add_handler(InlineQueryHandler(sales.inline_query))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, handlers.edited))
+    app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    app.add_handler(MessageHandler(filters.CONTACT, sales.contact_shared))
+    app.add_handler(MessageHandler(filters.TEXT, handlers.text))
+    app.add_handler(MessageHandler(filters.ALL, handlers.unsupported))
+    app.add_error_handler(handlers.on_error)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            handlers.purge_idle_sessions, interval=PURGE_EVERY_SECONDS, first=5
+        )
+    return app
+
+
+async def _close(store: SessionStore) -> None:
+    store.close()
+
+
+def run_telegram(settings: Settings, knowledge: Knowledge) -> int:
+    """Run the bot until stopped, by long polling or as a webhook server."""
+    configure_logging(settings.log_level, [settings.bot_token or "", settings.webhook_secret or ""])
+    app = build_application(settings, knowledge)
+    if settings.mode == "webhook":
+        assert settings.webhook_url is not None
+        app.run_webhook(
+            listen=settings.listen,
+            port=settings.port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    return 0

@@ -1,0 +1,84 @@
+"""Fixtures for end-to-end tests: the real Application against the fake Bot API over HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from advisor import Knowledge
+from bot import load
+from dialogs.settings import Settings, load_settings
+from dialogs.telegram_bot import build_application
+from tests.fake_telegram import FakeTelegram
+
+TOKEN = "123456789:AAtest-token_for_the_fake_api_000000"
+ADMIN_ID = 4242
+SALES_CHAT = -1001234
+
+
+@pytest.fixture(scope="session")
+def knowledge() -> Knowledge:
+    return load(None)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(token=TOKEN) as server:
+        yield server
+
+
+MakeSettings = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, fake: FakeTelegram) -> MakeSettings:
+    def make(**overrides: str) -> Settings:
+        environ = {
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": fake.root_url,
+            "STATE_DB": str(tmp_path / "state.sqlite3"),
+            "RATE_LIMIT": "0",
+            **overrides,
+        }
+        return load_settings(environ)
+
+    return make
+
+
+@asynccontextmanager
+async def running(settings: Settings, knowledge: Knowledge) -> AsyncIterator[object]:
+    """Run the real Application by long polling until the block ends."""
+    app = build_application(settings, knowledge)
+    await app.initialize()
+    if app.post_init is not None:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await app.shutdown()
+
+
+@pytest.fixture
+async def bot(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> AsyncIterator[object]:
+    """The bot, running with default settings against the fake."""
+    async with running(make_settings(), knowledge) as app:
+        yield app
+
+
+@pytest.fixture
+def captured_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.DEBUG)
+    return caplog

@@ -1,0 +1,392 @@
+"""Scoring: hand-computed examples, personas from the article's reasoning, and properties.
+
+How to compute a lead by hand (data/criteria.yaml, data/questions.yaml): every criterion starts
+at importance 1 (``base_importance``) and each answer adds its weights. A criterion gives its
+importance to the article's winner: Django for architecture, security and performance; Node.js
+for community and usability; nobody for scalability (a tie, which still counts in the total).
+A ``fit`` adds points straight to one stack. Django's lead = Django's points - Node.js's points;
+margin = lead / total. |margin| < 0.08 → "either"; < 0.20 → close call; ≥ 0.30 → clear.
+
+With no answers: lead = +1 (arch) +1 (sec) +1 (perf) -1 (community) -1 (usability) = 1, total 6.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from advisor import Knowledge, Option, Question, recommend, what_would_change
+from advisor.render import render_text
+from advisor.scoring import Recommendation
+
+PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+Builder = Callable[..., dict[str, str]]
+
+
+def reasons_text(rec: Recommendation, knowledge: Knowledge) -> str:
+    """The "Why" section of the plain-text result, unwrapped onto one line."""
+    text = render_text(rec, knowledge)
+    section = text.split("\n\nThe six criteria")[0].split("\nWhy\n")[1]
+    return " ".join(section.split())
+
+
+# -- hand-computed examples ------------------------------------------------------------------
+
+
+def test_with_no_answers_the_articles_own_tally_gives_django_a_close_call(
+    knowledge: Knowledge,
+) -> None:
+    # lead 1 of 6: the article's three Django wins against its two Node.js wins.
+    rec = recommend(knowledge, {})
+    assert (rec.lead, rec.total) == (1, 6)
+    assert rec.choice == "django"
+    assert rec.confidence == "close"
+
+
+def test_a_python_team_handling_payments_leads_by_hand_computed_points(
+    knowledge: Knowledge,
+) -> None:
+    # base 1/6; python: fit django +3 (3); payments: security +3 (3)
+    # lead = 1 + 3 + 3 = 7, total = 6 + 3 + 3 = 12, margin 0.58 → clear
+    rec = recommend(knowledge, {"team": "python", "security": "payments"})
+    assert (rec.lead, rec.total) == (7, 12)
+    assert rec.margin == pytest.approx(7 / 12)
+    assert (rec.choice, rec.confidence) == ("django", "clear")
+
+
+def test_a_tied_criterion_adds_to_the_total_but_to_neither_side(knowledge: Knowledge) -> None:
+    # medium: architecture +1 (Django), scalability +1 (tie) → lead 1 + 1 = 2, total 6 + 2 = 8
+    rec = recommend(knowledge, {"size": "medium"})
+    assert (rec.lead, rec.total) == (2, 8)
+    scalability = next(c for c in rec.criteria if c.criterion.id == "scalability")
+    assert (scalability.importance, scalability.contribution) == (2, 0)
+
+
+def test_a_javascript_team_wanting_freedom_gets_a_clear_nodejs(knowledge: Knowledge) -> None:
+    # javascript: fit nodejs 3 → -3 (3); freedom: usability +3 → -3 (3)
+    # lead = 1 - 3 - 3 = -5, total = 12, margin -0.42 → Node.js, clear
+    rec = recommend(knowledge, {"team": "javascript", "freedom": "freedom"})
+    assert (rec.lead, rec.total) == (-5, 12)
+    assert (rec.choice, rec.confidence) == ("nodejs", "clear")
+
+
+def test_a_close_race_between_a_python_team_and_live_microservices_is_either(
+    knowledge: Knowledge,
+) -> None:
+    # python +3 (3); microservices: usability 2 → -2, scalability 1 → 0, fit nodejs 1 → -1 (4);
+    # realtime core: scalability 2 → 0, fit nodejs 2 → -2 (4); chat: scalability 1 → 0 (1)
+    # lead = 1 + 3 - 3 - 2 + 0 = -1, total = 6 + 3 + 4 + 4 + 1 = 18, margin -0.056 → either
+    answers = {"team": "python", "services": "microservices", "realtime": "core"}
+    rec = recommend(knowledge, {**answers, "realtime_kind": "chat"})
+    assert (rec.lead, rec.total) == (-1, 18)
+    assert rec.choice == "either"
+    assert rec.confidence == "close"
+
+
+def test_the_importance_of_a_criterion_adds_up_the_answers_that_raised_it(
+    knowledge: Knowledge,
+) -> None:
+    # security: 1 (base) + 3 (payments) + 1 (built in) = 5 → high, +5 for Django
+    rec = recommend(knowledge, {"security": "payments", "freedom": "builtin"})
+    security = next(c for c in rec.criteria if c.criterion.id == "security")
+    assert (security.importance, security.level, security.contribution) == (5, "high", 5)
+    assert [d.option.id for d in security.drivers] == ["payments", "builtin"]
+
+
+def test_an_answer_to_a_question_that_was_not_asked_does_not_count(knowledge: Knowledge) -> None:
+    # realtime_kind is only asked when live features are core or some.
+    with_stray = recommend(knowledge, {"realtime": "none", "realtime_kind": "streaming"})
+    assert with_stray.answers == {"realtime": "none"}
+    assert (with_stray.lead, with_stray.total) == (1, 6)
+
+
+def test_unknown_questions_and_options_are_ignored(knowledge: Knowledge) -> None:
+    rec = recommend(knowledge, {"team": "cobol", "mood": "happy", "security": "payments"})
+    assert rec.answers == {"security": "payments"}
+    assert (rec.lead, rec.total) == (4, 9)
+
+
+# -- personas from the article's reasoning -----------------------------------------------------
+
+
+def test_a_fintech_with_a_python_team_building_a_large_app_gets_django(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # python +3 (3), payments +3 (3), large: architecture +2, scalability 0, fit django +1 (4)
+    # lead = 1 + 3 + 3 + 3 = 10, total = 6 + 3 + 3 + 4 = 16
+    rec = recommend(knowledge, complete(team="python", security="payments", size="large"))
+    assert (rec.lead, rec.total) == (10, 16)
+    assert (rec.choice, rec.confidence) == ("django", "clear")
+
+
+def test_a_javascript_team_building_a_realtime_chat_as_microservices_gets_nodejs(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # javascript -3 (3), microservices -3 (4), core -2 (4), chat 0 (1)
+    # lead = 1 - 3 - 3 - 2 = -7, total = 18
+    answers = complete(
+        team="javascript", services="microservices", realtime="core", realtime_kind="chat"
+    )
+    rec = recommend(knowledge, answers)
+    assert (rec.lead, rec.total) == (-7, 18)
+    assert (rec.choice, rec.confidence) == ("nodejs", "clear")
+
+
+def test_someone_with_no_preferences_and_nothing_at_stake_gets_at_most_a_close_call(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # Every answer "not sure" (or nothing sensitive, no live features, light, normal deadline):
+    # nothing is raised, so only the article's own 3-2 tally speaks.
+    for answers in (
+        complete(),
+        complete(security="nothing", realtime="none", compute="light", deadline="normal"),
+    ):
+        rec = recommend(knowledge, answers)
+        assert rec.choice == "either" or rec.confidence == "close", rec.confidence
+
+
+def test_a_health_data_app_gets_django(knowledge: Knowledge, complete: Builder) -> None:
+    # personal data: security +3 (3); medium: architecture +1, scalability 0 (2)
+    # lead = 1 + 3 + 1 = 5, total = 6 + 3 + 2 = 11
+    rec = recommend(knowledge, complete(security="personal", size="medium"))
+    assert (rec.lead, rec.total) == (5, 11)
+    assert rec.choice == "django"
+
+
+def test_a_small_mvp_by_a_javascript_team_wanting_freedom_gets_nodejs(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # javascript -3 (3); small: usability +2 → -2, fit nodejs -1 (3); freedom: usability → -3 (3)
+    # lead = 1 - 3 - 3 - 3 = -8, total = 15
+    rec = recommend(knowledge, complete(team="javascript", size="small", freedom="freedom"))
+    assert (rec.lead, rec.total) == (-8, 15)
+    assert (rec.choice, rec.confidence) == ("nodejs", "clear")
+
+
+def test_heavy_data_processing_with_a_python_team_gets_django(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # python +3 (3); heavy: performance +3 (3) → lead 7, total 12
+    rec = recommend(knowledge, complete(team="python", compute="heavy"))
+    assert (rec.lead, rec.total) == (7, 12)
+    assert (rec.choice, rec.confidence) == ("django", "clear")
+
+
+def test_live_dashboards_and_a_big_hiring_pool_get_nodejs(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # core: -2 (4); dashboards: fit nodejs -1 (1); hiring a lot: community +3 → -3 (3)
+    # lead = 1 - 2 - 1 - 3 = -5, total = 14
+    answers = complete(realtime="core", realtime_kind="dashboards", hiring="lot")
+    rec = recommend(knowledge, answers)
+    assert (rec.lead, rec.total) == (-5, 14)
+    assert (rec.choice, rec.confidence) == ("nodejs", "clear")
+
+
+def test_a_tight_deadline_wanting_built_in_features_with_python_gets_django(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # python +3 (3); built in: architecture 2 + security 1 → +3 (3);
+    # tight: architecture 1 + fit django 1 → +2 (2) → lead 9, total 14
+    rec = recommend(knowledge, complete(team="python", freedom="builtin", deadline="tight"))
+    assert (rec.lead, rec.total) == (9, 14)
+    assert (rec.choice, rec.confidence) == ("django", "clear")
+
+
+def test_hiring_a_new_team_from_a_big_pool_gets_nodejs(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # neither: community +2 → -2 (2); hiring a lot: community +3 → -3 (3) → lead -4, total 11
+    rec = recommend(knowledge, complete(team="neither", hiring="lot"))
+    assert (rec.lead, rec.total) == (-4, 11)
+    assert rec.choice == "nodejs"
+
+
+def test_a_large_monolith_with_secure_accounts_and_reports_gets_django_even_without_python(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    # The article's overall verdict: "secure, performant, scalable and straightforward".
+    # accounts +1 (1), large +3 (4), monolith: architecture +2 (2), some reports +1 (1)
+    # lead = 1 + 1 + 3 + 2 + 1 = 8, total = 6 + 1 + 4 + 2 + 1 = 14
+    answers = complete(security="accounts", size="large", services="monolith", compute="some")
+    rec = recommend(knowledge, answers)
+    assert (rec.lead, rec.total) == (8, 14)
+    assert rec.choice == "django"
+
+
+def test_a_python_team_building_live_microservices_is_told_either_fits(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    answers = complete(team="python", services="microservices", realtime="core")
+    rec = recommend(knowledge, answers)
+    assert rec.choice == "either"
+    stacks = {reason.stack for reason in rec.reasons}
+    assert stacks == {"django", "nodejs"}, "an 'either' names one reason for each stack"
+
+
+# -- reasons in the user's terms -------------------------------------------------------------
+
+
+def test_a_payments_answer_is_a_reason_naming_payments_and_djangos_built_in_protections(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    rec = recommend(knowledge, complete(team="python", security="payments", size="large"))
+    why = reasons_text(rec, knowledge)
+    assert "• You handle payments, and the article rates Django's built-in protections" in why
+    assert "• Your team already knows Python, the language Django is built on" in why
+
+
+def test_a_javascript_team_is_told_it_can_use_one_language_front_and_back(
+    knowledge: Knowledge, complete: Builder
+) -> None:
+    answers = complete(team="javascript", services="microservices", realtime="core")
+    why = reasons_text(recommend(knowledge, answers), knowledge)
+    assert "write the front end and the back end in one language" in why
+    assert "You want microservices" in why or "supports microservices" in why
+
+
+def test_with_no_answers_the_reasons_come_from_the_articles_overall_ratings(
+    knowledge: Knowledge,
+) -> None:
+    why = reasons_text(recommend(knowledge, {}), knowledge)
+    assert why.count("• The article's overall rating:") == 3
+
+
+# -- properties over any answers -------------------------------------------------------------
+
+
+def one_sided(option: Option | None, sign: int, knowledge: Knowledge) -> bool:
+    """Whether the option only adds weight to criteria the article gives to one side."""
+    if option is None or option.is_neutral:
+        return True
+    return not option.fits and all(
+        knowledge.criterion(cid).sign == sign for cid, w in option.weights.items() if w
+    )
+
+
+def raises(knowledge: Knowledge, sign: int) -> list[tuple[Question, Option | None, Option]]:
+    """Every (question, lower, higher) where moving from lower to higher only adds weight to
+    criteria the article gives to the side of ``sign`` (lower None: unanswered)."""
+    pairs = []
+    for question in knowledge.questions:
+        for higher in question.options:
+            if higher.is_neutral or not one_sided(higher, sign, knowledge):
+                continue
+            for lower in (None, *question.options):
+                if lower is higher or not one_sided(lower, sign, knowledge):
+                    continue
+                below = lower.weights if lower else {}
+                if all(higher.weights.get(c, 0) >= w for c, w in below.items()):
+                    pairs.append((question, lower, higher))
+    return pairs
+
+
+@pytest.mark.parametrize(("sign", "stack"), [(1, "Django"), (-1, "Node.js")])
+@PROPERTY
+@given(data=st.data())
+def test_raising_what_the_article_gives_one_stack_never_lowers_that_stacks_lead(
+    knowledge: Knowledge, any_answers: Any, sign: int, stack: str, data: st.DataObject
+) -> None:
+    pairs = raises(knowledge, sign)
+    assert len(pairs) >= 4, f"too few answers favour only {stack} to test this"
+    question, lower, higher = data.draw(st.sampled_from(pairs), label="change")
+    answers = data.draw(any_answers, label="answers")
+    answers.pop(question.id, None)
+    if lower is not None:
+        answers[question.id] = lower.id
+    before = recommend(knowledge, answers)
+    assume(question.applies(before.answers))
+    after = recommend(knowledge, {**answers, question.id: higher.id})
+    assert sign * after.lead >= sign * before.lead
+    assert sign * after.margin >= sign * before.margin - 1e-12
+
+
+@PROPERTY
+@given(data=st.data())
+def test_every_answer_set_gets_a_recommendation_with_all_six_criteria_in_the_articles_order(
+    knowledge: Knowledge, any_answers: Any, article_order: tuple[str, ...], data: st.DataObject
+) -> None:
+    rec = recommend(knowledge, data.draw(any_answers))
+    assert rec.choice in ("django", "nodejs", "either")
+    assert tuple(c.criterion.title for c in rec.criteria) == article_order
+    assert rec.margin == pytest.approx(rec.lead / rec.total)
+    assert -1 <= rec.margin <= 1
+
+
+@PROPERTY
+@given(data=st.data())
+def test_either_is_recommended_exactly_when_the_margin_is_below_the_threshold(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject
+) -> None:
+    rec = recommend(knowledge, data.draw(any_answers))
+    below = abs(rec.margin) < knowledge.scoring.either_below
+    assert (rec.choice == "either") == below
+    if not below:
+        assert rec.choice == ("django" if rec.lead > 0 else "nodejs")
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_reasons_argue_for_the_recommendation_strongest_first_one_per_answer(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject
+) -> None:
+    rec = recommend(knowledge, data.draw(any_answers))
+    from_answers = [r for r in rec.reasons if r.option is not None]
+    assert len({id(r.option) for r in from_answers}) == len(from_answers)
+    if rec.choice == "either":
+        assert sorted(r.stack for r in rec.reasons) == ["django", "nodejs"]
+        return
+    assert 1 <= len(rec.reasons) <= 3
+    assert {r.stack for r in rec.reasons} == {rec.choice}
+    points = [r.points for r in from_answers]
+    assert points == sorted(points, reverse=True)
+    assert rec.reasons[: len(from_answers)] == tuple(from_answers), "answers before the article"
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_suggested_change_really_changes_the_recommendation(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject
+) -> None:
+    rec = recommend(knowledge, data.draw(any_answers))
+    answers = dict(rec.answers)
+    if rec.what_if is not None:
+        changes = rec.what_if.changes
+        assert 1 <= len(changes) <= 2
+        for change in changes:
+            assert change.old is change.question.option(answers.get(change.question.id))
+        changed = {**answers, **{c.question.id: c.new.id for c in changes}}
+        assert rec.what_if.choice != rec.choice
+        assert recommend(knowledge, changed).choice == rec.what_if.choice
+    if rec.what_if is None or len(rec.what_if.changes) == 2:
+        for question in knowledge.questions:
+            for option in question.options:
+                changed = {**answers, question.id: option.id}
+                assert recommend(knowledge, changed).choice == rec.choice, (question.id, option.id)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_same_answers_always_get_the_same_result(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject
+) -> None:
+    answers = data.draw(any_answers)
+    first, second = recommend(knowledge, answers), recommend(knowledge, dict(answers))
+    assert first == second
+    assert render_text(first, knowledge) == render_text(second, knowledge)
+    assert what_would_change(knowledge, answers) == first.what_if
+
+
+def test_with_no_answers_a_javascript_team_is_what_would_change_the_answer(
+    knowledge: Knowledge,
+) -> None:
+    # javascript: lead 1 - 3 = -2 of 9 → Node.js (margin -0.22), the most decisive single change.
+    rec = recommend(knowledge, {})
+    assert rec.what_if is not None
+    [change] = rec.what_if.changes
+    assert (change.question.id, change.old, change.new.id) == ("team", None, "javascript")
+    assert rec.what_if.choice == "nodejs"

@@ -1,0 +1,219 @@
+"""Broken data fails at start-up with one precise message naming the file and the key path."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advisor import DataError, Knowledge
+
+KNOWN_CRITERIA = "community, scalability, architecture, security, usability, performance"
+
+
+def fails_with(broken_data: Any, message: str) -> None:
+    """Loading the broken copy raises DataError with exactly this message."""
+    with pytest.raises(DataError, match=f"^{re.escape(message)}$"):
+        broken_data.load()
+
+
+def options_of(data: dict[str, Any], question_id: str) -> list[dict[str, Any]]:
+    return next(q for q in data["questions"] if q["id"] == question_id)["options"]
+
+
+def test_the_real_data_loads(knowledge: Knowledge) -> None:
+    assert [c.id for c in knowledge.criteria] == KNOWN_CRITERIA.split(", ")
+    assert knowledge.questions[0].id == "team"
+
+
+def test_a_misspelt_criterion_in_weights_names_the_option_and_the_known_criteria(
+    broken_data: Any,
+) -> None:
+    broken_data.replace("questions.yaml", "weights: {security: 3}", "weights: {secrity: 3}")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[1].options[0].weights.secrity: "
+        f"unknown criterion 'secrity' (known: {KNOWN_CRITERIA})",
+    )
+
+
+def test_an_option_without_a_label_is_reported_missing(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "        label: JavaScript\n", "")
+    fails_with(broken_data, "data/questions.yaml: questions[0].options[1].label: missing")
+
+
+@pytest.mark.parametrize("weight", [4, -1])
+def test_a_weight_out_of_range_shows_the_allowed_range(broken_data: Any, weight: int) -> None:
+    broken_data.replace(
+        "questions.yaml", "weights: {security: 3}", f"weights: {{security: {weight}}}"
+    )
+    fails_with(
+        broken_data,
+        f"data/questions.yaml: questions[1].options[0].weights.security: "
+        f"{weight} is out of range (0 to 3)",
+    )
+
+
+def test_a_weight_that_is_not_a_whole_number_is_rejected(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "weights: {security: 3}", "weights: {security: 1.5}")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[1].options[0].weights.security: "
+        "expected a whole number, got float",
+    )
+
+
+def test_two_questions_with_the_same_id_are_rejected(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "  - id: security\n", "  - id: team\n")
+    fails_with(broken_data, "data/questions.yaml: questions[1].id: duplicate question id 'team'")
+
+
+def test_two_options_with_the_same_id_are_rejected(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "      - id: javascript\n", "      - id: python\n")
+    fails_with(
+        broken_data, "data/questions.yaml: questions[0].options[1].id: duplicate option id 'python'"
+    )
+
+
+def test_a_label_too_long_for_a_button_is_rejected_with_its_length(broken_data: Any) -> None:
+    long_label = "Python, and a little bit of Go too"
+    broken_data.replace("questions.yaml", "label: Python\n", f"label: {long_label}\n")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[0].label: "
+        f"34 characters, at most 30 allowed: {long_label!r}",
+    )
+
+
+def test_a_criterion_no_answer_can_move_is_rejected(broken_data: Any) -> None:
+    def drop_performance(data: dict[str, Any]) -> None:
+        for question in data["questions"]:
+            for option in question["options"]:
+                option.get("weights", {}).pop("performance", None)
+
+    broken_data.edit("questions.yaml", drop_performance)
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions: no answer raises the weight of criterion 'performance'; "
+        "every criterion needs at least one question that moves it",
+    )
+
+
+def test_an_unknown_verdict_lists_the_known_ones(broken_data: Any) -> None:
+    broken_data.replace("criteria.yaml", "verdict: nodejs", "verdict: node")
+    fails_with(
+        broken_data,
+        "data/criteria.yaml: criteria[0].verdict: unknown verdict 'node' "
+        "(known: django, nodejs, tie)",
+    )
+
+
+def test_invalid_yaml_names_the_file_and_the_line(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "label: Both\n", "label: Both: or neither\n")
+    text = broken_data.text("questions.yaml")
+    line = text[: text.index("label: Both: or neither")].count("\n") + 1
+    fails_with(
+        broken_data,
+        f"data/questions.yaml: invalid YAML: line {line}, column 20: "
+        "mapping values are not allowed here",
+    )
+
+
+def test_a_missing_data_file_is_named(broken_data: Any) -> None:
+    broken_data.path("texts.yaml").unlink()
+    fails_with(broken_data, "data/texts.yaml: file not found")
+
+
+def test_an_unquoted_yes_among_synonyms_asks_for_quotes(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", 'synonyms: ["yes", core,', "synonyms: [yes, core,")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[4].options[0].synonyms[0]: "
+        "expected text, got true/false (put yes, no, on and off in quotes)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("condition", "named"),
+    [("{realtimee: [core]}", "realtimee"), ("{compute: [heavy]}", "compute")],
+    ids=["unknown question", "later question"],
+)
+def test_a_condition_on_a_question_not_asked_before_is_rejected(
+    broken_data: Any, condition: str, named: str
+) -> None:
+    broken_data.replace(
+        "questions.yaml", "ask_if: {realtime: [core, some]}", f"ask_if: {condition}"
+    )
+    fails_with(
+        broken_data,
+        f"data/questions.yaml: questions[5].ask_if.{named}: "
+        f"condition on {named!r}, which is not an earlier question",
+    )
+
+
+def test_a_condition_on_an_unknown_option_lists_the_known_ones(broken_data: Any) -> None:
+    broken_data.replace(
+        "questions.yaml", "ask_if: {realtime: [core, some]}", "ask_if: {realtime: [cor]}"
+    )
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[5].ask_if.realtime[0]: unknown option 'cor' of question "
+        "'realtime' (known: core, some, none, not_sure)",
+    )
+
+
+def test_a_question_without_a_neutral_answer_is_rejected(broken_data: Any) -> None:
+    def drop_not_sure(data: dict[str, Any]) -> None:
+        options = options_of(data, "services")
+        options[:] = [o for o in options if o["id"] != "not_sure"]
+
+    broken_data.edit("questions.yaml", drop_not_sure)
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[3].options: no neutral option: "
+        "every question needs a 'not sure' answer with no weights or fit",
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "key"), [("console", "goodbye"), ("result", "title")], ids=["dialog", "result"]
+)
+def test_a_missing_required_text_is_named_by_its_dotted_key(
+    broken_data: Any, section: str, key: str
+) -> None:
+    broken_data.edit("texts.yaml", lambda data: data[section].pop(key))
+    fails_with(broken_data, f"data/texts.yaml: {section}.{key}: missing text")
+
+
+def run_bot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    script = Path(__file__).resolve().parent.parent / "bot.py"
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_data_prints_a_one_line_summary_and_succeeds(repo_root: Path) -> None:
+    done = run_bot("--check-data", cwd=repo_root)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "data OK: 6 criteria, 10 questions, 40 options\n"
+    assert done.stderr == ""
+
+
+def test_check_data_on_broken_data_prints_one_error_line_and_fails(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "weights: {security: 3}", "weights: {secrity: 3}")
+    done = run_bot("--check-data", "--data", "data", cwd=broken_data.dir.parent)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith(
+        "error: data/questions.yaml: questions[1].options[0].weights.secrity: unknown criterion"
+    )
+    assert done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr

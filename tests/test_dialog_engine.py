@@ -1,0 +1,463 @@
+"""The dialog: every transition from every state, saving sessions, and typed answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from advisor import Knowledge
+from dialogs.engine import DialogEngine, View
+from dialogs.session import RESULT, SCHEMA_VERSION, WELCOME, Session, question_state
+
+#: A path through every question, live features included so that realtime_kind is asked.
+FULL_PATH = {
+    "team": "python",
+    "security": "payments",
+    "size": "large",
+    "services": "monolith",
+    "realtime": "core",
+    "realtime_kind": "chat",
+    "compute": "heavy",
+    "hiring": "lot",
+    "freedom": "builtin",
+    "deadline": "tight",
+}
+
+
+def started(engine: DialogEngine) -> Session:
+    session = Session()
+    engine.start(session)
+    return session
+
+
+def answer_all(engine: DialogEngine, session: Session, *option_ids: str) -> View:
+    """Answer the questions as they come, one option id each."""
+    view = engine.view(session)
+    for option_id in option_ids:
+        view = engine.answer(session, option_id)
+    return view
+
+
+def at(engine: DialogEngine, state: str) -> Session:
+    """A session that walked the full path up to ``state``."""
+    if state == WELCOME:
+        return Session()
+    session = started(engine)
+    while session.state != state:
+        assert session.question_id is not None, f"{state} is not on the full path"
+        engine.answer(session, FULL_PATH[session.question_id])
+    return session
+
+
+ALL_STATES = [WELCOME, *(question_state(q) for q in FULL_PATH), RESULT]
+
+
+def restored(session: Session, knowledge: Knowledge) -> Session | None:
+    return Session.from_dict(json.loads(json.dumps(session.to_dict())), knowledge)
+
+
+# -- forward -------------------------------------------------------------------------------
+
+
+def test_the_welcome_leads_to_the_first_question(engine: DialogEngine) -> None:
+    session = Session()
+    assert engine.view(session).kind == "welcome"
+    view = engine.start(session)
+    assert (view.kind, view.question and view.question.id) == ("question", "team")
+    assert (view.step, view.can_go_back, view.selected) == (1, False, None)
+
+
+def test_starting_again_mid_way_shows_where_the_user_is(engine: DialogEngine) -> None:
+    session = at(engine, "q_size")
+    view = engine.start(session)
+    assert view.question is not None and view.question.id == "size"
+    assert session.answers == {"team": "python", "security": "payments"}
+
+
+def test_each_answer_moves_to_the_next_question_and_the_last_one_to_the_result(
+    engine: DialogEngine,
+) -> None:
+    session = started(engine)
+    asked = []
+    while session.state != RESULT:
+        asked.append(session.question_id)
+        engine.answer(session, FULL_PATH[session.question_id or ""])
+    assert asked == list(FULL_PATH)
+    view = engine.view(session)
+    assert view.kind == "result" and view.recommendation is not None
+    assert view.recommendation.choice == "django"
+    assert view.can_go_back
+
+
+def test_progress_counts_only_the_questions_this_user_will_be_asked(
+    engine: DialogEngine,
+) -> None:
+    session = started(engine)
+    view = engine.view(session)
+    assert (view.step, view.steps) == (1, 9), "realtime_kind is not counted before it applies"
+    view = answer_all(engine, session, "python", "payments", "large", "monolith", "core")
+    assert (view.question and view.question.id, view.step, view.steps) == ("realtime_kind", 6, 10)
+    view = answer_all(engine, session, "chat", "heavy")
+    assert (view.step, view.steps) == (8, 10)
+
+
+def test_an_unknown_option_re_asks_the_same_question(engine: DialogEngine) -> None:
+    session = at(engine, "q_security")
+    view = engine.answer(session, "python")
+    assert view.notice == "dialog.notice.reask"
+    assert session.state == "q_security" and "security" not in session.answers
+
+
+@pytest.mark.parametrize("state", [WELCOME, RESULT])
+def test_an_answer_outside_a_question_changes_nothing(engine: DialogEngine, state: str) -> None:
+    session = at(engine, state)
+    before = session.to_dict()
+    view = engine.answer(session, "python")
+    assert view.notice in ("dialog.notice.reask", "dialog.notice.done")
+    assert session.to_dict() == before
+
+
+# -- back ----------------------------------------------------------------------------------
+
+
+def test_back_on_first_question_keeps_the_user_on_it(engine: DialogEngine) -> None:
+    session = started(engine)
+    view = engine.back(session)
+    assert session.state == "q_team"
+    assert view.notice == "dialog.notice.back_on_first"
+    assert view.command == "back"
+
+
+def test_back_on_the_welcome_stays_on_the_welcome(engine: DialogEngine) -> None:
+    session = Session()
+    view = engine.back(session)
+    assert (session.state, view.kind) == (WELCOME, "welcome")
+
+
+def test_back_returns_to_the_previous_question_with_its_answer_kept(
+    engine: DialogEngine,
+) -> None:
+    session = at(engine, "q_size")
+    view = engine.back(session)
+    assert view.question is not None and view.question.id == "security"
+    assert view.selected == "payments"
+    assert (view.step, view.notice) == (2, None)
+    assert session.answers == {"team": "python", "security": "payments"}
+
+
+def test_back_from_the_result_returns_to_the_last_question_asked(engine: DialogEngine) -> None:
+    session = at(engine, RESULT)
+    view = engine.back(session)
+    assert view.question is not None and view.question.id == "deadline"
+    assert view.selected == "tight"
+    assert session.answers == FULL_PATH
+
+
+def test_changing_an_answer_after_going_back_moves_forward_again(engine: DialogEngine) -> None:
+    session = at(engine, RESULT)
+    engine.back(session)
+    engine.back(session)
+    view = engine.answer(session, "freedom")
+    assert view.question is not None and view.question.id == "deadline"
+    assert view.selected == "tight", "later answers are kept"
+    assert engine.answer(session, "tight").kind == "result"
+    assert session.answers["freedom"] == "freedom"
+
+
+@pytest.mark.parametrize("state", ALL_STATES[2:])
+def test_back_from_any_later_state_goes_to_the_question_asked_just_before(
+    engine: DialogEngine, state: str
+) -> None:
+    session = at(engine, state)
+    previous = list(FULL_PATH)[ALL_STATES.index(state) - 2]
+    engine.back(session)
+    assert session.state == question_state(previous)
+
+
+# -- restart and why -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", ALL_STATES)
+def test_restart_from_anywhere_clears_the_answers_and_asks_the_first_question(
+    engine: DialogEngine, state: str
+) -> None:
+    session = at(engine, state)
+    view = engine.restart(session)
+    assert session.state == "q_team"
+    assert session.answers == {}
+    assert session.round == 1
+    assert (view.notice, view.step, view.selected) == ("dialog.notice.restarted", 1, None)
+    engine.restart(session)
+    assert session.round == 2
+
+
+def test_why_explains_the_question_and_asks_it_again(engine: DialogEngine) -> None:
+    session = at(engine, "q_compute")
+    before = dict(session.answers)
+    view = engine.why(session)
+    assert view.show_why and view.question is not None and view.question.id == "compute"
+    assert session.state == "q_compute" and session.answers == before
+    assert not engine.view(session).show_why, "the aside is shown once"
+    assert engine.answer(session, "heavy").question.id == "hiring"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("state", [WELCOME, RESULT])
+def test_why_outside_a_question_gives_a_notice_instead(engine: DialogEngine, state: str) -> None:
+    session = at(engine, state)
+    view = engine.why(session)
+    assert not view.show_why and view.notice is not None
+    assert session.state == state
+
+
+@pytest.mark.parametrize("state", ALL_STATES)
+@pytest.mark.parametrize("trigger", ["start", "answer", "back", "restart", "why"])
+def test_every_trigger_from_every_state_leads_to_a_state_that_can_be_shown_and_saved(
+    engine: DialogEngine, knowledge: Knowledge, state: str, trigger: str
+) -> None:
+    session = at(engine, state)
+    if trigger == "answer":
+        question = engine.current_question(session)
+        view = engine.answer(session, question.options[0].id if question else "python")
+    else:
+        view = getattr(engine, trigger)(session)
+    assert view.kind == {WELCOME: "welcome", RESULT: "result"}.get(session.state, "question")
+    assert view == engine.view(
+        session,
+        notice=view.notice,
+        show_why=view.show_why,
+        command=view.command,
+        **(view.notice_values or {}),
+    )
+    assert restored(session, knowledge) == session
+
+
+# -- the conditional question --------------------------------------------------------------
+
+
+def test_without_live_features_the_live_feature_question_is_skipped_both_ways(
+    engine: DialogEngine,
+) -> None:
+    session = started(engine)
+    view = answer_all(engine, session, "python", "payments", "large", "monolith", "none")
+    assert view.question is not None and view.question.id == "compute"
+    assert (view.step, view.steps) == (6, 9)
+    view = engine.back(session)
+    assert view.question is not None and view.question.id == "realtime"
+
+
+@pytest.mark.parametrize("live", ["core", "some"])
+def test_live_features_bring_the_live_feature_question(engine: DialogEngine, live: str) -> None:
+    session = at(engine, "q_realtime")
+    view = engine.answer(session, live)
+    assert view.question is not None and view.question.id == "realtime_kind"
+
+
+def test_changing_an_earlier_answer_skips_and_unskips_the_conditional_question(
+    engine: DialogEngine,
+) -> None:
+    session = at(engine, "q_compute")
+    assert session.answers["realtime_kind"] == "chat"
+    engine.back(session)
+    engine.back(session)
+    view = engine.answer(session, "none")
+    assert view.question is not None and view.question.id == "compute"
+    assert "realtime_kind" not in session.answers, "the skipped question's answer is dropped"
+    assert view.steps == 9
+
+    engine.back(session)
+    view = engine.answer(session, "some")
+    assert view.question is not None and view.question.id == "realtime_kind"
+    assert (view.selected, view.steps) == (None, 10)
+
+
+# -- saving sessions -----------------------------------------------------------------------
+
+
+def test_a_session_saved_at_any_point_of_the_dialog_comes_back_the_same(
+    engine: DialogEngine, knowledge: Knowledge
+) -> None:
+    session = Session(source="ad_campaign")
+    moves: list[tuple[str, str | None]] = [("start", None)]
+    moves += [("answer", option) for option in FULL_PATH.values()]
+    moves += [("back", None), ("back", None), ("why", None), ("restart", None), ("answer", "js")]
+    for move, argument in moves:
+        if move == "answer":
+            engine.answer(session, argument or "")
+        else:
+            getattr(engine, move)(session)
+        data = session.to_dict()
+        assert json.loads(json.dumps(data)) == data
+        back = restored(session, knowledge)
+        assert back == session
+        assert back is not None and engine.view(back) == engine.view(session)
+    assert (session.round, session.source) == (1, "ad_campaign")
+
+
+VALID = {"v": SCHEMA_VERSION, "s": "q_size", "a": {"team": "python", "security": "payments"}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        "q_team",
+        [],
+        {},
+        {**VALID, "v": SCHEMA_VERSION + 1},
+        {**VALID, "v": None},
+        {**VALID, "s": 3},
+        {**VALID, "s": "q_nope"},
+        {**VALID, "s": "somewhere"},
+        {**VALID, "a": ["team", "python"]},
+        {**VALID, "a": {"team": "cobol"}},
+        {**VALID, "a": {"mood": "happy"}},
+        {**VALID, "a": {"team": 1}},
+        {**VALID, "r": -1},
+        {**VALID, "r": True},
+        {**VALID, "r": "2"},
+        {**VALID, "src": 5},
+        {**VALID, "s": "q_realtime_kind", "a": {"realtime": "none"}},
+        {**VALID, "s": RESULT, "a": {"realtime": "none", "realtime_kind": "chat"}},
+    ],
+    ids=lambda data: json.dumps(data)[:60],
+)
+def test_corrupt_or_stale_saved_sessions_are_not_restored(knowledge: Knowledge, data: Any) -> None:
+    assert Session.from_dict(data, knowledge) is None
+
+
+def test_a_valid_saved_session_is_restored(knowledge: Knowledge) -> None:
+    session = Session.from_dict({**VALID, "r": 2, "src": "qr"}, knowledge)
+    assert session == Session("q_size", {"team": "python", "security": "payments"}, 2, "qr")
+
+
+# -- typed answers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "meant"),
+    [
+        ("team", "1", "python"),
+        ("team", "5", "not_sure"),
+        ("team", "2.", "javascript"),
+        ("team", "Python", "python"),
+        ("team", "  PYTHON!! ", "python"),
+        ("team", "Pythón", "python"),
+        ("team", "pyhton", "python"),
+        ("team", "javscript", "javascript"),
+        ("team", "typescript", "javascript"),
+        ("team", "we will hire", "neither"),
+        ("team", "I'm not sure", "not_sure"),
+        ("team", "python and javascript", "both"),
+        ("security", "fintech", "payments"),
+        ("security", "paymnets", "payments"),
+        ("security", "HIPAA", "personal"),
+        ("security", "no", "nothing"),
+        ("realtime", "no idea", "not_sure"),
+        ("realtime", "no", "none"),
+        ("realtime_kind", "Dashbords", "dashboards"),
+        ("compute", "machine learning", "heavy"),
+        ("hiring", "doesn't matter", "not_sure"),
+    ],
+)
+def test_typed_answers_choose_the_option_meant(
+    engine: DialogEngine, knowledge: Knowledge, question: str, text: str, meant: str
+) -> None:
+    understood = engine.interpreter.understand(text, knowledge.question(question))
+    assert understood.option is not None, understood
+    assert understood.option.id == meant
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "🐍", "🐍🚀", "0", "6", "two", "cobol", "x" * 4000, "python " * 600],
+    ids=["empty", "blank", "emoji", "emojis", "0", "6", "two", "cobol", "4000 x", "long"],
+)
+def test_text_that_names_no_option_re_asks_the_question(engine: DialogEngine, text: str) -> None:
+    session = started(engine)
+    view = engine.handle_text(session, text)
+    assert view.notice == "dialog.notice.reask"
+    assert (session.state, session.answers) == ("q_team", {})
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "candidates"),
+    [
+        ("team", "python or javascript", ("python", "javascript")),
+        ("team", "py or js", ("python", "javascript")),
+        ("realtime", "yes, some", ("core", "some")),
+    ],
+)
+def test_text_naming_several_options_asks_which_one_was_meant(
+    engine: DialogEngine,
+    knowledge: Knowledge,
+    question: str,
+    text: str,
+    candidates: tuple[str, ...],
+) -> None:
+    session = at(engine, question_state(question))
+    view = engine.handle_text(session, text)
+    assert view.notice == "dialog.notice.ambiguous"
+    q = knowledge.question(question)
+    assert q is not None
+    labels = [f"“{o.label}”" for o in q.options if o.id in candidates]
+    assert view.notice_values == {"candidates": " or ".join(labels)}
+    assert session.state == question_state(question) and question not in session.answers
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("back", "back"),
+        ("/back", "back"),
+        ("Back!", "back"),
+        ("go back", "back"),
+        ("restart", "restart"),
+        ("/restart", "restart"),
+        ("restrat", "restart"),
+        ("start over", "restart"),
+        ("why", "why"),
+        ("Why do you ask?", "why"),
+        ("help", "help"),
+        ("/help", "help"),
+        ("quit", "quit"),
+    ],
+)
+def test_command_words_are_understood_as_commands(
+    engine: DialogEngine, knowledge: Knowledge, text: str, command: str
+) -> None:
+    understood = engine.interpreter.understand(text, knowledge.question("team"))
+    assert (understood.command, understood.option) == (command, None)
+
+
+def test_typed_commands_do_what_they_say(engine: DialogEngine) -> None:
+    session = at(engine, "q_size")
+    assert engine.handle_text(session, "/back").question.id == "security"  # type: ignore[union-attr]
+    assert engine.handle_text(session, "why").show_why
+    assert engine.handle_text(session, "help").notice == "dialog.notice.help"
+    assert engine.handle_text(session, "2").question.id == "size"  # type: ignore[union-attr]
+    assert engine.handle_text(session, "restart").notice == "dialog.notice.restarted"
+    assert (session.state, session.answers, session.round) == ("q_team", {}, 1)
+
+
+def test_any_text_on_the_welcome_starts_the_questions(engine: DialogEngine) -> None:
+    session = Session()
+    view = engine.handle_text(session, "hello")
+    assert view.question is not None and view.question.id == "team"
+
+
+def test_text_at_the_result_explains_what_can_be_done(engine: DialogEngine) -> None:
+    session = at(engine, RESULT)
+    assert engine.handle_text(session, "python").notice == "dialog.notice.at_result"
+    assert engine.handle_text(session, "back").question.id == "deadline"  # type: ignore[union-attr]
+
+
+def test_every_label_synonym_and_number_picks_its_own_option(
+    engine: DialogEngine, knowledge: Knowledge
+) -> None:
+    for question in knowledge.questions:
+        for number, option in enumerate(question.options, start=1):
+            for text in (str(number), option.label, *option.synonyms):
+                understood = engine.interpreter.understand(text, question)
+                assert understood.option is option, (question.id, text, understood)
