@@ -248,12 +248,13 @@ def test_a_telegram_html_parser_accepts_every_kind_of_result(
 ) -> None:
     """Cross-check with the fake Bot API's parser of Telegram HTML, when it is there."""
     fake_html = pytest.importorskip("tests.fake_telegram.html")
-    for answers in (
+    cases: list[dict[str, str]] = [
         {},
         complete(team="python", security="payments", size="large"),
         complete(team="javascript", services="microservices", realtime="core"),
         complete(team="python", services="microservices", realtime="core"),
-    ):
+    ]
+    for answers in cases:
         for message in render_html(recommend(knowledge, answers), knowledge):
             parsed = fake_html.parse_html(message)
             assert fake_html.utf16_len(parsed.text) <= TELEGRAM_LIMIT

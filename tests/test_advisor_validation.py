@@ -21,10 +21,6 @@ def fails_with(broken_data: Any, message: str) -> None:
         broken_data.load()
 
 
-def options_of(data: dict[str, Any], question_id: str) -> list[dict[str, Any]]:
-    return next(q for q in data["questions"] if q["id"] == question_id)["options"]
-
-
 def test_the_real_data_loads(knowledge: Knowledge) -> None:
     assert [c.id for c in knowledge.criteria] == KNOWN_CRITERIA.split(", ")
     assert knowledge.questions[0].id == "team"
@@ -168,8 +164,8 @@ def test_a_condition_on_an_unknown_option_lists_the_known_ones(broken_data: Any)
 
 def test_a_question_without_a_neutral_answer_is_rejected(broken_data: Any) -> None:
     def drop_not_sure(data: dict[str, Any]) -> None:
-        options = options_of(data, "services")
-        options[:] = [o for o in options if o["id"] != "not_sure"]
+        services = next(q for q in data["questions"] if q["id"] == "services")
+        services["options"] = [o for o in services["options"] if o["id"] != "not_sure"]
 
     broken_data.edit("questions.yaml", drop_not_sure)
     fails_with(

@@ -599,9 +599,9 @@ async def test_a_long_poll_without_updates_returns_an_empty_list_after_its_timeo
 ) -> None:
     loop = asyncio.get_running_loop()
     started = loop.time()
-    status, body = await call(http, fake, "getUpdates", timeout=0.3)
+    status, body = await call(http, fake, "getUpdates", timeout=0.2)
     assert (status, body["result"]) == (200, [])
-    assert 0.25 <= loop.time() - started < 1
+    assert 0.15 <= loop.time() - started < 1
 
 
 async def test_a_second_get_updates_terminates_the_first_with_a_conflict(
@@ -652,13 +652,13 @@ async def test_an_injected_500_is_a_network_error_for_ptb(fake: FakeTelegram, bo
 
 
 async def test_a_stalled_method_answers_late(fake: FakeTelegram, bot: Bot) -> None:
-    fake.stall_next("getMe", 0.3)
+    fake.stall_next("getMe", 0.2)
     loop = asyncio.get_running_loop()
     started = loop.time()
     await bot.get_me()
-    assert loop.time() - started >= 0.3
+    assert loop.time() - started >= 0.2
     call = fake.calls_to("getMe")[-1]
-    assert call.finished_at - call.time >= 0.3
+    assert call.finished_at - call.time >= 0.2
 
 
 def test_faults_for_methods_the_fake_lacks_are_refused() -> None:
@@ -946,7 +946,7 @@ async def test_pressing_a_missing_button_fails_listing_the_labels_there(fake: Fa
 
 async def test_waiting_for_a_silent_bot_fails_naming_what_was_awaited(fake: FakeTelegram) -> None:
     async with running_bot(fake):
-        ann = fake.user("Ann", timeout=0.3)
+        ann = fake.user("Ann", timeout=0.2)
         with pytest.raises(AssertionError, match=r"did not respond .* the reply to 'silence'"):
             await ann.send_text("silence")
         assert await ann.send_text("silence", expect_response=False) == []

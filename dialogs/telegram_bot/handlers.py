@@ -205,6 +205,10 @@ async def _stale(turn: Turn, query: CallbackQuery, message_id: int | None) -> No
     """An old or double-tapped button: say so, and show where the user is."""
     k = turn.svc.knowledge
     if message_id is not None and message_id == turn.record.message_id:
+        # The live question message: make sure it shows the current question (an earlier
+        # edit may have failed), then say the tap was already counted.
+        if turn.session.question_id is not None:
+            await turn.show(turn.svc.engine.view(turn.session), edit=message_id)
         await query.answer(k.text("telegram.stale_same"))
         return
     await query.answer(k.text("telegram.stale"))

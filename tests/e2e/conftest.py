@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,7 +14,11 @@ from advisor import Knowledge
 from bot import load
 from dialogs.settings import Settings, load_settings
 from dialogs.telegram_bot import build_application
-from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import BotUser, FakeTelegram
+
+# Opt in to python-telegram-bot's next-major behaviour (timedelta retry_after), so its
+# deprecation warning does not fire inside the library while tests turn warnings into errors.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 TOKEN = "123456789:AAtest-token_for_the_fake_api_000000"
 ADMIN_ID = 4242
@@ -82,3 +87,29 @@ async def bot(
 def captured_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     caplog.set_level(logging.DEBUG)
     return caplog
+
+
+#: Button labels that take a Python fintech through every question to a Django result.
+FINTECH = [
+    "Python",
+    "Yes, payments or money",
+    "Large and complex",
+    "One application",
+    "No live features",
+    "Some reports",
+    "Somewhat",
+    "Built in, ready to use",
+    "Normal",
+]
+
+
+def all_text(user: BotUser) -> str:
+    """Everything the bot currently shows in the user's chat."""
+    return "\n".join(m.text for m in user.messages())
+
+
+async def finish(user: BotUser, labels: list[str] = FINTECH) -> None:
+    """Start and answer every question by pressing buttons."""
+    await user.send_command("start")
+    for label in labels:
+        await user.press(label)

@@ -8,6 +8,7 @@ import contextvars
 import itertools
 import json
 import re
+import time
 import traceback
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -61,6 +62,8 @@ POLL_CONFLICT = (
     "make sure that only one bot instance is running"
 )
 _TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+#: Longest long poll of the control API's calls listing, in seconds.
+MAX_CONTROL_WAIT = 30.0
 _DEFAULT_ERRORS = {
     400: "Bad Request: injected failure",
     403: "Forbidden: bot was blocked by the user",
@@ -160,6 +163,8 @@ class FakeTelegram:
         self.webhook: Webhook | None = None
         self.webhook_deliveries: list[Delivery] = []
         self.internal_errors: list[str] = []
+        #: When each update was queued (update_id -> monotonic time, the clock of Call.time).
+        self.queued_at: dict[int, float] = {}
         self.webhook_retry_delay = webhook_retry_delay
         self.webhook_max_attempts = webhook_max_attempts
         self._signal = Signal()
@@ -288,6 +293,7 @@ class FakeTelegram:
         body = {key: value for key, value in update.items() if key != "update_id"}
         queued = {"update_id": next(self._update_ids), **body}
         self.state.register_update(queued)
+        self.queued_at[queued["update_id"]] = _clock()
         self.pending_updates.append(queued)
         self._signal.notify()
         return queued
@@ -516,17 +522,34 @@ class FakeTelegram:
         return _json_error(404, "Not Found")
 
     async def _handle_control(self, request: web.Request) -> web.Response:
-        """Small control API for a server running in another process (see __main__)."""
+        """Small control API for a server running in another process (see __main__).
+
+        POST updates: queue one update or a list; answers their ids and, in ``queued_at``,
+        when each was queued (the monotonic clock of the calls' ``time``).
+        GET calls?since=N[&wait=S][&compact=1]: calls from index N on; ``wait`` long-polls up
+        to S seconds until there is one; ``compact`` gives small entries (see _call_compact).
+        The answer's ``next`` is the index to ask for next and ``now`` the server's clock.
+        GET summary: counters for checking a run (failed calls, unanswered queries, ...).
+        """
         action = request.match_info["action"]
         body = await request.json() if request.can_read_body else {}
         if action == "updates" and request.method == "POST":
             items = body if isinstance(body, list) else [body]
-            ids = [self.add_update(item)["update_id"] for item in items]
-            return web.json_response({"ok": True, "result": ids})
+            queued = [self.add_update(item) for item in items]
+            ids = [update["update_id"] for update in queued]
+            times = [self.queued_at[update_id] for update_id in ids]
+            return web.json_response({"ok": True, "result": ids, "queued_at": times})
         if action == "calls":
-            since = int(request.query.get("since", "0"))
-            result = [_call_summary(c) for c in self.calls[since:]]
-            return web.json_response({"ok": True, "result": result})
+            since = max(int(request.query.get("since", "0")), 0)
+            wait = min(max(float(request.query.get("wait", "0")), 0.0), MAX_CONTROL_WAIT)
+            await self._wait_for_calls(since, wait)
+            end = len(self.calls)
+            compact = request.query.get("compact", "") in ("1", "true")
+            summary = _call_compact if compact else _call_summary
+            result = [summary(c, i) for i, c in enumerate(self.calls[since:end], since)]
+            return web.json_response({"ok": True, "result": result, "next": end, "now": _clock()})
+        if action == "summary":
+            return web.json_response({"ok": True, "result": self.summary()})
         if action == "messages":
             chat_id = int(request.query["chat_id"])
             chat = self.state.chats.get(chat_id)
@@ -539,6 +562,33 @@ class FakeTelegram:
             self.stall_next(**body)
             return web.json_response({"ok": True, "result": True})
         return _json_error(404, "Not Found")
+
+    async def _wait_for_calls(self, since: int, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait until there is a call at index ``since`` or later, the timeout or shutdown."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.calls) <= since and not self._closing:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            await self._signal.wait(remaining)
+
+    def summary(self) -> JSON:
+        """Counters for checking a run: calls, failures, queries left unanswered, the queue."""
+        failed: dict[str, int] = {}
+        for call in self.calls:
+            if not call.ok and call.method != "getUpdates":
+                key = f"{call.method} {call.status} {call.description}"
+                failed[key] = failed.get(key, 0) + 1
+        return {
+            "calls": len(self.calls),
+            "updates_queued": len(self.queued_at),
+            "pending_updates": len(self.pending_updates),
+            "failed_calls": failed,
+            "unanswered_callback_queries": len(self.unanswered_callback_queries()),
+            "internal_errors": len(self.internal_errors),
+            "now": _clock(),
+        }
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep, but wake up early when the server shuts down."""
@@ -754,7 +804,12 @@ def _json_error(status: int, description: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def _call_summary(call: Call) -> JSON:
+def _clock() -> float:
+    """The fake's clock: monotonic seconds, the same clock as the event loop's (Call.time)."""
+    return time.monotonic()
+
+
+def _call_summary(call: Call, index: int = 0) -> JSON:
     """A call as JSON for the control API."""
     return {
         "method": call.method,
@@ -764,3 +819,28 @@ def _call_summary(call: Call) -> JSON:
         "finished_at": call.finished_at,
         "description": call.description,
     }
+
+
+def _call_compact(call: Call, index: int) -> JSON:
+    """A small view of a call for a load generator: who it was for, when, and its outcome.
+
+    ``message`` is the Message the method returned (sendMessage, editMessageText, ...), so a
+    client sees the text and keyboard as a Telegram user would; other results are left out.
+    """
+    entry: JSON = {
+        "i": index,
+        "method": call.method,
+        "status": call.status,
+        "time": call.time,
+        "finished_at": call.finished_at,
+        "chat_id": call.chat_id,
+    }
+    query_id = call.params.get("callback_query_id")
+    if query_id is not None:
+        entry["callback_query_id"] = str(query_id)
+    result = call.result if call.ok else None
+    if isinstance(result, dict) and "message_id" in result:
+        entry["message"] = result
+    if not call.ok:
+        entry["description"] = call.description
+    return entry

@@ -1,0 +1,270 @@
+"""End to end: tracked links, shared results, lead hand-off, statistics, export and /forget."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from advisor import Knowledge
+from dialogs.settings import Settings
+from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
+from tests.fake_telegram import BotUser, FakeTelegram, TgChat
+
+BOT_LINK = "https://t.me/stack_advisor_test_bot?start="
+
+
+@dataclass
+class Office:
+    """A running bot with an admin, a sales chat and the database path."""
+
+    fake: FakeTelegram
+    admin: BotUser
+    sales: TgChat
+    db: Path
+
+    def sales_texts(self) -> list[str]:
+        return [m.visible_text for m in self.fake.messages(self.sales)]
+
+    def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        with sqlite3.connect(self.db) as db:
+            return list(db.execute(sql, args))
+
+
+@pytest.fixture
+async def office(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> AsyncIterator[Office]:
+    admin = fake.user("Alice")
+    sales = fake.group("Sales")
+    settings: Settings = make_settings(ADMIN_IDS=f"{admin.id}, 77", SALES_CHAT_ID=str(sales.id))
+    async with running(settings, knowledge):
+        yield Office(fake, admin, sales, settings.state_db)
+
+
+def result_button(user: BotUser, label: str) -> dict[str, object]:
+    message = user.last_message().raw
+    assert message is not None
+    return next(b for row in message.inline_keyboard for b in row if b["text"] == label)
+
+
+# -- tracked links ---------------------------------------------------------------------------
+
+
+async def test_an_admin_makes_a_tracked_link_with_a_qr_code_of_it(office: Office) -> None:
+    await office.admin.send_command("link", "spring_webinar")
+    link_text, photo = office.admin.messages()[-2:]
+    assert f"{BOT_LINK}spring_webinar" in link_text.text
+    assert photo.raw is not None and photo.raw.photo is not None
+    assert photo.raw.photo.data is not None
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(photo.raw.photo.data)))
+    assert [code.text for code in decoded] == [f"{BOT_LINK}spring_webinar"]
+
+
+@pytest.mark.parametrize("name", ["spring webinar", "r_sneaky", "x" * 65, "über"])
+async def test_an_invalid_link_name_gets_a_clear_message(office: Office, name: str) -> None:
+    await office.admin.send_command("link", name)
+    assert "can't be used" in office.admin.last_message().text
+
+
+async def test_link_without_a_name_explains_how_to_use_it(office: Office) -> None:
+    await office.admin.send_command("link")
+    assert "/link spring_webinar" in office.admin.last_message().text
+
+
+@pytest.mark.parametrize("command", ["link", "stats", "export"])
+async def test_admin_commands_look_unknown_to_everyone_else(office: Office, command: str) -> None:
+    bob = office.fake.user("Bob")
+    await bob.send_command(command, "x" if command == "link" else None)
+    assert "don't know that command" in bob.last_message().text
+    assert office.fake.uploads == [] or all(m.kind == "text" for m in bob.messages())
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
+async def test_a_tracked_link_is_counted_from_start_to_finish_in_stats(office: Office) -> None:
+    ann = office.fake.user("Ann")
+    await ann.send_command("start", "spring_webinar")
+    for label in FINTECH:
+        await ann.press(label)
+    await office.admin.send_command("stats")
+    stats = office.admin.last_message().text
+    assert "Last 7 days" in stats and "Last 30 days" in stats
+    assert "spring_webinar: 1 started, 1 finished (100%), 0 shared, 0 leads" in stats
+    assert "Overall: 1 started, 1 finished (100%)" in stats
+    assert "Recommendations: Django 1" in stats
+
+
+async def test_stats_show_the_question_where_unfinished_dialogs_stand(office: Office) -> None:
+    for name in ("Bob", "Cleo"):
+        user = office.fake.user(name)
+        await user.send_command("start", "ads")
+        await user.press("Python")
+        await user.press("Nothing sensitive")
+    dan = office.fake.user("Dan")
+    await dan.send_command("start")
+    await office.admin.send_command("stats")
+    stats = office.admin.last_message().text
+    assert "Most abandoned question: “How big and complex" in stats
+    assert "(2 unfinished)" in stats
+    assert "ads: 2 started, 0 finished (0%)" in stats
+
+
+# -- sharing ---------------------------------------------------------------------------------
+
+
+async def test_a_shared_card_reproduces_the_same_result_for_a_second_user(office: Office) -> None:
+    ann, bob = office.fake.user("Ann"), office.fake.user("Bob")
+    await finish(ann)
+    code = result_button(ann, "📤 Share")["switch_inline_query"]
+    assert isinstance(code, str) and code.startswith("r_") and len(code) <= 64
+    await ann.inline_query(code)
+    [card] = ann.inline_results()
+    assert card["title"] == "Stack recommendation: Django"
+    content = card["input_message_content"]["message_text"]
+    for title in ("Community", "Scalability", "Architecture", "Security", "Usability"):
+        assert title in content
+    url = card["reply_markup"]["inline_keyboard"][0][0]["url"]
+    assert url == BOT_LINK + code
+    await bob.send_command("start", code)
+    anns_result = [m.text for m in ann.messages() if "Recommendation:" in m.text]
+    bobs_result = [m.text for m in bob.messages() if "Recommendation:" in m.text]
+    assert bobs_result == anns_result
+    await bob.press("▶ Take the quiz yourself")
+    assert "Question 1 of 9" in bob.last_message().text
+    await office.admin.send_command("stats")
+    assert "1 shared" in office.admin.last_message().text
+
+
+@pytest.mark.parametrize("payload", ["r_1abcdefghijkl", "r_", "r_1zzzzzz!"])
+async def test_a_tampered_share_link_gets_a_friendly_message_and_the_quiz(
+    office: Office, payload: str
+) -> None:
+    bob = office.fake.user("Bob")
+    await bob.send_command("start", payload)
+    message = bob.last_message()
+    assert "doesn't work any more" in message.text
+    await bob.press("▶ Take the quiz yourself")
+    assert "Question 1 of 9" in bob.last_message().text
+
+
+async def test_an_empty_inline_query_offers_an_invitation(office: Office) -> None:
+    bob = office.fake.user("Bob")
+    await bob.inline_query("")
+    [card] = bob.inline_results()
+    assert card["title"] == "Try Stack Advisor"
+
+
+# -- hand-off to an expert -------------------------------------------------------------------
+
+
+async def test_a_lead_shares_their_phone_with_the_contact_button(office: Office) -> None:
+    ann = office.fake.user("Ann")
+    await ann.send_command("start", "spring_webinar")
+    for label in FINTECH:
+        await ann.press(label)
+    await ann.press("💬 Talk to an expert")
+    consent = ann.last_message().text
+    assert "your name (Ann" in consent and "your answers" in consent
+    await ann.press("Yes, share")
+    assert "type your e-mail" in ann.last_message().text
+    await ann.press("📱 Share my phone number")
+    assert "Thank you" in ann.last_message().text
+    [summary] = office.sales_texts()
+    assert "Name: Ann" in summary
+    assert f"Contact: {ann.phone}" in summary
+    assert "Source: spring_webinar" in summary
+    assert "Recommendation: Django (clear)" in summary
+    assert "Which programming language" in summary and "— Python" in summary
+    assert office.rows("SELECT contact, source FROM leads") == [(ann.phone, "spring_webinar")]
+
+
+async def test_a_lead_types_an_email_address_after_an_invalid_one(office: Office) -> None:
+    ann = office.fake.user("Ann")
+    await finish(ann)
+    await ann.press("💬 Talk to an expert")
+    await ann.press("Yes, share")
+    await ann.send_text("ann at example")
+    assert "doesn't look like an e-mail address" in ann.last_message().text
+    assert office.sales_texts() == []
+    await ann.send_text("Ann@Example.com")
+    assert "Thank you" in ann.last_message().text
+    [summary] = office.sales_texts()
+    assert "Contact: Ann@example.com" in summary
+
+
+@pytest.mark.parametrize("step", ["consent", "contact"])
+async def test_no_thanks_is_one_tap_away_and_shares_nothing(office: Office, step: str) -> None:
+    ann = office.fake.user("Ann")
+    await finish(ann)
+    await ann.press("💬 Talk to an expert")
+    if step == "contact":
+        await ann.press("Yes, share")
+    await ann.press("No thanks")
+    assert "nothing was shared" in ann.last_message().text
+    assert office.sales_texts() == []
+    assert office.rows("SELECT count(*) FROM leads") == [(0,)]
+
+
+async def test_without_a_sales_chat_there_is_no_expert_button(
+    fake: FakeTelegram, bot: object
+) -> None:
+    ann = fake.user("Ann")
+    await finish(ann)
+    assert "💬 Talk to an expert" not in ann.last_message().labels
+    assert "📤 Share" in ann.last_message().labels
+
+
+# -- export and privacy ----------------------------------------------------------------------
+
+
+async def test_export_sends_a_csv_of_sessions_and_leads(office: Office) -> None:
+    ann, bob = office.fake.user("Ann"), office.fake.user("Bob")
+    await finish(ann)
+    await ann.press("💬 Talk to an expert")
+    await ann.press("Yes, share")
+    await ann.send_text("ann@example.com")
+    await bob.send_command("start", "ads")
+    await office.admin.send_command("export")
+    document = office.admin.last_message().raw
+    assert document is not None and document.document is not None
+    assert document.document.filename == "stack-advisor-export.csv"
+    assert document.document.data is not None
+    rows = list(csv.DictReader(io.StringIO(document.document.data.decode())))
+    assert list(rows[0]) == [
+        "type", "at", "chat_id", "user_id", "name", "source", "state", "recommendation",
+        "answers", "contact",
+    ]  # fmt: skip
+    sessions = {int(r["user_id"]): r for r in rows if r["type"] == "session"}
+    assert sessions[ann.id]["state"] == "result"
+    assert sessions[bob.id]["source"] == "ads"
+    [lead] = [r for r in rows if r["type"] == "lead"]
+    assert (lead["contact"], lead["recommendation"]) == ("ann@example.com", "django")
+
+
+async def test_forget_deletes_every_row_about_the_user_after_confirmation(office: Office) -> None:
+    ann, bob = office.fake.user("Ann"), office.fake.user("Bob")
+    await finish(ann)
+    await ann.press("💬 Talk to an expert")
+    await ann.press("Yes, share")
+    await ann.send_text("ann@example.com")
+    await bob.send_command("start")
+    await ann.send_command("forget")
+    await ann.press("No, keep it")
+    assert "nothing was deleted" in ann.last_message().text
+    await ann.send_command("forget")
+    await ann.press("Yes, delete everything")
+    assert "Everything I stored about you is deleted" in ann.last_message().text
+    for table in ("sessions", "events", "leads"):
+        assert office.rows(f"SELECT count(*) FROM {table} WHERE user_id = ?", ann.id) == [(0,)]
+    assert office.rows("SELECT count(*) FROM sessions WHERE user_id = ?", bob.id) == [(1,)]
+    await ann.send_command("start")
+    assert "Question 1 of 9" in all_text(ann)
