@@ -61,7 +61,7 @@ class ConsoleChat:
             if not view.notice:
                 self.say(render_text(view.recommendation, self.k))
                 self.say()
-            self.say(self.k.text("console.result_hint"))
+                self.say(self.k.text("console.result_hint"))
             return
         question = view.question
         if question is None:

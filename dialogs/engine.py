@@ -13,6 +13,7 @@ program no other session can interleave.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +25,7 @@ from advisor import Knowledge, Option, Question, Recommendation, recommend
 from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
 from .typing import COMMANDS, Command, Interpreter
 
+SECONDS_PER_QUESTION = 10
 Kind = Literal["welcome", "question", "result", "lead_consent", "lead_contact"]
 
 
@@ -271,7 +273,7 @@ class DialogEngine:
         count = len([q for q in self.knowledge.questions if not q.ask_if])
         return {
             "count": count,
-            "minutes": max(1, round(count * 8 / 60)),
+            "minutes": max(1, math.ceil(count * SECONDS_PER_QUESTION / 60)),
             "title": self.knowledge.source.title,
             "publisher": self.knowledge.source.publisher,
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import string
 from collections.abc import Mapping
 
 from advisor import Knowledge
@@ -18,6 +19,7 @@ from advisor import Knowledge
 PREFIX = "r_"
 VERSION = "1"
 MAC_CHARS = 8
+_DIGITS = string.digits + string.ascii_lowercase
 
 
 class ShareCodes:
@@ -40,7 +42,7 @@ class ShareCodes:
             option = question.option(answers.get(question.id))
             digit = question.options.index(option) + 1 if option is not None else 0
             number = number * (len(question.options) + 1) + digit
-        body = VERSION + _base36(number)
+        body = VERSION + to36(number)
         return PREFIX + body + self._mac(body)
 
     def decode(self, payload: str) -> dict[str, str] | None:
@@ -70,11 +72,13 @@ class ShareCodes:
         return payload.startswith(PREFIX)
 
 
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
+def to36(number: int) -> str:
+    """A non-negative integer in base 36 (digits and lowercase letters)."""
+    if number < 0:
+        raise ValueError("negative")
+    digits = ""
     while True:
         number, rest = divmod(number, 36)
-        out = digits[rest] + out
+        digits = _DIGITS[rest] + digits
         if not number:
-            return out
+            return digits

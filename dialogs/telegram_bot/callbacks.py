@@ -8,8 +8,9 @@ the navigation marks below.
 from __future__ import annotations
 
 import re
-import string
 from dataclasses import dataclass
+
+from ..sharecode import to36
 
 VERSION = "1"
 BACK, WHY, RESTART = "<", "?", "!"
@@ -17,7 +18,6 @@ NO_QUESTION = "-"
 #: Actions of buttons that belong to no question (the result, a shared result, /forget).
 QUIZ, LEAD, CONSENT, DECLINE, FORGET, KEEP = "quiz", "lead", "consent", "decline", "forget", "keep"
 MAX_BYTES = 64
-_DIGITS = string.digits + string.ascii_lowercase
 _PATTERN = re.compile(
     r"^1\|([0-9a-z]{1,14})\|([0-9a-z]{1,8})\|([a-z0-9_]{1,20}|-)\|([a-z0-9_]{1,20}|[<?!])$"
 )
@@ -31,18 +31,6 @@ class Press:
     round: int
     question: str
     action: str
-
-
-def to36(number: int) -> str:
-    """A non-negative integer in base 36."""
-    if number < 0:
-        raise ValueError("negative")
-    digits = ""
-    while True:
-        number, rest = divmod(number, 36)
-        digits = _DIGITS[rest] + digits
-        if not number:
-            return digits
 
 
 def encode(user_id: int, round_: int, question: str, action: str) -> str:

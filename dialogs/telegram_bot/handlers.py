@@ -118,6 +118,8 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     welcome = turn.session.state == "welcome"
     view = turn.svc.engine.handle_text(turn.session, message.text or "")
+    if view.kind == "lead_contact":  # no sales chat any more: leave the hand-off
+        view = turn.svc.engine.hand_off(turn.session, "decline")
     if view.command == "help":
         await turn.send_text(turn.svc.views.t("telegram.help"))
         return

@@ -14,9 +14,6 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
     Update,
 )
 from telegram.constants import ParseMode
@@ -243,40 +240,18 @@ async def show_shared(turn: Turn, payload: str) -> None:
 
 async def ask_consent(turn: Turn) -> None:
     """Says what will be shared and with whom, and asks for consent."""
-    turn.svc.engine.hand_off(turn.session, "lead")
-    turn.save()
-    await turn.bot.send_message(
-        turn.chat_id,
-        turn.svc.views.t("lead.consent", name=turn.user.full_name),
-        reply_markup=turn.svc.views.consent_keyboard(turn.session, turn.user.id),
-    )
+    await turn.show(turn.svc.engine.hand_off(turn.session, "lead"))
 
 
 async def consented(turn: Turn) -> None:
     """Asks for a contact: the share-contact button or a typed e-mail address."""
-    turn.svc.engine.hand_off(turn.session, "consent")
-    turn.save()
-    k = turn.svc.knowledge
-    keyboard = ReplyKeyboardMarkup(
-        [
-            [KeyboardButton(k.text("lead.contact_button"), request_contact=True)],
-            [KeyboardButton(k.text("lead.consent_no"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
-    await turn.bot.send_message(
-        turn.chat_id, turn.svc.views.t("lead.ask_contact"), reply_markup=keyboard
-    )
+    await turn.show(turn.svc.engine.hand_off(turn.session, "consent"))
 
 
 async def declined(turn: Turn) -> None:
     """Leaves the hand-off; nothing is shared."""
     turn.svc.engine.hand_off(turn.session, "decline")
-    turn.save()
-    await turn.bot.send_message(
-        turn.chat_id, turn.svc.views.t("lead.declined"), reply_markup=ReplyKeyboardRemove()
-    )
+    await turn.show(turn.svc.engine.view(turn.session, notice="lead.declined"))
 
 
 async def contact_text(turn: Turn, text: str) -> None:
@@ -329,9 +304,7 @@ async def hand_over(turn: Turn, contact: str) -> None:
         answers="\n".join(answers),
     )
     await turn.bot.send_message(svc.settings.sales_chat_id, summary)
-    await turn.bot.send_message(
-        turn.chat_id, svc.views.t("lead.thanks"), reply_markup=ReplyKeyboardRemove()
-    )
+    await turn.show(svc.engine.view(session, notice="lead.thanks"))
 
 
 async def contact_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -6,7 +6,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from telegram import Message, Update, User
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update, User
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -93,8 +93,18 @@ class Turn:
     async def show(self, view: View, *, edit: int | None = None, welcome: bool = False) -> None:
         """Save, then show a view: edit the question message in place or send a new one."""
         view = self.fresh_notice(view)
+        if view.kind == "result" and view.notice:
+            self.save()
+            text = self.svc.views.t(view.notice, **(view.notice_values or {}))
+            await self.bot.send_message(self.chat_id, text, reply_markup=ReplyKeyboardRemove())
+            return
         if view.kind == "result":
             await self._show_result(view, edit)
+            return
+        if view.kind in ("lead_consent", "lead_contact"):
+            self.save()
+            screen = self.svc.views.hand_off(view, self.session, self.user)
+            await self.bot.send_message(self.chat_id, screen.text, reply_markup=screen.markup)
             return
         if view.kind == "welcome":
             view = self.svc.engine.start(self.session)
@@ -143,13 +153,14 @@ class Turn:
 
     async def _edit(self, message_id: int, screen: Screen) -> bool:
         """Edit a message into place; False when it no longer exists."""
+        markup = screen.markup if isinstance(screen.markup, InlineKeyboardMarkup) else None
         try:
             await self.bot.edit_message_text(
                 screen.text,
                 chat_id=self.chat_id,
                 message_id=message_id,
                 parse_mode=ParseMode.HTML,
-                reply_markup=screen.markup,
+                reply_markup=markup,
             )
         except BadRequest as exc:
             if "not modified" in exc.message.lower():

@@ -5,7 +5,13 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    User,
+)
 
 from advisor import Knowledge
 
@@ -24,7 +30,7 @@ class Screen:
     """One message to send or edit into place."""
 
     text: str
-    markup: InlineKeyboardMarkup | None = None
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
 
 
 class Views:
@@ -114,6 +120,22 @@ class Views:
                 [self._button("lead.consent_no", self._data(session, user_id, callbacks.DECLINE))],
             ]
         )
+
+    def hand_off(self, view: View, session: Session, user: User) -> Screen:
+        """The consent question, or the request for a contact, of the hand-off to an expert."""
+        notice = self.t(view.notice, **(view.notice_values or {})) + "\n\n" if view.notice else ""
+        if view.kind == "lead_consent":
+            text = self.t("lead.consent", name=user.full_name)
+            return Screen(notice + text, self.consent_keyboard(session, user.id))
+        keyboard = ReplyKeyboardMarkup(
+            [
+                [KeyboardButton(self.k.text("lead.contact_button"), request_contact=True)],
+                [KeyboardButton(self.k.text("lead.consent_no"))],
+            ],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        return Screen(notice + self.t("lead.ask_contact"), keyboard)
 
     def forget_keyboard(self, user_id: int) -> InlineKeyboardMarkup:
         """Yes, delete everything / No, keep it."""

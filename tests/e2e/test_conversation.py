@@ -316,3 +316,17 @@ async def test_fintech_answers_are_the_ones_listed(fake: FakeTelegram, bot: obje
     ann = fake.user("Ann")
     await finish(ann, FINTECH)
     assert "You handle payments" in all_text(ann)
+
+
+async def test_text_after_the_result_gets_a_hint_without_repeating_the_result(
+    fake: FakeTelegram, bot: object
+) -> None:
+    ann = fake.user("Ann")
+    await finish(ann)
+    count = len(ann.messages())
+    await ann.send_text("thanks!")
+    assert "You've reached your result" in ann.last_message().text
+    assert len(ann.messages()) == count + 1
+    await ann.send_text("back")
+    assert "Question 9 of 9" in ann.last_message().text
+    assert "✓ Normal" in ann.last_message().labels

@@ -268,3 +268,15 @@ async def test_forget_deletes_every_row_about_the_user_after_confirmation(office
     assert office.rows("SELECT count(*) FROM sessions WHERE user_id = ?", bob.id) == [(1,)]
     await ann.send_command("start")
     assert "Question 1 of 9" in all_text(ann)
+
+
+async def test_typing_during_the_consent_question_asks_it_again(office: Office) -> None:
+    ann = office.fake.user("Ann")
+    await finish(ann)
+    await ann.press("💬 Talk to an expert")
+    await ann.send_text("hmm, what?")
+    assert "OK?" in ann.last_message().text
+    assert ann.last_message().labels == ["Yes, share", "No thanks"]
+    await ann.send_text("restart")
+    assert "Question 1 of 9" in ann.last_message().text
+    assert office.sales_texts() == []

@@ -805,13 +805,17 @@ def _json_error(status: int, description: str) -> web.Response:
 
 
 def _clock() -> float:
-    """The fake's clock: monotonic seconds, the same clock as the event loop's (Call.time)."""
-    return time.monotonic()
+    """The fake's clock, the one of Call.time: the event loop's (monotonic seconds)."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
 
 
 def _call_summary(call: Call, index: int = 0) -> JSON:
     """A call as JSON for the control API."""
     return {
+        "i": index,
         "method": call.method,
         "params": call.params,
         "status": call.status,

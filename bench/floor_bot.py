@@ -1,0 +1,118 @@
+"""The floor: a minimal python-telegram-bot bot that makes the same Bot API calls as ours.
+
+Per update it does what Stack Advisor does, with no logic and no storage: ``/start`` sends a
+question with an inline keyboard; a button press edits the message into the next question and
+answers the callback query; the last press edits the message into "all answered", sends the
+result message(s) and answers. Every screen is built once at start-up from the same data (the
+questions that are always asked, a fixed result), so texts and keyboards have the sizes of
+ours. Updates are processed concurrently, like ours (up to 512 at a time).
+
+    BOT_TOKEN=... TELEGRAM_API_URL=http://127.0.0.1:PORT python -m bench.floor_bot
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from advisor import Knowledge, recommend
+from advisor.render import render_html
+from bot import load
+
+Screen = tuple[str, InlineKeyboardMarkup | None]
+
+
+def build_screens(knowledge: Knowledge) -> tuple[list[Screen], str, list[Screen]]:
+    """The question screens, the "all answered" text, and the result messages."""
+    questions = [q for q in knowledge.questions if not q.ask_if]
+    welcome_values = {
+        "count": len(questions),
+        "minutes": max(1, round(len(questions) * 8 / 60)),
+        "title": knowledge.source.title,
+        "publisher": knowledge.source.publisher,
+    }
+    welcome = html.escape(knowledge.text("dialog.welcome", **welcome_values), quote=False)
+    screens: list[Screen] = []
+    for step, question in enumerate(questions):
+        progress = knowledge.text("dialog.progress", step=step + 1, steps=len(questions))
+        text = f"<b>{html.escape(progress)}</b>\n{html.escape(question.prompt, quote=False)}"
+        if step == 0:
+            text = f"{welcome}\n\n{text}"
+        rows = [
+            [InlineKeyboardButton(option.label, callback_data=f"f|{step}|{option.id}")]
+            for option in question.options
+        ]
+        nav = [
+            InlineKeyboardButton(knowledge.text("telegram.button.why"), callback_data="f|-|why"),
+            InlineKeyboardButton(knowledge.text("telegram.button.restart"), callback_data="f|-|r"),
+        ]
+        if step:
+            nav.insert(
+                0, InlineKeyboardButton(knowledge.text("telegram.button.back"), callback_data="f|-|b")
+            )
+        rows.append(nav)
+        screens.append((text, InlineKeyboardMarkup(rows)))
+    neutral = {q.id: next(o.id for o in q.options if o.is_neutral) for q in questions}
+    texts = render_html(recommend(knowledge, neutral), knowledge)
+    again = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(knowledge.text("telegram.button.start_over"), callback_data="f|-|r")]]
+    )
+    result: list[Screen] = [(t, again if i == len(texts) - 1 else None) for i, t in enumerate(texts)]
+    done = html.escape(knowledge.text("telegram.done"), quote=False)
+    return screens, done, result
+
+
+def build_application(token: str, api_url: str, knowledge: Knowledge) -> Application:  # type: ignore[type-arg]
+    screens, done, result = build_screens(knowledge)
+
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        text, markup = screens[0]
+        await context.bot.send_message(
+            update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+        )
+
+    async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None and query.message is not None
+        step = (query.data or "").split("|")[1]
+        following = int(step) + 1 if step.isdigit() else 0
+        if following < len(screens):
+            text, markup = screens[following]
+            await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        else:
+            chat_id = query.message.chat.id
+            await query.edit_message_text(done, parse_mode=ParseMode.HTML)
+            for text, markup in result:
+                await context.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+        await query.answer()
+
+    app = (
+        Application.builder()
+        .token(token)
+        .base_url(f"{api_url}/bot")
+        .base_file_url(f"{api_url}/file/bot")
+        .concurrent_updates(512)
+        .build()
+    )
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CallbackQueryHandler(press))
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    api_url = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
+    app = build_application(os.environ["BOT_TOKEN"], api_url, load(None))
+    app.run_polling(allowed_updates=Update.ALL_TYPES)
+
+
+if __name__ == "__main__":
+    main()
