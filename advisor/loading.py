@@ -395,9 +395,11 @@ def load_knowledge(
                 f"no answer raises the weight of criterion {criterion.id!r}; "
                 "every criterion needs at least one question that moves it",
             )
-    dependents = {
-        qid: tuple(q.id for q in questions.values() if qid in q.ask_if) for qid in questions
-    }
+    dependents: dict[str, tuple[str, ...]] = {}
+    for qid in reversed(questions):  # later questions first, so their closure is known
+        direct = {q.id for q in questions.values() if qid in q.ask_if}
+        closure = direct.union(*(dependents.get(d, ()) for d in direct))
+        dependents[qid] = tuple(q for q in questions if q in closure)
     return Knowledge(
         source=source,
         criteria=criteria,

@@ -86,6 +86,9 @@ class Question:
         return all(answers.get(qid) in allowed for qid, allowed in self.ask_if.items())
 
 
+Chosen = tuple[Question, Option]
+
+
 @dataclass(frozen=True, slots=True)
 class Scoring:
     """Thresholds that turn scores into a recommendation and a confidence label."""
@@ -115,7 +118,8 @@ class Knowledge:
     questions: tuple[Question, ...]
     scoring: Scoring
     texts: Mapping[str, str]
-    #: question id → ids of the later questions whose ``ask_if`` names it.
+    #: question id → ids of the later questions whose ``ask_if`` depends on it, directly or
+    #: through another question, in the order they are asked.
     dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     _criteria: Mapping[str, Criterion] = field(init=False, repr=False)
     _questions: Mapping[str, Question] = field(init=False, repr=False)
@@ -138,17 +142,22 @@ class Knowledge:
 
     def prune(self, answers: Mapping[str, str]) -> dict[str, str]:
         """The answers that still count: known options of questions that still apply."""
-        if all(
-            (q := self._questions.get(qid)) is not None and not q.ask_if and q.option(oid)
-            for qid, oid in answers.items()
-        ):
-            return dict(answers)
+        return self.select(answers)[0]
+
+    def select(self, answers: Mapping[str, str]) -> tuple[dict[str, str], list[Chosen]]:
+        """The answers that still count, and each with its question and option, in order."""
         kept: dict[str, str] = {}
+        chosen: list[Chosen] = []
         for question in self.questions:
-            chosen = answers.get(question.id)
-            if chosen is not None and question.applies(kept) and question.option(chosen):
-                kept[question.id] = chosen
-        return kept
+            option_id = answers.get(question.id)
+            if option_id is None:
+                continue
+            option = question._by_id.get(option_id)
+            if option is None or (question.ask_if and not question.applies(kept)):
+                continue
+            kept[question.id] = option_id
+            chosen.append((question, option))
+        return kept, chosen
 
     def text(self, key: str, /, **values: object) -> str:
         """The text at a dotted key from ``data/texts.yaml``, filled with values."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 import functools
 import html
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .model import STACKS, Criterion, Knowledge, Stack
 from .scoring import AnswerChange, CriterionResult, Reason, Recommendation
 
 TELEGRAM_LIMIT = 4096
+CACHE_SIZE = 20_000
 MAX_MESSAGES = 3
 PLAIN_WIDTH = 78
 
@@ -61,6 +63,7 @@ class Renderer:
     def __init__(self, knowledge: Knowledge, style: Style) -> None:
         self.k = knowledge
         self.s = style
+        self._cache: dict[Hashable, str] = {}
         s = style
         self.title = s.bold(self.t("result.title"))
         self.reasons_title = s.bold(self.t("result.reasons_title"))
@@ -104,7 +107,33 @@ class Renderer:
         return self.k.text(f"stack.{name}")
 
     def sections(self, rec: Recommendation) -> Iterator[str]:
-        """The result as blocks; a block is never split across messages."""
+        """The result as blocks; a block is never split across messages.
+
+        Blocks depend on a few values each, and many users share them, so each is built once
+        and then looked up (the caches are bounded).
+        """
+        django, nodejs = _points(rec)
+        yield self._memo(("head", rec.choice, rec.confidence, django, nodejs), self._head, rec)
+        yield self._memo(("reasons", rec.reasons), self._reasons, rec)
+        yield self.criteria_title
+        for cr in rec.criteria:
+            drivers = tuple(d.option for d in cr.drivers)
+            key = ("criterion", cr.criterion.id, cr.level, cr.contribution, drivers)
+            yield self._memo(key, self._criterion, cr)
+        what_if = rec.what_if
+        changes = None if what_if is None else (what_if.choice, what_if.changes)
+        yield self._memo(("change", changes), self._change, rec)
+        yield self.disclaimer
+
+    def _memo(self, key: Hashable, build: Callable[[Any], str], value: Any) -> str:
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            found = self._cache[key] = build(value)
+        return found
+
+    def _head(self, rec: Recommendation) -> str:
         s = self.s
         if rec.choice == "either":
             verdict = s.bold(self.t("result.recommendation_either"))
@@ -119,29 +148,28 @@ class Renderer:
             django_points=django,
             nodejs_points=nodejs,
         )
-        yield f"{self.title}\n{verdict}\n{self.line(confidence)}"
+        return f"{self.title}\n{verdict}\n{self.line(confidence)}"
 
-        reasons = [self.reasons_title]
-        reasons.extend(self.line(s.bullet + self.reason(r)) for r in rec.reasons)
+    def _reasons(self, rec: Recommendation) -> str:
+        lines = [self.reasons_title]
+        lines.extend(self.line(self.s.bullet + self.reason(r)) for r in rec.reasons)
         if not rec.reasons:
-            reasons.append(self.no_reasons)
-        yield "\n".join(reasons)
+            lines.append(self.no_reasons)
+        return "\n".join(lines)
 
-        yield self.criteria_title
-        for cr in rec.criteria:
-            cid = cr.criterion.id
-            yield f"{self.criterion_head[cid]}\n{self.mattered(cr)}\n{self.criterion_tail[cid]}"
+    def _criterion(self, cr: CriterionResult) -> str:
+        cid = cr.criterion.id
+        return f"{self.criterion_head[cid]}\n{self.mattered(cr)}\n{self.criterion_tail[cid]}"
 
+    def _change(self, rec: Recommendation) -> str:
         if rec.what_if is None:
-            yield f"{self.change_title}\n{self.change_none}"
-        else:
-            joined = self.k.text("result.change_joiner").join(
-                self.answer_change(c) for c in rec.what_if.changes
-            )
-            key = "result.change_one" if len(rec.what_if.changes) == 1 else "result.change_two"
-            text = self.t(key, change=joined, stack=self.stack(rec.what_if.choice))
-            yield f"{self.change_title}\n{self.line(text)}"
-        yield self.disclaimer
+            return f"{self.change_title}\n{self.change_none}"
+        joined = self.k.text("result.change_joiner").join(
+            self.answer_change(c) for c in rec.what_if.changes
+        )
+        key = "result.change_one" if len(rec.what_if.changes) == 1 else "result.change_two"
+        text = self.t(key, change=joined, stack=self.stack(rec.what_if.choice))
+        return f"{self.change_title}\n{self.line(text)}"
 
     def mattered(self, cr: CriterionResult) -> str:
         level = self.k.text(f"importance.{cr.level}")

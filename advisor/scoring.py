@@ -12,11 +12,12 @@ The model is deliberately simple so that every number can be explained:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .model import Criterion, Fit, Knowledge, Option, Question, Stack
+from .model import Chosen, Criterion, Fit, Knowledge, Option, Question, Stack
 
 Choice = Literal["django", "nodejs", "either"]
 Confidence = Literal["clear", "moderate", "close"]
@@ -111,87 +112,86 @@ def confidence_of(margin: float, knowledge: Knowledge) -> Confidence:
 
 
 def totals(knowledge: Knowledge, answers: Mapping[str, str]) -> tuple[int, int]:
-    """Django's lead and the total points for already-pruned answers."""
+    """Django's lead and the total points for a set of answers."""
+    return _totals(knowledge, knowledge.select(answers)[1])
+
+
+def _totals(knowledge: Knowledge, chosen: list[Chosen]) -> tuple[int, int]:
     base = knowledge.scoring.base_importance
     lead = base * sum(c.sign for c in knowledge.criteria)
     total = base * len(knowledge.criteria)
-    for question_id, option_id in answers.items():
-        question = knowledge.question(question_id)
-        option = question.option(option_id) if question is not None else None
-        if option is not None:
-            lead += option.lead
-            total += option.total
+    for _question, option in chosen:
+        lead += option.lead
+        total += option.total
     return lead, total
 
 
 def recommend(knowledge: Knowledge, answers: Mapping[str, str]) -> Recommendation:
     """Score the answers (unknown or inapplicable ones are ignored) and explain the result."""
-    answers = knowledge.prune(answers)
-    chosen = _chosen(knowledge, answers)
-    lead, total = totals(knowledge, answers)
+    answers, chosen = knowledge.select(answers)
+    lead, total = _totals(knowledge, chosen)
     choice, margin = choose(lead, total, knowledge)
-    criteria = tuple(_criterion_result(knowledge, c, chosen) for c in knowledge.criteria)
     return Recommendation(
         choice=choice,
         lead=lead,
         total=total,
         margin=margin,
         confidence=confidence_of(margin, knowledge),
-        criteria=criteria,
+        criteria=_criteria_results(knowledge, chosen),
         reasons=_reasons(knowledge, choice, chosen),
-        what_if=_what_would_change(knowledge, answers, choice, lead, total),
+        what_if=_what_would_change(knowledge, answers, chosen, choice, lead, total),
         answers=answers,
     )
 
 
-def _chosen(knowledge: Knowledge, answers: Mapping[str, str]) -> list[tuple[Question, Option]]:
-    pairs = []
-    for question in knowledge.questions:
-        option_id = answers.get(question.id)
-        if option_id is not None:
-            option = question.option(option_id)
-            if option is not None:
-                pairs.append((question, option))
-    return pairs
-
-
-def _criterion_result(
-    knowledge: Knowledge, criterion: Criterion, chosen: list[tuple[Question, Option]]
-) -> CriterionResult:
-    drivers = tuple(
-        Driver(q, o, o.weights[criterion.id]) for q, o in chosen if o.weights.get(criterion.id)
-    )
-    importance = knowledge.scoring.base_importance + sum(d.weight for d in drivers)
-    level = "low"
-    for name, threshold in knowledge.scoring.importance_levels:
-        if importance >= threshold:
-            level = name
-            break
-    return CriterionResult(criterion, importance, level, drivers, importance * criterion.sign)
-
-
-def _reasons(
-    knowledge: Knowledge, choice: Choice, chosen: list[tuple[Question, Option]]
-) -> tuple[Reason, ...]:
-    """The strongest reasons, at most one per answer, answers before the article alone."""
-    candidates: list[Reason] = []
-    for _question, option in chosen:
-        best: Reason | None = None
-        for fit in option.fits:
-            if best is None or fit.points > best.points:
-                best = Reason(fit.stack, fit.points, option, fit=fit)
+def _criteria_results(knowledge: Knowledge, chosen: list[Chosen]) -> tuple[CriterionResult, ...]:
+    drivers: dict[str, list[Driver]] = {c.id: [] for c in knowledge.criteria}
+    for question, option in chosen:
         for cid, weight in option.weights.items():
-            criterion = knowledge.criterion(cid)
-            if weight and criterion.verdict != "tie" and (best is None or weight > best.points):
-                best = Reason(_stack(criterion), weight, option, criterion=criterion)
-        if best is not None:
-            candidates.append(best)
+            if weight:
+                drivers[cid].append(Driver(question, option, weight))
     base = knowledge.scoring.base_importance
-    article = [
+    levels = knowledge.scoring.importance_levels
+    results = []
+    for criterion in knowledge.criteria:
+        mine = drivers[criterion.id]
+        importance = base + sum(d.weight for d in mine)
+        level = next((name for name, least in levels if importance >= least), "low")
+        results.append(
+            CriterionResult(criterion, importance, level, tuple(mine), importance * criterion.sign)
+        )
+    return tuple(results)
+
+
+@functools.lru_cache(maxsize=1024)
+def _best_reason(knowledge: Knowledge, option: Option) -> Reason | None:
+    """The strongest reason an answer gives, whichever stack it favours."""
+    best: Reason | None = None
+    for fit in option.fits:
+        if best is None or fit.points > best.points:
+            best = Reason(fit.stack, fit.points, option, fit=fit)
+    for cid, weight in option.weights.items():
+        criterion = knowledge.criterion(cid)
+        if weight and criterion.verdict != "tie" and (best is None or weight > best.points):
+            best = Reason(_stack(criterion), weight, option, criterion=criterion)
+    return best
+
+
+@functools.lru_cache(maxsize=16)
+def _article_reasons(knowledge: Knowledge) -> tuple[Reason, ...]:
+    """Reasons from the article alone: one per criterion it gives to a stack."""
+    base = knowledge.scoring.base_importance
+    return tuple(
         Reason(_stack(c), base, None, criterion=c) for c in knowledge.criteria if c.verdict != "tie"
-    ]
+    )
+
+
+def _reasons(knowledge: Knowledge, choice: Choice, chosen: list[Chosen]) -> tuple[Reason, ...]:
+    """The strongest reasons, at most one per answer, answers before the article alone."""
+    candidates = [r for _q, o in chosen if (r := _best_reason(knowledge, o)) is not None]
+    article = _article_reasons(knowledge)
     if choice == "either":
-        picked = []
+        picked: list[Reason] = []
         for stack in ("django", "nodejs"):
             side = [r for r in candidates if r.stack == stack] or [
                 r for r in article if r.stack == stack
@@ -216,30 +216,35 @@ def what_would_change(knowledge: Knowledge, answers: Mapping[str, str]) -> WhatI
     the linear form of the decision, which is exact when the two answers are independent, and
     every candidate is checked by scoring it for real.
     """
-    answers = knowledge.prune(answers)
-    lead, total = totals(knowledge, answers)
-    return _what_would_change(knowledge, answers, choose(lead, total, knowledge)[0], lead, total)
+    answers, chosen = knowledge.select(answers)
+    lead, total = _totals(knowledge, chosen)
+    choice = choose(lead, total, knowledge)[0]
+    return _what_would_change(knowledge, answers, chosen, choice, lead, total)
 
 
 def _what_would_change(
-    knowledge: Knowledge, answers: Mapping[str, str], choice: Choice, lead: int, total: int
+    knowledge: Knowledge,
+    answers: dict[str, str],
+    chosen: list[Chosen],
+    choice: Choice,
+    lead: int,
+    total: int,
 ) -> WhatIf | None:
     best: tuple[tuple[int, float, int], WhatIf] | None = None
+    picked = {question.id: option for question, option in chosen}
     for rank, question in enumerate(knowledge.applicable(answers)):
-        old = question.option(answers.get(question.id))
+        old = picked.get(question.id)
         rest_lead = lead - (old.lead if old else 0)
         rest_total = total - (old.total if old else 0)
-        exact = question.id in knowledge.dependents
+        dependents = knowledge.dependents.get(question.id, ())
         for option in question.options:
             if option is old:
                 continue
-            if exact:
-                changed = knowledge.prune({**answers, question.id: option.id})
-                new_choice, new_margin = choose(*totals(knowledge, changed), knowledge)
-            else:
-                new_choice, new_margin = choose(
-                    rest_lead + option.lead, rest_total + option.total, knowledge
-                )
+            new_lead, new_total = rest_lead + option.lead, rest_total + option.total
+            if dependents:
+                lost_lead, lost_total = _unasked(knowledge, answers, question, option, picked)
+                new_lead, new_total = new_lead - lost_lead, new_total - lost_total
+            new_choice, new_margin = choose(new_lead, new_total, knowledge)
             if new_choice == choice:
                 continue
             key = (int(new_choice == "either"), -abs(new_margin), rank)
@@ -247,15 +252,31 @@ def _what_would_change(
                 best = key, WhatIf((AnswerChange(question, old, option),), new_choice)
     if best is not None:
         return best[1]
-    return _pair_change(knowledge, answers, choice)
+    return _pair_change(knowledge, answers, picked, choice)
 
 
-def _change(question: Question, answers: Mapping[str, str], new: Option) -> AnswerChange:
-    old_id = answers.get(question.id)
-    return AnswerChange(question, question.option(old_id) if old_id else None, new)
+def _unasked(
+    knowledge: Knowledge,
+    answers: Mapping[str, str],
+    question: Question,
+    option: Option,
+    picked: Mapping[str, Option],
+) -> tuple[int, int]:
+    """Lead and total of the answers that stop counting when ``question`` gets ``option``."""
+    changed = {**answers, question.id: option.id}
+    lost_lead = lost_total = 0
+    for dependent_id in knowledge.dependents[question.id]:
+        dependent = knowledge.question(dependent_id)
+        if dependent_id in changed and dependent is not None and not dependent.applies(changed):
+            del changed[dependent_id]
+            lost_lead += picked[dependent_id].lead
+            lost_total += picked[dependent_id].total
+    return lost_lead, lost_total
 
 
-def _pair_change(knowledge: Knowledge, answers: Mapping[str, str], choice: Choice) -> WhatIf | None:
+def _pair_change(
+    knowledge: Knowledge, answers: dict[str, str], picked: Mapping[str, Option], choice: Choice
+) -> WhatIf | None:
     either = knowledge.scoring.either_below
     # Each target is a direction in which (lead + k * total) must cross zero.
     targets: list[tuple[int, float]] = []
@@ -263,28 +284,30 @@ def _pair_change(knowledge: Knowledge, answers: Mapping[str, str], choice: Choic
         targets.append((-1, -either) if choice == "django" else (1, -either))
     if choice in ("nodejs", "either"):
         targets.append((1, either) if choice == "nodejs" else (-1, either))
+    asked = knowledge.applicable(answers)
     for direction, k in targets:
         gains: list[tuple[float, int, Question, Option]] = []
-        for rank, question in enumerate(knowledge.applicable(answers)):
-            old_id = answers.get(question.id)
-            old = question.option(old_id) if old_id else None
+        for rank, question in enumerate(asked):
+            old = picked.get(question.id)
             old_value = (old.lead + k * old.total) if old else 0.0
             top = max(question.options, key=lambda o: direction * (o.lead + k * o.total))
             gain = direction * (top.lead + k * top.total - old_value)
             if gain > 0 and top is not old:
                 gains.append((-gain, rank, question, top))
-        gains.sort(key=lambda g: (g[0], g[1]))
         if len(gains) < 2:
             continue
+        gains.sort(key=lambda g: (g[0], g[1]))
         (_, _, q1, o1), (_, _, q2, o2) = gains[0], gains[1]
         changed = {**answers, q1.id: o1.id, q2.id: o2.id}
-        new_choice, _ = choose(*totals(knowledge, knowledge.prune(changed)), knowledge)
+        new_choice, _ = choose(*totals(knowledge, changed), knowledge)
         if new_choice != choice:
-            pair = tuple(
-                sorted(
-                    (_change(q1, answers, o1), _change(q2, answers, o2)),
-                    key=lambda c: knowledge.questions.index(c.question),
-                )
+            first, second = sorted((q1, q2), key=knowledge.questions.index)
+            chosen_for = {q1.id: o1, q2.id: o2}
+            return WhatIf(
+                (
+                    AnswerChange(first, picked.get(first.id), chosen_for[first.id]),
+                    AnswerChange(second, picked.get(second.id), chosen_for[second.id]),
+                ),
+                new_choice,
             )
-            return WhatIf(pair, new_choice)
     return None

@@ -1,15 +1,15 @@
 """How long one full recommendation takes: score the answers and render the result.
 
 Every result a user can reach answers each question that applies (the conditional one only
-when it is asked): 576,000 answer sets with today's data. Timing all of them twice takes
-minutes, so by default a seeded, uniform random sample is measured; ``--all`` measures every one.
+when it is asked): 576,000 answer sets with today's data. Timing all of them takes about ten
+minutes, so by default a seeded, uniform random sample is measured; ``--all`` measures all.
 
-    python -m bench.advisor_bench            # 20,000 answer sets, about 15 seconds
-    python -m bench.advisor_bench --all      # every answer set, a few minutes
+    python -m bench.advisor_bench            # 20,000 answer sets, about 20 seconds
+    python -m bench.advisor_bench --all      # every answer set, about ten minutes
 
-Each answer set is timed on its own (recommend + render_html, then recommend + render_text),
-on one CPU core where the system lets us pin the process. The figures are printed and written
-to ``bench/results/advisor.json``; :func:`main` returns them.
+Each answer set is timed on its own, recommend + render_html and recommend + render_text
+taking turns, on one CPU core where the system lets us pin the process. The figures are
+printed and written to ``bench/results/advisor.json``; :func:`main` returns them.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ WARM_UP = 500
 TARGET_MEDIAN_US = 200.0
 
 Answers = dict[str, str]
+Run = Callable[[Answers], object]
 
 
 def answer_sets(knowledge: Knowledge) -> Iterator[Answers]:
@@ -86,17 +87,22 @@ def one_core() -> Iterator[int | None]:
         os.sched_setaffinity(0, before)
 
 
-def measure(run: Callable[[Answers], object], sets: Sequence[Answers]) -> list[float]:
-    """Microseconds for each answer set, one call at a time."""
+def measure(runs: dict[str, Run], sets: Sequence[Answers]) -> dict[str, list[float]]:
+    """Microseconds for each run on each answer set, one call at a time.
+
+    The runs take turns on every answer set, so noise on the machine hits them alike.
+    """
     for answers in sets[:WARM_UP]:
-        run(answers)
+        for run in runs.values():
+            run(answers)
     clock = time.perf_counter_ns
-    timings = []
+    timings: dict[str, list[float]] = {name: [] for name in runs}
     gc.collect()
     for answers in sets:
-        start = clock()
-        run(answers)
-        timings.append((clock() - start) / 1000)
+        for name, run in runs.items():
+            start = clock()
+            run(answers)
+            timings[name].append((clock() - start) / 1000)
     return timings
 
 
@@ -129,9 +135,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     knowledge = load_knowledge()
     sets, total = choose_sets(knowledge, None if args.all else args.sample, args.seed)
+
+    def html(answers: Answers) -> list[str]:
+        return render_html(recommend(knowledge, answers), knowledge)
+
+    def text(answers: Answers) -> str:
+        return render_text(recommend(knowledge, answers), knowledge)
+
+    runs: dict[str, Run] = {"recommend_render_html": html, "recommend_render_text": text}
     with one_core() as core:
-        html = measure(lambda answers: render_html(recommend(knowledge, answers), knowledge), sets)
-        text = measure(lambda answers: render_text(recommend(knowledge, answers), knowledge), sets)
+        timings = measure(runs, sets)
     figures: dict[str, Any] = {
         "answer_sets": total,
         "measured": len(sets),
@@ -140,8 +153,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "cpu_core": core,
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "recommend_render_html": summary(html),
-        "recommend_render_text": summary(text),
+        **{name: summary(t) for name, t in timings.items()},
         "target_median_us": TARGET_MEDIAN_US,
         "largest_html": largest_html(knowledge, sets),
     }

@@ -6,7 +6,7 @@ import logging
 
 from telegram import CallbackQuery, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
 from ..session import LEAD_CONSENT, LEAD_CONTACT, RESULT, Session
@@ -229,7 +229,11 @@ async def _forget_answer(
         await sales.forget_confirmed(svc, query.from_user.id)
     text = svc.views.t("privacy.forgotten" if confirmed else "privacy.kept")
     await query.answer()
-    await query.edit_message_text(text, reply_markup=None)
+    try:
+        await query.edit_message_text(text, reply_markup=None)
+    except BadRequest as exc:  # a double tap: the message already says so
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 def _not_yours(update: Update, svc: Services, owner_id: int) -> str:
