@@ -330,6 +330,71 @@ def _scoring(node: _Node) -> Scoring:
     return scoring
 
 
+#: Every placeholder the code fills in; any other name in a text is a typo.
+PLACEHOLDERS = frozenset(
+    (
+        "answer",
+        "answers",
+        "because",
+        "candidates",
+        "change",
+        "conclusion",
+        "confidence",
+        "contact",
+        "count",
+        "criteria",
+        "days",
+        "django",
+        "django_points",
+        "favours",
+        "finished",
+        "label",
+        "leads",
+        "level",
+        "minutes",
+        "name",
+        "new",
+        "nodejs",
+        "nodejs_points",
+        "number",
+        "old",
+        "points",
+        "problem",
+        "publisher",
+        "question",
+        "quote",
+        "rate",
+        "reason",
+        "recommendation",
+        "shared",
+        "source",
+        "split",
+        "stack",
+        "started",
+        "step",
+        "steps",
+        "title",
+        "url",
+        "when",
+        "winner",
+    )
+)
+
+
+def _check_placeholders(node: _Node, text: str) -> None:
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
+    except ValueError as exc:
+        raise node.fail(
+            f"broken placeholder ({exc}); write {{{{ and }}}} for literal braces"
+        ) from None
+    for field in fields:
+        if field not in PLACEHOLDERS:
+            raise node.fail(
+                f"unknown placeholder {{{field}}} (known: {', '.join(sorted(PLACEHOLDERS))})"
+            )
+
+
 def _flatten(node: _Node, prefix: str = "") -> dict[str, str]:
     flat: dict[str, str] = {}
     for key, value in node.mapping().items():
@@ -338,6 +403,7 @@ def _flatten(node: _Node, prefix: str = "") -> dict[str, str]:
         if isinstance(value, dict):
             flat.update(_flatten(child, dotted))
         elif isinstance(value, str):
+            _check_placeholders(child, value)
             flat[dotted] = value.strip("\n")
         else:
             raise child.fail(f"expected text or a mapping, got {_kind(value)}")

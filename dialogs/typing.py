@@ -64,6 +64,8 @@ class Interpreter:
         if question is None:
             return self._fuzzy_command(norm)
         if norm.isdigit():
+            if not text.strip().rstrip(".)").isdigit():  # "-1", "1.5": not an option number
+                return NOTHING
             index = int(norm) - 1
             if 0 <= index < len(question.options):
                 return Understood(option=question.options[index])

@@ -185,6 +185,20 @@ def test_a_missing_required_text_is_named_by_its_dotted_key(
     fails_with(broken_data, f"data/texts.yaml: {section}.{key}: missing text")
 
 
+def test_a_misspelt_placeholder_in_a_text_is_named_at_load(broken_data: Any) -> None:
+    broken_data.replace("texts.yaml", "{stack}", "{stak}")
+    with pytest.raises(
+        DataError, match=r"^data/texts.yaml: [a-z_.]+: unknown placeholder \{stak\}"
+    ):
+        broken_data.load()
+
+
+def test_an_unbalanced_brace_in_a_text_is_named_at_load(broken_data: Any) -> None:
+    broken_data.replace("texts.yaml", "{stack}", "{stack")
+    with pytest.raises(DataError, match=r"^data/texts.yaml: [a-z_.]+: broken placeholder"):
+        broken_data.load()
+
+
 def run_bot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     script = Path(__file__).resolve().parent.parent / "bot.py"
     return subprocess.run(

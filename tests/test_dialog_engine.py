@@ -376,8 +376,21 @@ def test_typed_answers_choose_the_option_meant(
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "🐍", "🐍🚀", "0", "6", "two", "cobol", "x" * 4000, "python " * 600],
-    ids=["empty", "blank", "emoji", "emojis", "0", "6", "two", "cobol", "4000 x", "long"],
+    ["", "   ", "🐍", "🐍🚀", "0", "6", "-1", "1.5", "two", "cobol", "x" * 4000, "python " * 600],
+    ids=[
+        "empty",
+        "blank",
+        "emoji",
+        "emojis",
+        "0",
+        "6",
+        "-1",
+        "1.5",
+        "two",
+        "cobol",
+        "4000x",
+        "long",
+    ],
 )
 def test_text_that_names_no_option_re_asks_the_question(engine: DialogEngine, text: str) -> None:
     session = started(engine)
