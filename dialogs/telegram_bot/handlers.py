@@ -9,7 +9,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from ..session import LEAD_CONSENT, LEAD_CONTACT, RESULT, Session
+from ..session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session
 from ..sharecode import ShareCodes
 from . import callbacks, sales
 from .turn import PAYLOAD_RE, Services, Turn, services
@@ -216,6 +216,8 @@ async def _stale(turn: Turn, query: CallbackQuery, message_id: int | None) -> No
     await query.answer(k.text("telegram.stale"))
     if turn.session.question_id is not None:
         await turn.show(turn.svc.engine.view(turn.session))
+    elif turn.session.state == WELCOME:  # e.g. stored data was lost: begin again
+        await turn.show(turn.svc.engine.start(turn.session))
 
 
 async def _forget_answer(

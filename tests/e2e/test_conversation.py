@@ -330,3 +330,21 @@ async def test_text_after_the_result_gets_a_hint_without_repeating_the_result(
     await ann.send_text("back")
     assert "Question 9 of 9" in ann.last_message().text
     assert "✓ Normal" in ann.last_message().labels
+
+
+async def test_a_corrupt_stored_session_starts_over_with_a_message(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: object
+) -> None:
+    settings: Settings = make_settings()
+    async with running(settings, knowledge):  # type: ignore[arg-type]
+        ann = fake.user("Ann")
+        await ann.send_command("start")
+        await ann.press("Python")
+        with sqlite3.connect(settings.state_db) as db:
+            db.execute('UPDATE sessions SET data = \'{"v": 0, "garbage": true}\'')
+        await ann.press("Nothing sensitive")
+        message = ann.last_message()
+        assert "couldn't restore your earlier answers" in message.text
+        assert "Question 1 of 9" in message.text
+        await ann.press("JavaScript")
+        assert "Question 2 of 9" in ann.last_message().text
