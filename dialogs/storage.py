@@ -64,6 +64,8 @@ class Record:
     message_id: int | None = None
     first_name: str | None = None
     last_update: int = 0
+    #: When the record was last saved (Unix time; 0 for a new one).
+    updated_at: int = 0
     #: True when stored data could not be restored and the session started over.
     restored_fresh: bool = False
 
@@ -83,6 +85,7 @@ class SessionStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute("PRAGMA secure_delete=ON")  # what /forget deletes is overwritten
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -91,20 +94,20 @@ class SessionStore:
     def load(self, chat_id: int, user_id: int) -> Record | None:
         """The stored record, or None for a new user. Corrupt data gives a fresh session."""
         row = self.db.execute(
-            "SELECT data, message_id, first_name, last_update FROM sessions "
+            "SELECT data, message_id, first_name, last_update, updated_at FROM sessions "
             "WHERE chat_id = ? AND user_id = ?",
             (chat_id, user_id),
         ).fetchone()
         if row is None:
             return None
-        data, message_id, first_name, last_update = row
+        data, message_id, first_name, last_update, updated_at = row
         try:
             session = Session.from_dict(json.loads(data), self.knowledge)
         except ValueError:
             session = None
         if session is None:
-            return Record(Session(), None, first_name, last_update, restored_fresh=True)
-        return Record(session, message_id, first_name, last_update)
+            return Record(Session(), None, first_name, last_update, updated_at, restored_fresh=True)
+        return Record(session, message_id, first_name, last_update, updated_at)
 
     def save(self, chat_id: int, user_id: int, record: Record) -> None:
         """Write the record now (committed before the caller replies)."""
@@ -147,6 +150,15 @@ class SessionStore:
             "INSERT INTO events (at, user_id, source, kind, detail) VALUES (?, ?, ?, ?, ?)",
             (int(self.clock()), user_id, source, kind, detail),
         )
+
+    def finished_since_start(self, user_id: int) -> bool:
+        """Whether the user's latest dialog already counted as finished."""
+        row = self.db.execute(
+            "SELECT kind FROM events WHERE user_id = ? AND kind IN (?, ?) "
+            "ORDER BY rowid DESC LIMIT 1",
+            (user_id, STARTED, FINISHED),
+        ).fetchone()
+        return row is not None and row[0] == FINISHED
 
     def has_event(self, user_id: int, kind: str, detail: str) -> bool:
         """Whether this user already has an event of this kind and detail."""

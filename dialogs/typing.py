@@ -64,9 +64,10 @@ class Interpreter:
         if question is None:
             return self._fuzzy_command(norm)
         if norm.isdigit():
-            if not text.strip().rstrip(".)").isdigit():  # "-1", "1.5": not an option number
+            typed = text.strip().rstrip(".)")
+            if not (typed.isdecimal() and typed.isascii()):  # "-1", "1.5", "፩": no number
                 return NOTHING
-            index = int(norm) - 1
+            index = int(typed) - 1
             if 0 <= index < len(question.options):
                 return Understood(option=question.options[index])
             return NOTHING
@@ -111,6 +112,10 @@ def _exact(norm: str, question: Question) -> list[Option]:
     return [o for o in question.options if norm in _names(o)]
 
 
+#: Words that turn "python" into "not python": a name found after one of them is no answer.
+NEGATIONS = frozenset({"not", "no", "dont", "don", "never", "without", "nor", "isn", "isnt"})
+
+
 def _contained(norm: str, question: Question) -> list[Option]:
     """Options named inside the text.
 
@@ -125,12 +130,18 @@ def _contained(norm: str, question: Question) -> list[Option]:
             while start != -1:
                 spans.append((start + 1, start + 1 + len(name), option))
                 start = padded.find(f" {name} ", start + 1)
-    named = [
-        option
+    kept = [
+        (start, end, option)
         for start, end, option in spans
         if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans)
     ]
-    return list(dict.fromkeys(named))
+    position = 0
+    for word in norm.split():  # "not python" is no answer: a negation outside every name
+        start = padded.find(f" {word} ", position) + 1
+        position = start + len(word)
+        if word in NEGATIONS and not any(s <= start < e for s, e, _ in kept):
+            return []
+    return list(dict.fromkeys(option for _, _, option in kept))
 
 
 def _pick(options: list[Option]) -> Understood | None:

@@ -376,20 +376,13 @@ def test_typed_answers_choose_the_option_meant(
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "🐍", "🐍🚀", "0", "6", "-1", "1.5", "two", "cobol", "x" * 4000, "python " * 600],
+    [
+        *("", "   ", "🐍", "🐍🚀", "0", "6", "-1", "1.5", "፩", "two", "cobol"),
+        *("not python", "definitely not javascript", "x" * 4000, "python " * 600),
+    ],
     ids=[
-        "empty",
-        "blank",
-        "emoji",
-        "emojis",
-        "0",
-        "6",
-        "-1",
-        "1.5",
-        "two",
-        "cobol",
-        "4000x",
-        "long",
+        *("empty", "blank", "emoji", "emojis", "0", "6", "-1", "1.5", "ethiopic-1", "two"),
+        *("cobol", "not-python", "not-javascript", "4000x", "long"),
     ],
 )
 def test_text_that_names_no_option_re_asks_the_question(engine: DialogEngine, text: str) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from urllib.parse import urlsplit
 
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -28,7 +30,13 @@ from .ordering import PerUserOrder
 from .turn import Services
 from .views import Views
 
+logger = logging.getLogger(__name__)
+
 PURGE_EVERY_SECONDS = 3600
+#: Updates in flight at once (each user's own updates still run one after another).
+MAX_CONCURRENT_UPDATES = 4096
+#: Channel posts and service messages (joins, pins, title changes …): silently ignored.
+NOT_FOR_US = filters.UpdateType.CHANNEL_POSTS | filters.StatusUpdate.ALL
 COMMANDS = {
     "start": handlers.start,
     "back": handlers.back,
@@ -67,7 +75,7 @@ def build_application(
                 max_retries=3,
             )
         )
-        .concurrent_updates(PerUserOrder())
+        .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
         .post_init(handlers.set_commands)
         .post_shutdown(lambda _app: _close(store))
         .build()
@@ -81,12 +89,16 @@ def build_application(
         Views(knowledge, engine.welcome_values()),
         ShareCodes(knowledge, secret.encode()),
     )
+    new_messages = filters.UpdateType.MESSAGE  # an edited "/restart" must not restart
+    app.add_handler(MessageHandler(NOT_FOR_US, handlers.ignore))
     for name, callback in COMMANDS.items():
-        app.add_handler(CommandHandler(name, callback))
-    # For anyone else, admin commands fall through to the unknown-command reply.
+        app.add_handler(CommandHandler(name, callback, filters=new_messages))
+    # Admins, in a private chat only (an export must not land in a group). For anyone else
+    # these commands fall through to the unknown-command reply.
     admins = filters.User(user_id=settings.admin_ids, allow_empty=False)
+    private = filters.ChatType.PRIVATE
     for name, callback in ADMIN_COMMANDS.items():
-        app.add_handler(CommandHandler(name, callback, filters=admins))
+        app.add_handler(CommandHandler(name, callback, filters=admins & private & new_messages))
     app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(InlineQueryHandler(sales.inline_query))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, handlers.edited))
@@ -110,6 +122,18 @@ def run_telegram(settings: Settings, knowledge: Knowledge) -> int:
     """Run the bot until stopped, by long polling or as a webhook server."""
     configure_logging(settings.log_level, [settings.bot_token or "", settings.webhook_secret or ""])
     app = build_application(settings, knowledge)
+    try:
+        _run(app, settings)
+    except InvalidToken:
+        logger.error("BOT_TOKEN: Telegram rejected the token; check it with @BotFather")
+        return 2
+    except (TelegramError, OSError) as exc:  # logged through the formatter that hides the token
+        logger.error("could not run the bot: %s", exc)
+        return 1
+    return 0
+
+
+def _run(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
     if settings.mode == "webhook":
         assert settings.webhook_url is not None
         app.run_webhook(
@@ -122,4 +146,3 @@ def run_telegram(settings: Settings, knowledge: Knowledge) -> int:
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
-    return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import CallbackQuery, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
@@ -37,7 +37,9 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _begin(turn: Turn) -> None:
     """Start the questions, or continue where the user was."""
     engine = turn.svc.engine
-    if turn.session.question_id is not None:
+    if turn.result_pending:
+        await turn.show(engine.view(turn.session))
+    elif turn.session.question_id is not None:
         await turn.show(engine.view(turn.session, notice="telegram.welcome_back"))
     elif turn.session.state == RESULT or turn.session.state.startswith("lead"):
         await turn.show(engine.restart(turn.session), welcome=True)
@@ -88,13 +90,24 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answers stickers, photos, voice and the like with a hint; the state is unchanged."""
-    await _reply(update, context, services(context).views.t("telegram.unsupported"))
+    """Answers stickers, photos, voice and the like with a hint (in groups: silence)."""
+    if not _in_group(update):
+        await _reply(update, context, services(context).views.t("telegram.unsupported"))
 
 
 async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answers an edited message with a hint; the state is unchanged."""
-    await _reply(update, context, services(context).views.t("telegram.edited"))
+    """Answers an edited message with a hint (in groups: silence); the state is unchanged."""
+    if not _in_group(update):
+        await _reply(update, context, services(context).views.t("telegram.edited"))
+
+
+async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Channel posts and service messages (joins, pins, …) are not for us."""
+
+
+def _in_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
 async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
@@ -113,8 +126,13 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     turn = Turn(update, context)
     if turn.is_repeat():
         return
+    if turn.in_group and turn.session.state == WELCOME:
+        return  # group chatter is not meant for us; members start with /start
     if turn.session.state == LEAD_CONTACT and turn.svc.settings.sales_chat_id is not None:
         await sales.contact_text(turn, message.text or "")
+        return
+    if turn.result_pending:  # the result never arrived (sending failed): send it now
+        await turn.show(turn.svc.engine.view(turn.session))
         return
     welcome = turn.session.state == "welcome"
     view = turn.svc.engine.handle_text(turn.session, message.text or "")
@@ -149,8 +167,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not _is_current(turn.session, press):
         await _stale(turn, query, message_id)
         return
+    await query.answer()  # at once, so the spinner stops even if the work below is slow
     await _act(turn, press, message_id)
-    await query.answer()
 
 
 async def _act(turn: Turn, press: callbacks.Press, message_id: int | None) -> None:
@@ -158,7 +176,7 @@ async def _act(turn: Turn, press: callbacks.Press, message_id: int | None) -> No
     engine, session = turn.svc.engine, turn.session
     action = press.action
     if press.question == callbacks.NO_QUESTION:
-        if message_id is not None:
+        if message_id is not None and action != callbacks.LEAD:  # keep Share under the result
             await turn.drop_keyboard(message_id)
         if action == callbacks.RESTART:
             await turn.show(engine.restart(session))
@@ -214,7 +232,7 @@ async def _stale(turn: Turn, query: CallbackQuery, message_id: int | None) -> No
         await query.answer(k.text("telegram.stale_same"))
         return
     await query.answer(k.text("telegram.stale"))
-    if turn.session.question_id is not None:
+    if turn.result_pending or turn.session.question_id is not None:
         await turn.show(turn.svc.engine.view(turn.session))
     elif turn.session.state == WELCOME:  # e.g. stored data was lost: begin again
         await turn.show(turn.svc.engine.start(turn.session))
@@ -232,7 +250,7 @@ async def _forget_answer(
     text = svc.views.t("privacy.forgotten" if confirmed else "privacy.kept")
     await query.answer()
     try:
-        await query.edit_message_text(text, reply_markup=None)
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
     except BadRequest as exc:  # a double tap: the message already says so
         if "not modified" not in exc.message.lower():
             raise
@@ -258,13 +276,17 @@ async def _answer_quietly(query: CallbackQuery) -> None:
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Logs the error with its traceback and tells the user, in one line, their answers are safe."""
     logger.error("error while handling an update", exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
+    if not isinstance(update, Update):
         return
     if update.callback_query is not None:
         await _answer_quietly(update.callback_query)
+    if update.effective_chat is None:
+        return
     try:
         await context.bot.send_message(
-            update.effective_chat.id, services(context).views.t("telegram.error")
+            update.effective_chat.id,
+            services(context).views.t("telegram.error"),
+            parse_mode=ParseMode.HTML,
         )
     except TelegramError as exc:
         logger.warning("could not tell the user about the error: %s", exc)
@@ -281,7 +303,7 @@ async def purge_idle_sessions(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def set_commands(application: Application) -> None:  # type: ignore[type-arg]
     """Sets the command menu; if Telegram refuses, logs it and runs on."""
     svc: Services = application.bot_data["services"]
-    names = ("start", "back", "restart", "cancel", "help", "about")
+    names = ("start", "back", "restart", "cancel", "help", "about", "forget")
     commands = [(name, svc.knowledge.text(f"telegram.commands.{name}")) for name in names]
     try:
         await application.bot.set_my_commands(commands)

@@ -29,6 +29,7 @@ from .turn import PAYLOAD_RE, Services, Turn, services
 from .views import esc
 
 logger = logging.getLogger(__name__)
+HTML = ParseMode.HTML
 
 QR_SCALE = 8
 
@@ -47,11 +48,13 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert chat is not None
     views = svc.views
     if not context.args:
-        await context.bot.send_message(chat.id, views.t("admin.link_usage"))
+        await context.bot.send_message(chat.id, views.t("admin.link_usage"), parse_mode=HTML)
         return
     name = " ".join(context.args)
     if not PAYLOAD_RE.match(name) or ShareCodes.is_share_payload(name):
-        await context.bot.send_message(chat.id, views.t("admin.link_invalid", name=name))
+        await context.bot.send_message(
+            chat.id, views.t("admin.link_invalid", name=name), parse_mode=HTML
+        )
         return
     url = deep_link(context.bot.username, name)
     await context.bot.send_message(
@@ -128,6 +131,13 @@ EXPORT_COLUMNS = (
 )
 
 
+def _cell(value: object) -> object:
+    """Keep spreadsheets from running user-typed text (a name like "=HYPERLINK(…)") as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Sends a CSV file of all sessions and leads."""
     svc, chat = services(context), update.effective_chat
@@ -137,7 +147,7 @@ async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     writer.writeheader()
     for row in svc.store.export_rows():
         row["at"] = datetime.fromtimestamp(float(str(row["at"])), UTC).isoformat()
-        writer.writerow(row)
+        writer.writerow({key: _cell(value) for key, value in row.items()})
     when = datetime.fromtimestamp(svc.store.clock(), UTC).strftime("%Y-%m-%d %H:%M UTC")
     await context.bot.send_document(
         chat.id,
@@ -224,15 +234,10 @@ async def show_shared(turn: Turn, payload: str) -> None:
         turn.session.source = "shared"
     turn.save()
     if answers is None:
-        await turn.bot.send_message(turn.chat_id, svc.views.t("share.broken"), reply_markup=quiz)
+        await turn.send_html([svc.views.t("share.broken")], quiz)
         return
     await turn.send_text(svc.views.t("share.shared_intro"))
-    messages = render_html(recommend(svc.knowledge, answers), svc.knowledge)
-    for index, text in enumerate(messages):
-        markup = quiz if index == len(messages) - 1 else None
-        await turn.bot.send_message(
-            turn.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
-        )
+    await turn.send_html(render_html(recommend(svc.knowledge, answers), svc.knowledge), quiz)
 
 
 # -- hand-off to an expert ---------------------------------------------------------------------
@@ -262,8 +267,8 @@ async def contact_text(turn: Turn, text: str) -> None:
         return
     try:
         email = validate_email(text.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        await turn.send_text(turn.svc.views.t("lead.bad_email", problem=str(exc).rstrip(".")))
+    except EmailNotValidError:
+        await turn.send_text(turn.svc.views.t("lead.bad_email"))
         return
     await hand_over(turn, email)
 
@@ -296,7 +301,7 @@ async def hand_over(turn: Turn, contact: str) -> None:
             )
     summary = k.text(
         "lead.sales_summary",
-        name=lead.name + (f" (@{turn.user.username})" if turn.user.username else ""),
+        name=lead.name,
         contact=contact,
         source=session.source or k.text("lead.no_source"),
         recommendation=k.text(f"stack.{rec.choice}"),
@@ -317,6 +322,9 @@ async def contact_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if turn.session.state != "lead_contact" or turn.svc.settings.sales_chat_id is None:
         await turn.send_text(turn.svc.views.t("telegram.unsupported"))
         return
+    if message.contact.user_id != turn.user.id:  # someone else's card: not consented by them
+        await turn.send_text(turn.svc.views.t("lead.not_own_contact"))
+        return
     await hand_over(turn, f"+{message.contact.phone_number.lstrip('+')}")
 
 
@@ -328,7 +336,10 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     svc, chat, user = services(context), update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     await context.bot.send_message(
-        chat.id, svc.views.t("privacy.forget_ask"), reply_markup=svc.views.forget_keyboard(user.id)
+        chat.id,
+        svc.views.t("privacy.forget_ask"),
+        parse_mode=HTML,
+        reply_markup=svc.views.forget_keyboard(user.id),
     )
 
 

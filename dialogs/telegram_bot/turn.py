@@ -15,13 +15,16 @@ from advisor import Knowledge
 from advisor.render import render_html
 
 from ..engine import DialogEngine, View
-from ..session import AFTER_RESULT, WELCOME, Session
+from ..session import LEAD_CONTACT, RESULT, WELCOME, Session
 from ..settings import Settings
 from ..sharecode import ShareCodes
 from ..storage import FINISHED, STARTED, Record, SessionStore
 from .views import Screen, Views
 
 logger = logging.getLogger(__name__)
+
+#: A lower update id than the last one handled is a redelivery only within this window.
+REPEAT_WINDOW_SECONDS = 24 * 3600
 
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -67,8 +70,18 @@ class Turn:
         return self.record.session
 
     def is_repeat(self) -> bool:
-        """True for an update this session has already handled (redelivered after a crash)."""
-        return self.update.update_id <= self.record.last_update
+        """True for an update this session has already handled (redelivered after a crash).
+
+        Telegram restarts update ids at a random number after a week without updates, so a
+        lower id only counts as a repeat while the session was active recently.
+        """
+        recent = self.svc.store.clock() - self.record.updated_at < REPEAT_WINDOW_SECONDS
+        return recent and self.update.update_id <= self.record.last_update
+
+    @property
+    def result_pending(self) -> bool:
+        """At the result, but the result has not reached the user (sending it failed)."""
+        return self.session.state == RESULT and self.record.message_id is None
 
     def save(self) -> None:
         """Commit the session before anything is sent; note a dialog started for the stats."""
@@ -93,18 +106,21 @@ class Turn:
     async def show(self, view: View, *, edit: int | None = None, welcome: bool = False) -> None:
         """Save, then show a view: edit the question message in place or send a new one."""
         view = self.fresh_notice(view)
-        if view.kind == "result" and view.notice:
+        if view.kind == "result" and view.notice and not self.result_pending:
             self.save()
-            text = self.svc.views.t(view.notice, **(view.notice_values or {}))
-            await self.bot.send_message(self.chat_id, text, reply_markup=ReplyKeyboardRemove())
+            await self._send_notice(view.notice, **(view.notice_values or {}))
             return
+        if self._state0 == LEAD_CONTACT and view.kind != "lead_contact":
+            await self._send_notice("lead.left")  # takes the contact keyboard away
         if view.kind == "result":
             await self._show_result(view, edit)
             return
         if view.kind in ("lead_consent", "lead_contact"):
             self.save()
             screen = self.svc.views.hand_off(view, self.session, self.user)
-            await self.bot.send_message(self.chat_id, screen.text, reply_markup=screen.markup)
+            await self.bot.send_message(
+                self.chat_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=screen.markup
+            )
             return
         if view.kind == "welcome":
             view = self.svc.engine.start(self.session)
@@ -126,16 +142,26 @@ class Turn:
         if old is not None and old != message.message_id:
             await self.drop_keyboard(old)
 
+    async def _send_notice(self, key: str, **values: object) -> None:
+        """A one-line message that also takes away any reply keyboard."""
+        await self.bot.send_message(
+            self.chat_id,
+            self.svc.views.t(key, **values),
+            parse_mode=ParseMode.HTML,
+            reply_markup=ReplyKeyboardRemove(),
+        )
+
     async def _show_result(self, view: View, edit: int | None) -> None:
+        """Save, send the result, and only then remember it was delivered."""
         rec = view.recommendation
         assert rec is not None
         self.record.message_id = None
         self.save()
-        if self._state0 not in AFTER_RESULT:
-            self.svc.store.record_event(
+        store = self.svc.store
+        if not store.finished_since_start(self.user.id):
+            store.record_event(
                 self.user.id, FINISHED, source=self.session.source, detail=rec.choice
             )
-            self._state0 = self.session.state
         if edit is not None:
             await self._edit(edit, Screen(self.svc.views.t("telegram.done")))
         messages = render_html(rec, self.svc.knowledge)
@@ -143,13 +169,24 @@ class Turn:
             self.session,
             self.user.id,
             share_code=self.svc.share_codes.encode(rec.answers),
-            expert=self.svc.settings.sales_chat_id is not None,
+            expert=self.svc.settings.sales_chat_id is not None and not self.in_group,
         )
+        last = await self.send_html(messages, markup)
+        self.record.message_id = last.message_id
+        self.save()
+
+    async def send_html(
+        self, messages: list[str], markup: InlineKeyboardMarkup | None = None
+    ) -> Message:
+        """Send HTML messages in order, the buttons under the last; return the last one."""
+        sent = None
         for index, text in enumerate(messages):
             last = index == len(messages) - 1
-            await self.bot.send_message(
+            sent = await self.bot.send_message(
                 self.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
             )
+        assert sent is not None
+        return sent
 
     async def _edit(self, message_id: int, screen: Screen) -> bool:
         """Edit a message into place; False when it no longer exists."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ from advisor import Knowledge
 from bot import load
 from dialogs.settings import Settings, load_settings
 from dialogs.telegram_bot import build_application
-from tests.fake_telegram import BotUser, FakeTelegram
+from tests.fake_telegram import BotUser, FakeTelegram, TgChat
 
 # Opt in to python-telegram-bot's next-major behaviour (timedelta retry_after), so its
 # deprecation warning does not fire inside the library while tests turn warnings into errors.
@@ -113,3 +115,31 @@ async def finish(user: BotUser, labels: list[str] = FINTECH) -> None:
     await user.send_command("start")
     for label in labels:
         await user.press(label)
+
+
+@dataclass
+class Office:
+    """A running bot with an admin, a sales chat and the database path."""
+
+    fake: FakeTelegram
+    admin: BotUser
+    sales: TgChat
+    db: Path
+
+    def sales_texts(self) -> list[str]:
+        return [m.visible_text for m in self.fake.messages(self.sales)]
+
+    def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
+        with sqlite3.connect(self.db) as db:
+            return list(db.execute(sql, args))
+
+
+@pytest.fixture
+async def office(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> AsyncIterator[Office]:
+    admin = fake.user("Alice")
+    sales = fake.group("Sales")
+    settings: Settings = make_settings(ADMIN_IDS=f"{admin.id}, 77", SALES_CHAT_ID=str(sales.id))
+    async with running(settings, knowledge):
+        yield Office(fake, admin, sales, settings.state_db)

@@ -211,7 +211,7 @@ async def test_help_about_cancel_and_unknown_commands_answer(
 
 async def test_the_command_menu_is_set_at_start_up(fake: FakeTelegram, bot: object) -> None:
     names = [c["command"] for c in fake.commands()]
-    assert names == ["start", "back", "restart", "cancel", "help", "about"]
+    assert names == ["start", "back", "restart", "cancel", "help", "about", "forget"]
 
 
 async def test_a_failing_command_menu_call_is_logged_and_the_bot_runs_on(
@@ -267,8 +267,10 @@ async def test_an_injected_429_is_waited_out_and_retried(fake: FakeTelegram, bot
     ann = fake.user("Ann", timeout=10)
     await ann.send_command("start")
     fake.fail_next("editMessageText", status=429, retry_after=1)
-    await ann.press("Python")
-    assert "Question 2 of 9" in ann.last_message().text
+    await ann.press("Python")  # the tap is answered at once; the edit waits out the 429
+    await fake.wait_for(
+        lambda: "Question 2 of 9" in ann.last_message().text, timeout=5, what="the retried edit"
+    )
     edits = [c for c in fake.calls_to("editMessageText")]
     assert [c.status for c in edits][-2:] == [429, 200]
 

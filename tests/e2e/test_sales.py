@@ -4,49 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image
 
-from advisor import Knowledge
-from dialogs.settings import Settings
-from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
-from tests.fake_telegram import BotUser, FakeTelegram, TgChat
+from tests.e2e.conftest import FINTECH, Office, all_text, finish
+from tests.fake_telegram import BotUser, FakeTelegram
 
 BOT_LINK = "https://t.me/stack_advisor_test_bot?start="
-
-
-@dataclass
-class Office:
-    """A running bot with an admin, a sales chat and the database path."""
-
-    fake: FakeTelegram
-    admin: BotUser
-    sales: TgChat
-    db: Path
-
-    def sales_texts(self) -> list[str]:
-        return [m.visible_text for m in self.fake.messages(self.sales)]
-
-    def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
-        with sqlite3.connect(self.db) as db:
-            return list(db.execute(sql, args))
-
-
-@pytest.fixture
-async def office(
-    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
-) -> AsyncIterator[Office]:
-    admin = fake.user("Alice")
-    sales = fake.group("Sales")
-    settings: Settings = make_settings(ADMIN_IDS=f"{admin.id}, 77", SALES_CHAT_ID=str(sales.id))
-    async with running(settings, knowledge):
-        yield Office(fake, admin, sales, settings.state_db)
 
 
 def result_button(user: BotUser, label: str) -> dict[str, object]:
