@@ -24,7 +24,7 @@ from ..engine import DialogEngine
 from ..settings import Settings
 from ..sharecode import ShareCodes
 from ..storage import SessionStore
-from . import handlers, sales
+from . import admin, handlers, lead, privacy, share
 from .logs import configure_logging
 from .ordering import PerUserOrder
 from .turn import Services
@@ -44,9 +44,9 @@ COMMANDS = {
     "cancel": handlers.cancel,
     "help": handlers.help_command,
     "about": handlers.about,
-    "forget": sales.forget,
+    "forget": privacy.forget,
 }
-ADMIN_COMMANDS = {"link": sales.link, "stats": sales.stats_command, "export": sales.export}
+ADMIN_COMMANDS = {"link": admin.link, "stats": admin.stats_command, "export": admin.export}
 
 
 def build_application(
@@ -100,10 +100,10 @@ def build_application(
     for name, callback in ADMIN_COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=admins & private & new_messages))
     app.add_handler(CallbackQueryHandler(handlers.button))
-    app.add_handler(InlineQueryHandler(sales.inline_query))
+    app.add_handler(InlineQueryHandler(share.inline_query))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, handlers.edited))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
-    app.add_handler(MessageHandler(filters.CONTACT, sales.contact_shared))
+    app.add_handler(MessageHandler(filters.CONTACT, lead.contact_shared))
     app.add_handler(MessageHandler(filters.TEXT, handlers.text))
     app.add_handler(MessageHandler(filters.ALL, handlers.unsupported))
     app.add_error_handler(handlers.on_error)

@@ -6,12 +6,12 @@ import logging
 
 from telegram import CallbackQuery, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from ..session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session
 from ..sharecode import ShareCodes
-from . import callbacks, sales
+from . import callbacks, lead, privacy, share
 from .turn import PAYLOAD_RE, Services, Turn, services
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     payload = context.args[0] if context.args else None
     if payload and ShareCodes.is_share_payload(payload):
-        await sales.show_shared(turn, payload)
+        await share.show_shared(turn, payload)
         return
     if payload and PAYLOAD_RE.match(payload) and not turn.session.source:
         turn.session.source = payload
@@ -129,7 +129,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if turn.in_group and turn.session.state == WELCOME:
         return  # group chatter is not meant for us; members start with /start
     if turn.session.state == LEAD_CONTACT and turn.svc.settings.sales_chat_id is not None:
-        await sales.contact_text(turn, message.text or "")
+        await lead.contact_text(turn, message.text or "")
         return
     if turn.result_pending:  # the result never arrived (sending failed): send it now
         await turn.show(turn.svc.engine.view(turn.session))
@@ -157,7 +157,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(_not_yours(update, svc, press.user_id))
         return
     if press.action in (callbacks.FORGET, callbacks.KEEP):
-        await _forget_answer(update, context, press.action == callbacks.FORGET)
+        await privacy.confirmed(update, context, press.action == callbacks.FORGET)
         return
     turn = Turn(update, context)
     if turn.is_repeat():
@@ -167,8 +167,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not _is_current(turn.session, press):
         await _stale(turn, query, message_id)
         return
-    await query.answer()  # at once, so the spinner stops even if the work below is slow
     await _act(turn, press, message_id)
+    await query.answer()  # last: the user sees the new screen as the spinner stops
 
 
 async def _act(turn: Turn, press: callbacks.Press, message_id: int | None) -> None:
@@ -183,11 +183,11 @@ async def _act(turn: Turn, press: callbacks.Press, message_id: int | None) -> No
         elif action == callbacks.QUIZ:
             await _begin(turn)
         elif action == callbacks.LEAD:
-            await sales.ask_consent(turn)
+            await lead.ask_consent(turn)
         elif action == callbacks.CONSENT:
-            await sales.consented(turn)
+            await lead.consented(turn)
         elif action == callbacks.DECLINE:
-            await sales.declined(turn)
+            await lead.declined(turn)
         return
     if action == callbacks.RESTART:
         view = engine.restart(session)
@@ -231,29 +231,11 @@ async def _stale(turn: Turn, query: CallbackQuery, message_id: int | None) -> No
             await turn.show(turn.svc.engine.view(turn.session), edit=message_id)
         await query.answer(k.text("telegram.stale_same"))
         return
-    await query.answer(k.text("telegram.stale"))
     if turn.result_pending or turn.session.question_id is not None:
         await turn.show(turn.svc.engine.view(turn.session))
     elif turn.session.state == WELCOME:  # e.g. stored data was lost: begin again
         await turn.show(turn.svc.engine.start(turn.session))
-
-
-async def _forget_answer(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, confirmed: bool
-) -> None:
-    """Deletes everything about the user after they confirmed, or keeps it."""
-    query = update.callback_query
-    assert query is not None
-    svc = services(context)
-    if confirmed:
-        await sales.forget_confirmed(svc, query.from_user.id)
-    text = svc.views.t("privacy.forgotten" if confirmed else "privacy.kept")
-    await query.answer()
-    try:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
-    except BadRequest as exc:  # a double tap: the message already says so
-        if "not modified" not in exc.message.lower():
-            raise
+    await query.answer(k.text("telegram.stale"))
 
 
 def _not_yours(update: Update, svc: Services, owner_id: int) -> str:

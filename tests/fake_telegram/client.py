@@ -205,7 +205,14 @@ class BotUser:
         def related(call: Call) -> bool:
             return call.chat_id == self.chat.id or call.params.get("callback_query_id") == query_id
 
-        return await self._act(update, what, expect_response, related)
+        def answered(seen: list[Call]) -> bool:
+            # Every callback query gets an answer; a bot that answers last is done by then.
+            return any(
+                c.method == "answerCallbackQuery" and c.params.get("callback_query_id") == query_id
+                for c in seen
+            )
+
+        return await self._act(update, what, expect_response, related, answered)
 
     def buttons(self, *, in_message: int | None = None) -> list[list[str]]:
         """Rows of labels of the keyboard press() would use ([] if there is none)."""
@@ -342,26 +349,35 @@ class BotUser:
         what: str,
         expect_response: bool,
         related: Callable[[Call], bool] | None = None,
+        finished: Callable[[list[Call]], bool] | None = None,
     ) -> list[Call]:
         """Queue an update, then wait for the bot's response and for the chat to go quiet."""
         start = len(self.fake.calls)
         self.fake.add_update(update)
-        return await self._settle(start, related or self._in_chat, what, expect_response)
+        return await self._settle(start, related or self._in_chat, what, expect_response, finished)
 
     def _in_chat(self, call: Call) -> bool:
         """Whether a call is addressed to this chat."""
         return call.chat_id == self.chat.id
 
     async def _settle(
-        self, start: int, related: Callable[[Call], bool], what: str, expect_response: bool
+        self,
+        start: int,
+        related: Callable[[Call], bool],
+        what: str,
+        expect_response: bool,
+        finished: Callable[[list[Call]], bool] | None = None,
     ) -> list[Call]:
-        """Wait for a response call, then for `quiet` seconds without related calls."""
+        """Wait for a response call (or ``finished``), then for `quiet` s without related calls."""
         loop = asyncio.get_running_loop()
         began = loop.time()
         deadline = began + self.timeout
         while True:
             seen = [c for c in self.fake.calls[start:] if related(c)]
-            responded = not expect_response or any(_is_response(c) for c in seen)
+            if finished is not None and expect_response:
+                responded = finished(seen)
+            else:
+                responded = not expect_response or any(_is_response(c) for c in seen)
             now = loop.time()
             if responded:
                 last = max((c.finished_at for c in seen), default=began)

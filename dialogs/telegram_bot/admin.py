@@ -1,0 +1,139 @@
+"""Admin commands: tracked links with QR codes, statistics and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import segno
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from .. import stats
+from ..sharecode import ShareCodes
+from .turn import PAYLOAD_RE, Services, services
+
+HTML = ParseMode.HTML
+QR_SCALE = 8
+
+
+def deep_link(username: str, payload: str) -> str:
+    """The t.me link that starts the bot with a payload."""
+    return f"https://t.me/{username}?start={payload}"
+
+
+async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Replies with a tracked deep link and its QR code, for slides and print."""
+    svc, chat = services(context), update.effective_chat
+    assert chat is not None
+    views = svc.views
+    if not context.args:
+        await context.bot.send_message(chat.id, views.t("admin.link_usage"), parse_mode=HTML)
+        return
+    name = " ".join(context.args)
+    if not PAYLOAD_RE.match(name) or ShareCodes.is_share_payload(name):
+        await context.bot.send_message(
+            chat.id, views.t("admin.link_invalid", name=name), parse_mode=HTML
+        )
+        return
+    url = deep_link(context.bot.username, name)
+    await context.bot.send_message(
+        chat.id, views.t("admin.link", name=name, url=url), parse_mode=ParseMode.HTML
+    )
+    image = io.BytesIO()
+    segno.make(url, error="m").save(image, kind="png", scale=QR_SCALE, border=4)
+    await context.bot.send_photo(
+        chat.id, image.getvalue(), caption=svc.knowledge.text("admin.link_caption", url=url)
+    )
+
+
+# -- statistics and export (admins) ----------------------------------------------------------
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Shows started, finished, shared and leads per source for 7 and 30 days."""
+    svc, chat = services(context), update.effective_chat
+    assert chat is not None
+    now = svc.store.clock()
+    blocks = [f"<b>{svc.views.t('admin.stats_title')}</b>"]
+    blocks.extend(_window_text(svc, stats.compute(svc.store, now, days)) for days in stats.WINDOWS)
+    await context.bot.send_message(chat.id, "\n\n".join(blocks), parse_mode=ParseMode.HTML)
+
+
+def _window_text(svc: Services, window: stats.WindowStats) -> str:
+    t, k = svc.views.t, svc.knowledge
+    lines = [f"<b>{t('admin.stats_window', days=window.days)}</b>"]
+    lines.append(_tally_line(svc, k.text("admin.stats_overall"), window.overall))
+    for source, tally in sorted(window.by_source.items()):
+        name = source or k.text("admin.stats_direct")
+        lines.append("• " + _tally_line(svc, name, tally))
+    if window.recommendations:
+        split = " · ".join(
+            f"{k.text(f'stack.{choice}')} {count}"
+            for choice, count in window.recommendations.most_common()
+        )
+        lines.append(t("admin.stats_split", split=split))
+    else:
+        lines.append(t("admin.stats_split_none"))
+    if window.abandoned:
+        question_id, count = window.abandoned.most_common(1)[0]
+        question = k.question(question_id)
+        prompt = question.prompt if question else question_id
+        lines.append(t("admin.stats_abandoned", question=prompt, count=count))
+    else:
+        lines.append(t("admin.stats_abandoned_none"))
+    return "\n".join(lines)
+
+
+def _tally_line(svc: Services, name: str, tally: stats.Tally) -> str:
+    return svc.views.t(
+        "admin.stats_line",
+        name=name,
+        started=tally.started,
+        finished=tally.finished,
+        rate=f"{tally.completion:.0%}",
+        shared=tally.shared,
+        leads=tally.leads,
+    )
+
+
+EXPORT_COLUMNS = (
+    "type",
+    "at",
+    "chat_id",
+    "user_id",
+    "name",
+    "source",
+    "state",
+    "recommendation",
+    "answers",
+    "contact",
+)
+
+
+def _cell(value: object) -> object:
+    """Keep spreadsheets from running user-typed text (a name like "=HYPERLINK(…)") as a formula."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Sends a CSV file of all sessions and leads."""
+    svc, chat = services(context), update.effective_chat
+    assert chat is not None
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for row in svc.store.export_rows():
+        row["at"] = datetime.fromtimestamp(float(str(row["at"])), UTC).isoformat()
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+    when = datetime.fromtimestamp(svc.store.clock(), UTC).strftime("%Y-%m-%d %H:%M UTC")
+    await context.bot.send_document(
+        chat.id,
+        buffer.getvalue().encode("utf-8"),
+        filename="stack-advisor-export.csv",
+        caption=svc.knowledge.text("admin.export_caption", when=when),
+    )
