@@ -5,7 +5,8 @@ question with an inline keyboard; a button press edits the message into the next
 answers the callback query; the last press edits the message into "all answered", sends the
 result message(s) and answers. Every screen is built once at start-up from the same data (the
 questions that are always asked, a fixed result), so texts and keyboards have the sizes of
-ours. Updates are processed concurrently, like ours (up to 512 at a time).
+ours. Updates are processed concurrently, like ours (up to 512 at a time; the environment
+variable FLOOR_CONCURRENT_UPDATES changes that, for experiments).
 
     BOT_TOKEN=... TELEGRAM_API_URL=http://127.0.0.1:PORT python -m bench.floor_bot
 """
@@ -25,6 +26,12 @@ from advisor.render import render_html
 from bot import load
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
+#: Updates handled at once: the same as ours (dialogs.telegram_bot.ordering.PerUserOrder).
+CONCURRENCY = 512
+
+
+def button(knowledge: Knowledge, name: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(knowledge.text(f"telegram.button.{name}"), callback_data=data)
 
 
 def build_screens(knowledge: Knowledge) -> tuple[list[Screen], str, list[Screen]]:
@@ -47,27 +54,23 @@ def build_screens(knowledge: Knowledge) -> tuple[list[Screen], str, list[Screen]
             [InlineKeyboardButton(option.label, callback_data=f"f|{step}|{option.id}")]
             for option in question.options
         ]
-        nav = [
-            InlineKeyboardButton(knowledge.text("telegram.button.why"), callback_data="f|-|why"),
-            InlineKeyboardButton(knowledge.text("telegram.button.restart"), callback_data="f|-|r"),
-        ]
+        nav = [button(knowledge, "why", "f|-|w"), button(knowledge, "restart", "f|-|r")]
         if step:
-            nav.insert(
-                0, InlineKeyboardButton(knowledge.text("telegram.button.back"), callback_data="f|-|b")
-            )
+            nav.insert(0, button(knowledge, "back", "f|-|b"))
         rows.append(nav)
         screens.append((text, InlineKeyboardMarkup(rows)))
     neutral = {q.id: next(o.id for o in q.options if o.is_neutral) for q in questions}
     texts = render_html(recommend(knowledge, neutral), knowledge)
-    again = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(knowledge.text("telegram.button.start_over"), callback_data="f|-|r")]]
-    )
-    result: list[Screen] = [(t, again if i == len(texts) - 1 else None) for i, t in enumerate(texts)]
+    again = InlineKeyboardMarkup([[button(knowledge, "start_over", "f|-|r")]])
+    last = len(texts) - 1
+    result: list[Screen] = [(t, again if i == last else None) for i, t in enumerate(texts)]
     done = html.escape(knowledge.text("telegram.done"), quote=False)
     return screens, done, result
 
 
-def build_application(token: str, api_url: str, knowledge: Knowledge) -> Application:  # type: ignore[type-arg]
+def build_application(
+    token: str, api_url: str, knowledge: Knowledge, concurrency: int = CONCURRENCY
+) -> Application:  # type: ignore[type-arg]
     screens, done, result = build_screens(knowledge)
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -99,7 +102,7 @@ def build_application(token: str, api_url: str, knowledge: Knowledge) -> Applica
         .token(token)
         .base_url(f"{api_url}/bot")
         .base_file_url(f"{api_url}/file/bot")
-        .concurrent_updates(512)
+        .concurrent_updates(concurrency)
         .build()
     )
     app.add_handler(CommandHandler("start", start))
@@ -110,7 +113,8 @@ def build_application(token: str, api_url: str, knowledge: Knowledge) -> Applica
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     api_url = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org").rstrip("/")
-    app = build_application(os.environ["BOT_TOKEN"], api_url, load(None))
+    concurrency = int(os.environ.get("FLOOR_CONCURRENT_UPDATES", CONCURRENCY))
+    app = build_application(os.environ["BOT_TOKEN"], api_url, load(None), concurrency)
     app.run_polling(allowed_updates=Update.ALL_TYPES)
 
 

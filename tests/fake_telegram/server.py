@@ -529,7 +529,8 @@ class FakeTelegram:
         GET calls?since=N[&wait=S][&compact=1]: calls from index N on; ``wait`` long-polls up
         to S seconds until there is one; ``compact`` gives small entries (see _call_compact).
         The answer's ``next`` is the index to ask for next and ``now`` the server's clock.
-        GET summary: counters for checking a run (failed calls, unanswered queries, ...).
+        GET summary: counters for checking a run (failed calls, unanswered queries, ...) and
+        whether a getUpdates long poll is waiting right now (a polling bot is ready).
         """
         action = request.match_info["action"]
         body = await request.json() if request.can_read_body else {}
@@ -587,6 +588,7 @@ class FakeTelegram:
             "failed_calls": failed,
             "unanswered_callback_queries": len(self.unanswered_callback_queries()),
             "internal_errors": len(self.internal_errors),
+            "polling": self._poll_owner is not None,
             "now": _clock(),
         }
 
@@ -830,6 +832,7 @@ def _call_compact(call: Call, index: int) -> JSON:
 
     ``message`` is the Message the method returned (sendMessage, editMessageText, ...), so a
     client sees the text and keyboard as a Telegram user would; other results are left out.
+    A callback query's answer carries ``callback_query_id`` and any notification ``text``.
     """
     entry: JSON = {
         "i": index,
@@ -842,6 +845,8 @@ def _call_compact(call: Call, index: int) -> JSON:
     query_id = call.params.get("callback_query_id")
     if query_id is not None:
         entry["callback_query_id"] = str(query_id)
+        if call.params.get("text"):
+            entry["text"] = call.params["text"]
     result = call.result if call.ok else None
     if isinstance(result, dict) and "message_id" in result:
         entry["message"] = result

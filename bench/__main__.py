@@ -1,0 +1,451 @@
+"""Run every Stack Advisor benchmark, print one table and write JSON under bench/results/.
+
+    make bench                      # or: .venv/bin/python -m bench
+    python -m bench --quick         # tiny numbers: a smoke run of the whole harness
+    python -m bench --only closed,open --users 500
+
+Phases (``--only`` picks some): ``advisor`` (the scoring core, bench/advisor_bench.py),
+``startup`` (``bot.py --console`` to the first question), ``closed`` (N users finishing the
+dialog against our bot and against the floor, a minimal python-telegram-bot bot making the same
+calls), ``open`` (a fixed offered rate) and ``memory`` (10,000 stored sessions: RSS and bytes
+per session). The fake Bot API server, each bot and this load generator run as separate
+processes on 127.0.0.1.
+
+Exit status: 1 when a run lost, misordered or mis-answered anything, or a phase crashed;
+with ``--strict`` also when a performance target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot import load
+
+from . import e2e, startup
+from .load import OpenLoopPlan
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PHASES = ("advisor", "startup", "closed", "open", "memory")
+
+# Targets from the issue.
+RATIO_TARGET = 0.7
+OPEN_P99_TARGET_MS = 150.0
+RSS_TARGET_MB = 150.0
+BYTES_PER_SESSION_TARGET = 2048
+STARTUP_TARGET_S = 1.0
+ADVISOR_TARGET_US = 200.0
+#: Users sending /start at once in the memory run (more only adds queueing, not sessions).
+MEMORY_CONCURRENCY = 100
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--users", type=int, default=1000, help="closed-loop users (1000)")
+    parser.add_argument("--rate", type=float, default=100.0, help="open-loop updates/s (100)")
+    parser.add_argument("--duration", type=float, default=30.0, help="open-loop seconds (30)")
+    parser.add_argument(
+        "--open-users", type=int, default=50, help="users in a dialog at once, open loop (50)"
+    )
+    parser.add_argument("--sessions", type=int, default=10_000, help="stored sessions (10000)")
+    parser.add_argument("--startup-runs", type=int, default=5, help="console starts (5)")
+    parser.add_argument(
+        "--advisor-sample", type=int, default=20_000, help="answer sets the advisor bench times"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="closed-loop runs of ours and of the floor, alternating; the best of each counts",
+    )
+    parser.add_argument("--seed", type=int, default=1, help="seed of the users' choices")
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny numbers for a smoke run (5 users, 1 s, ...)"
+    )
+    parser.add_argument("--only", default=",".join(PHASES), help="comma-separated phases")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--time-limit", type=float, default=600.0, help="longest closed-loop or memory run (s)"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.users = min(args.users, 5)
+        args.rate = min(args.rate, 20.0)
+        args.duration = min(args.duration, 1.0)
+        args.open_users = min(args.open_users, 5)
+        args.sessions = min(args.sessions, 50)
+        args.startup_runs = min(args.startup_runs, 1)
+        args.advisor_sample = min(args.advisor_sample, 600)
+        args.time_limit = min(args.time_limit, 60.0)
+    phases = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(phases) - set(PHASES))
+    if unknown:
+        parser.error(f"unknown phase(s) {', '.join(unknown)}; choose from {', '.join(PHASES)}")
+    args.phases = phases
+    return args
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    section: str
+    name: str
+    value: str
+    target: str = ""
+    ok: bool | None = None  # None: no target
+
+    @property
+    def verdict(self) -> str:
+        return "" if self.ok is None else ("PASS" if self.ok else "FAIL")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "section": self.section,
+            "name": self.name,
+            "value": self.value,
+            "target": self.target,
+            "result": self.verdict or None,
+        }
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ("Benchmark", "Metric", "Value", "Target", "Result")
+    cells = [(r.section, r.name, r.value, r.target, r.verdict) for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    line = "  ".join("-" * w for w in widths)
+    print()
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print(line)
+    previous = None
+    for cell in cells:
+        shown = ("" if cell[0] == previous else cell[0], *cell[1:])
+        previous = cell[0]
+        print("  ".join(c.ljust(w) for c, w in zip(shown, widths, strict=True)).rstrip())
+    print(line)
+
+
+def ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def latencies(lat: dict[str, float | None]) -> str:
+    return " / ".join("n/a" if lat[k] is None else f"{lat[k]:.1f}" for k in ("p50", "p95", "p99"))
+
+
+def correctness_rows(section: str, fig: dict[str, Any], rows: list[Row]) -> bool:
+    """Rows for errors, lost and misordered answers; False when any is not zero."""
+    errors: int = fig["errors"]
+    lost: int = fig["lost"]
+    misordered: int | None = fig.get("misordered")
+    parts = ", ".join(f"{k} {v}" for k, v in fig["error_parts"].items() if v)
+    value = f"{errors}" + (f" ({parts})" if parts else "")
+    rows.append(Row(section, "errors", value, "0", errors == 0))
+    rows.append(Row(section, "lost answers", str(lost), "0", lost == 0))
+    if misordered is None:
+        rows.append(Row(section, "misordered answers", "not checked (no logic)"))
+        return errors == 0 and lost == 0
+    rows.append(Row(section, "misordered answers", str(misordered), "0", misordered == 0))
+    return errors == 0 and lost == 0 and misordered == 0
+
+
+# -- phases -----------------------------------------------------------------------------------
+
+
+class Run:
+    """Runs the phases, collecting JSON results and table rows."""
+
+    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+        self.args = args
+        self.work = work
+        self.knowledge = load(None)
+        self.rows: list[Row] = []
+        self.results: dict[str, Any] = {}
+        self.correct = True
+        self.crashed: list[str] = []
+
+    def out(self, name: str) -> Path:
+        folder: Path = self.args.out
+        return folder / f"{name}.json"
+
+    def write(self, name: str, data: dict[str, Any]) -> None:
+        path = self.out(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+    def crash(self, name: str, exc: Exception) -> None:
+        """Record a crashed phase; the others still run."""
+        self.crashed.append(name)
+        self.rows.append(Row(name, "crashed", f"{type(exc).__name__}: {exc}"[:90], "", False))
+        self.results[name] = {"crashed": traceback.format_exc()}
+        self.write(name, self.results[name])
+        traceback.print_exc()
+
+    async def phase(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        if name not in self.args.phases:
+            return
+        print(f"== {name} ...", flush=True)
+        started = time.perf_counter()
+        try:
+            await run()
+        except Exception as exc:
+            self.crash(name, exc)
+        print(f"   {name} took {time.perf_counter() - started:.1f} s", flush=True)
+
+    # advisor -----------------------------------------------------------------------------------
+
+    def advisor(self) -> None:
+        """The advisor core's own benchmark (bench/advisor_bench.py), run in this process."""
+        if "advisor" not in self.args.phases:
+            return
+        print("== advisor ...", flush=True)
+        try:
+            from . import advisor_bench
+
+            sample = str(self.args.advisor_sample)
+            figures = advisor_bench.main(["--sample", sample, "--out", str(self.out("advisor"))])
+        except Exception as exc:
+            self.crash("advisor", exc)
+            return
+        self.results["advisor"] = figures
+        html = figures["recommend_render_html"]
+        section = "Advisor core"
+        median = float(html["median_us"])
+        self.rows.append(
+            Row(
+                section,
+                "recommend + render_html, median",
+                f"{median:.1f} µs",
+                f"≤ {ADVISOR_TARGET_US:g} µs",
+                median <= ADVISOR_TARGET_US,
+            )
+        )
+        self.rows.append(Row(section, "p95 / mean", f"{html['p95_us']} / {html['mean_us']} µs"))
+
+    # startup -----------------------------------------------------------------------------------
+
+    async def startup(self) -> None:
+        fig = await startup.run(self.args.startup_runs)
+        self.results["startup"] = fig
+        self.write("startup", fig)
+        self.rows.append(
+            Row(
+                "Start-up",
+                f"bot.py --console to 1st question (median of {fig['runs']})",
+                f"{fig['median_seconds']:.3f} s",
+                f"≤ {STARTUP_TARGET_S:g} s",
+                fig["median_seconds"] <= STARTUP_TARGET_S,
+            )
+        )
+
+    # closed loop -------------------------------------------------------------------------------
+
+    async def closed(self) -> None:
+        a = self.args
+        runs: dict[str, list[dict[str, Any]]] = {"ours": [], "floor": []}
+        for attempt in range(max(1, a.repeat)):
+            for kind in ("ours", "floor"):
+                work = self.work / f"closed-{kind}-{attempt}"
+                fig = await e2e.closed_loop(
+                    kind, self.knowledge, work, a.users, a.seed, a.time_limit
+                )
+                runs[kind].append(fig)
+                print(
+                    f"   {kind}: {fig['updates_per_second']} updates/s, "
+                    f"{fig['updates']} updates, errors {fig['errors']}, lost {fig['lost']}",
+                    flush=True,
+                )
+        best = {kind: max(found, key=_throughput) for kind, found in runs.items()}
+        ours, floor = best["ours"], best["floor"]
+        ratio = round(_throughput(ours) / _throughput(floor), 3) if _throughput(floor) > 0 else None
+        data = {
+            "users": a.users,
+            "repeat": a.repeat,
+            "ours": ours,
+            "floor": floor,
+            "ratio": ratio,
+            "throughput_runs": {k: [_throughput(f) for f in v] for k, v in runs.items()},
+        }
+        self.results["closed"] = data
+        self.write("load_closed", data)
+        for kind, fig in (("ours", ours), ("floor", floor)):
+            section = f"Closed loop, {a.users} users ({kind})"
+            self.rows.append(Row(section, "throughput", f"{_throughput(fig):.1f} updates/s"))
+            self.rows.append(
+                Row(
+                    section,
+                    "latency p50 / p95 / p99",
+                    latencies(fig["latency_first_reply_ms"]) + " ms",
+                )
+            )
+            self.rows.append(Row(section, "bot peak RSS", f"{fig['bot']['peak_rss_mb']} MB"))
+            cpu = fig["resources"]["cpu_ms_per_update"]["bot"]
+            self.rows.append(Row(section, "bot CPU per update", ms(cpu)))
+            self.correct &= correctness_rows(section, fig, self.rows)
+        self.rows.append(
+            Row(
+                "Throughput ratio",
+                "ours / floor (same run)",
+                "n/a" if ratio is None else f"{ratio:.2f}",
+                f"≥ {RATIO_TARGET:g}",
+                ratio is not None and ratio >= RATIO_TARGET,
+            )
+        )
+
+    # open loop ---------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Our bot at a fixed offered rate; the floor too, for comparison (no target)."""
+        a = self.args
+        plan = OpenLoopPlan(a.rate, a.duration, a.open_users)
+        found: dict[str, dict[str, Any]] = {}
+        for kind in ("ours", "floor"):
+            work = self.work / f"open-{kind}"
+            found[kind] = await e2e.open_loop(kind, self.knowledge, work, plan, a.seed)
+        self.results["open"] = found
+        self.write("load_open", found)
+        for kind, fig in found.items():
+            section = f"Open loop, {a.rate:g} updates/s × {a.duration:g} s ({kind})"
+            lat = fig["latency_first_reply_ms"]
+            offered = fig["offered"]
+            self.rows.append(
+                Row(
+                    section,
+                    "offered rate (achieved)",
+                    f"{offered['offered_rate']} updates/s, {fig['updates']} updates",
+                )
+            )
+            cpu = fig["resources"]["cpu_ms_per_update"]["bot"]
+            self.rows.append(Row(section, "bot CPU per update", ms(cpu)))
+            self.rows.append(Row(section, "latency p50 / p95", f"{lat['p50']} / {lat['p95']} ms"))
+            p99 = lat["p99"]
+            if kind == "ours":
+                self.rows.append(
+                    Row(
+                        section,
+                        "latency p99",
+                        ms(p99),
+                        f"≤ {OPEN_P99_TARGET_MS:g} ms",
+                        p99 is not None and p99 <= OPEN_P99_TARGET_MS,
+                    )
+                )
+            else:
+                self.rows.append(Row(section, "latency p99 (for comparison)", ms(p99)))
+            self.correct &= correctness_rows(section, fig, self.rows)
+
+    # memory ------------------------------------------------------------------------------------
+
+    async def memory(self) -> None:
+        a = self.args
+        concurrency = min(MEMORY_CONCURRENCY, a.sessions)
+        fig = await e2e.memory(
+            self.knowledge, self.work / "memory", a.sessions, concurrency, a.time_limit
+        )
+        self.results["memory"] = fig
+        self.write("memory", fig)
+        section = f"Memory and storage, {a.sessions:,} sessions"
+        peak = fig["peak_rss_mb"]
+        self.rows.append(
+            Row(
+                section,
+                "bot peak RSS, all users served",
+                f"{peak} MB (now {fig['rss_mb_after_serving_all']} MB)",
+                f"≤ {RSS_TARGET_MB:g} MB",
+                peak is not None and peak <= RSS_TARGET_MB,
+            )
+        )
+        per = fig["storage"]["bytes_per_session"]
+        table = fig["storage"]["sessions_table_bytes_per_session"]
+        detail = f" (sessions table {table:.0f} B)" if table is not None else ""
+        self.rows.append(
+            Row(
+                section,
+                "SQLite bytes per session, whole file",
+                f"{per:.0f} B{detail}" if per is not None else "n/a",
+                f"≤ {BYTES_PER_SESSION_TARGET} B",
+                per is not None and per <= BYTES_PER_SESSION_TARGET,
+            )
+        )
+        self.correct &= correctness_rows(section, fig, self.rows)
+
+    # all -----------------------------------------------------------------------------------
+
+    async def run_async(self) -> None:
+        await self.phase("startup", self.startup)
+        await self.phase("closed", self.closed)
+        await self.phase("open", self.open)
+        await self.phase("memory", self.memory)
+
+
+def _throughput(fig: dict[str, Any]) -> float:
+    return float(fig.get("updates_per_second") or 0.0)
+
+
+async def _guarded(run: Run) -> None:
+    """Run the async phases; SIGTERM cancels them so every child is stopped on the way out."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    if task is not None:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    await run.run_async()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="stack-advisor-bench-") as tmp:
+        run = Run(args, Path(tmp))
+        run.advisor()
+        asyncio.run(_guarded(run))
+    ok_targets = all(row.ok is not False for row in run.rows)
+    summary = {
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - started, 1),
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
+        "rows": [row.as_dict() for row in run.rows],
+        "all_targets_met": ok_targets,
+        "correct": run.correct and not run.crashed,
+        "crashed": run.crashed,
+        "results": run.results,
+    }
+    run.write("summary", summary)
+    print_table(run.rows)
+    met = sum(1 for row in run.rows if row.ok)
+    missed = sum(1 for row in run.rows if row.ok is False)
+    print(f"targets: {met} met, {missed} missed; took {summary['seconds']:.0f} s")
+    print(f"results: {args.out}/summary.json (and one JSON file per benchmark)")
+    if run.crashed or not run.correct:
+        return 1
+    return 1 if args.strict and not ok_targets else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""End-to-end runs: the fake Bot API server, a bot and the load generator, each its own process.
+
+* :func:`closed_loop` — N users each finish the dialog, pressing the next button as soon as
+  the reply is done; run against our bot (``python bot.py``) and against the floor.
+* :func:`open_loop` — updates offered at a fixed rate, whatever the latency.
+* :func:`memory` — the bot with 10,000 stored sessions, each of those users sending ``/start``;
+  the bot's RSS, then the bytes per session in SQLite.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from advisor import Knowledge
+
+from . import storage
+from .load import Driver, OpenLoopPlan, SimUser, figures, run_closed, run_open
+from .processes import Child, Children, floor_bot_argv, our_bot_argv, wait_until_polling
+
+FIRST_USER_ID = 700_000_001
+DROPPED_KEYBOARD_NOT_FOUND = "editMessageReplyMarkup 400 Bad Request: message to edit not found"
+LOG_ERROR_RE = re.compile(r"\b(ERROR|CRITICAL)\b|^Traceback", re.MULTILINE)
+
+
+@dataclass
+class Setup:
+    """A running fake and bot, and a driver reading the bot's calls from its first poll on."""
+
+    fake: Child
+    bot: Child
+    url: str
+    http: aiohttp.ClientSession
+    driver: Driver
+    state_db: Path
+
+
+@asynccontextmanager
+async def running(
+    kind: str, knowledge: Knowledge, work: Path, state_db: Path | None = None
+) -> AsyncIterator[Setup]:
+    """Start the fake and a bot (``ours`` or ``floor``); stop both when the block ends."""
+    state_db = state_db or work / "state.sqlite3"
+    timeout = aiohttp.ClientTimeout(total=60)
+    connector = aiohttp.TCPConnector(limit=8)
+    async with (
+        Children(work) as children,
+        aiohttp.ClientSession(timeout=timeout, connector=connector) as http,
+    ):
+        fake, url = await children.fake()
+        argv = our_bot_argv(work) if kind == "ours" else floor_bot_argv()
+        bot = await children.bot(kind, argv, url, STATE_DB=str(state_db))
+        since = await wait_until_polling(http, url, bot)
+        yield Setup(fake, bot, url, http, Driver(http, url, knowledge, since=since), state_db)
+
+
+class Meter:
+    """CPU seconds the bot, the fake and this process spend during a run."""
+
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.bot0 = setup.bot.usage().cpu_seconds or 0.0
+        self.fake0 = setup.fake.usage().cpu_seconds or 0.0
+        self.own0 = time.process_time()
+        self.wall0 = time.perf_counter()
+
+    def read(self, updates: int) -> dict[str, Any]:
+        bot = (self.setup.bot.usage().cpu_seconds or 0.0) - self.bot0
+        fake = (self.setup.fake.usage().cpu_seconds or 0.0) - self.fake0
+        own = time.process_time() - self.own0
+        wall = time.perf_counter() - self.wall0
+        per_update = (lambda s: round(s / updates * 1000, 3)) if updates else (lambda s: None)
+        return {
+            "wall_seconds": round(wall, 2),
+            "cpu_seconds": {"bot": round(bot, 2), "fake": round(fake, 2), "load": round(own, 2)},
+            "cpu_ms_per_update": {"bot": per_update(bot), "fake": per_update(fake)},
+            "bot_cpu_utilisation": round(bot / wall, 2) if wall else None,
+        }
+
+
+async def finish(setup: Setup, fig: dict[str, Any], check: bool) -> dict[str, Any]:
+    """Stop the bot; add its memory, exit code and every error seen to the figures."""
+    summary = await setup.driver.summary()
+    code = await setup.bot.stop()
+    log = setup.bot.log_text()
+    log_errors = LOG_ERROR_RE.findall(log)
+    fig["bot"] = {**setup.bot.final_usage.as_dict(), "exit_code": code}
+    fig["fake_summary"] = {k: v for k, v in summary.items() if k != "now"}
+    tolerated = setup.driver.tolerated
+    error_parts = {
+        "failed_calls": sum(v for k, v in summary["failed_calls"].items() if k not in tolerated),
+        "fake_internal_errors": summary["internal_errors"],
+        "unanswered_callback_queries": summary["unanswered_callback_queries"],
+        "stray_calls": fig["stray_calls"],
+        "user_problems": fig["protocol_errors"],
+        "bot_log_errors": len(log_errors),
+        "bot_exit_code": int(code != 0),
+    }
+    fig["error_parts"] = error_parts
+    fig["errors"] = sum(error_parts.values())
+    if log_errors or code != 0:
+        fig["bot_log_tail"] = log[-4000:]
+    if not check:
+        fig["misordered"] = None
+    return fig
+
+
+async def closed_loop(
+    kind: str, knowledge: Knowledge, work: Path, users: int, seed: int, time_limit: float
+) -> dict[str, Any]:
+    """``users`` users at once, each finishing the dialog as fast as the bot lets them."""
+    async with running(kind, knowledge, work) as setup:
+        sims = [SimUser(FIRST_USER_ID + i, seed * 1_000_003 + i) for i in range(users)]
+        meter = Meter(setup)
+        await run_closed(setup.driver, sims, concurrency=users, time_limit=time_limit)
+        fig = figures(setup.driver, check_results=kind == "ours")
+        fig["resources"] = meter.read(fig["updates"])
+        fig = await finish(setup, fig, check=kind == "ours")
+    if kind == "ours":
+        fig["storage_after"] = storage.measure(setup.state_db)
+    fig["kind"] = kind
+    return fig
+
+
+async def open_loop(
+    kind: str, knowledge: Knowledge, work: Path, plan: OpenLoopPlan, seed: int
+) -> dict[str, Any]:
+    """Updates offered to a bot (``ours`` or ``floor``) at a fixed rate for a fixed time."""
+    check = kind == "ours"
+    async with running(kind, knowledge, work) as setup:
+        ids = itertools.count(FIRST_USER_ID)
+
+        def make_user() -> SimUser:
+            user_id = next(ids)
+            return SimUser(user_id, seed * 1_000_003 + user_id)
+
+        meter = Meter(setup)
+        offered = await run_open(setup.driver, make_user, plan)
+        fig = figures(setup.driver, check_results=check)
+        fig["resources"] = meter.read(fig["updates"])
+        fig["offered"] = offered
+        fig["plan"] = {
+            "rate": plan.rate,
+            "duration": plan.duration,
+            "active_users": plan.active_users,
+        }
+        fig = await finish(setup, fig, check=check)
+    fig["kind"] = kind
+    return fig
+
+
+async def memory(
+    knowledge: Knowledge, work: Path, sessions: int, concurrency: int, time_limit: float
+) -> dict[str, Any]:
+    """The bot with ``sessions`` stored sessions, every one of those users sending /start.
+
+    Each stored session names the message with its live buttons, as the bot's do; the bot
+    takes those buttons away when it sends a new question. That message lives in the real
+    Telegram, not in this fresh fake, so the fake answers "message to edit not found", which
+    the bot tolerates (it logs it at DEBUG); those calls are counted apart, not as errors.
+    """
+    state_db = work / "state.sqlite3"
+    started = time.perf_counter()
+    filled = storage.prefill(state_db, knowledge, sessions)
+    filled_in = time.perf_counter() - started
+    before = storage.measure(state_db)
+    async with running("ours", knowledge, work, state_db) as setup:
+        setup.driver.tolerated[DROPPED_KEYBOARD_NOT_FOUND] = 0
+        idle = setup.bot.usage()
+        sims = [SimUser(uid, uid, max_presses=0) for uid in storage.user_ids(sessions)]
+        meter = Meter(setup)
+        await run_closed(setup.driver, sims, concurrency=concurrency, time_limit=time_limit)
+        fig = figures(setup.driver, check_results=False)
+        fig["resources"] = meter.read(fig["updates"])
+        served = setup.bot.usage()
+        fig = await finish(setup, fig, check=False)
+    fig["prefill"] = {**filled, "seconds": round(filled_in, 2)}
+    fig["rss_mb_idle_before_traffic"] = idle.as_dict()["rss_mb"]
+    fig["rss_mb_after_serving_all"] = served.as_dict()["rss_mb"]
+    fig["peak_rss_mb"] = served.as_dict()["peak_rss_mb"]
+    fig["storage_prefilled"] = before
+    fig["storage"] = storage.measure(state_db)
+    return fig

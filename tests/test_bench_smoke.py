@@ -1,0 +1,46 @@
+"""Smoke run of the whole benchmark harness with tiny numbers, so that it does not rot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env["PTB_TIMEDELTA"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Throughput ratio" in done.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["correct"] is True
+    assert summary["crashed"] == []
+    for name in ("advisor", "startup", "load_closed", "load_open", "memory"):
+        assert (tmp_path / f"{name}.json").is_file(), name
+    closed = json.loads((tmp_path / "load_closed.json").read_text())
+    ours, floor = closed["ours"], closed["floor"]
+    assert ours["finished_users"] == ours["users"] == 5
+    assert ours["lost"] == ours["misordered"] == ours["errors"] == 0
+    assert floor["finished_users"] == 5 and floor["errors"] == 0
+    assert closed["ratio"] is not None and closed["ratio"] > 0
+    assert ours["latency_first_reply_ms"]["p99"] is not None
+    opened = json.loads((tmp_path / "load_open.json").read_text())
+    assert opened["ours"]["lost"] == opened["ours"]["errors"] == 0
+    assert opened["ours"]["offered"]["offered_updates"] == 20
+    memory = json.loads((tmp_path / "memory.json").read_text())
+    assert memory["storage"]["sessions"] == 50
+    assert memory["peak_rss_mb"] > 0
+    assert memory["updates"] == 50 and memory["lost"] == 0
