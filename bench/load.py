@@ -37,7 +37,10 @@ from tests.fake_telegram import updates as u
 JSON = dict[str, Any]
 REPLY_METHODS = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery"})
 IGNORED_METHODS = frozenset({"getUpdates", "getMe", "sendChatAction", "editMessageReplyMarkup"})
-STEP_TIMEOUT = 180.0
+#: A reply later than this counts as lost (the runs' own time limit is the same).
+STEP_TIMEOUT = 600.0
+#: Replies later than this are counted apart (``late_replies``): slow, but not lost.
+LATE_AFTER = 60.0
 LOST = "no complete reply"
 MISMATCH = "result differs from the advisor core's"
 POST_CHUNK = 500
@@ -535,6 +538,7 @@ def figures(driver: Driver, *, check_results: bool) -> dict[str, Any]:
         "updates_per_second": round(len(steps) / span, 1) if span > 0 else None,
         "latency_first_reply_ms": latency_ms(first),
         "latency_done_ms": latency_ms(done),
+        "late_replies": sum(1 for seconds in done if seconds > LATE_AFTER),
         # Lost: the user waited in vain, or got something it could not go on from.
         "lost": sum(1 for user in users if user.lost or (user.problems and not user.finished)),
         "misordered": mismatched if check_results else None,
