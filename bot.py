@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from advisor import DataError, Knowledge, load_knowledge
-from dialogs.console import run_console
-from dialogs.settings import SettingsError, load_settings, read_environment
 from dialogs.texts import DIALOG_TEXTS
+from frontends.console.chat import run_console
+from settings import SettingsError, load_settings, read_environment
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.bot_token is None:
         print(knowledge.text("console.telegram_hint"))
         return run_console(knowledge, sys.stdin, sys.stdout)
-    from dialogs.telegram_bot import run_telegram
+    from frontends.telegram import run_telegram
 
     return run_telegram(settings, knowledge)
 

@@ -24,7 +24,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from advisor import Knowledge, recommend
 from advisor.render import render_html
 from bot import load
-from dialogs.telegram_bot.app import MAX_CONCURRENT_UPDATES
+from frontends.telegram.app import MAX_CONCURRENT_UPDATES
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
 #: Updates handled at once: the same as ours.

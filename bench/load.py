@@ -31,8 +31,8 @@ import aiohttp
 
 from advisor import Knowledge, Question, recommend
 from advisor.render import render_html
-from tests.fake_telegram import TgChat, TgUser, parse_html
-from tests.fake_telegram import updates as u
+from fake_telegram import TgChat, TgUser, parse_html
+from fake_telegram import updates as u
 
 JSON = dict[str, Any]
 REPLY_METHODS = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery"})

@@ -170,7 +170,7 @@ class Children:
 
     async def fake(self, name: str = "fake") -> tuple[Child, str]:
         """The fake Bot API server in its own process; returns it and its root URL."""
-        argv = [sys.executable, "-m", "tests.fake_telegram", "--port", "0", "--token", TOKEN]
+        argv = [sys.executable, "-m", "fake_telegram", "--port", "0", "--token", TOKEN]
         child = await self.spawn(name, argv, base_env(), pipe_stdout=True)
         assert child.process.stdout is not None
         try:

@@ -1,6 +1,6 @@
 """Pre-filled state databases and how many bytes a session takes in SQLite.
 
-Sessions are written with the bot's own :class:`dialogs.storage.SessionStore`, the way the bot
+Sessions are written with the bot's own :class:`storage.sqlite.SessionStore`, the way the bot
 writes them: about half mid-dialog (at a random question, with the answers before it) and half
 finished (with every answer, some after a restart, some with a tracked source), each with the
 "started" event and, when finished, the "finished" event the bot records for its statistics.
@@ -15,7 +15,7 @@ from typing import Any
 
 from advisor import Knowledge, recommend
 from dialogs.session import RESULT, Session, question_state
-from dialogs.storage import FINISHED, STARTED, Record, SessionStore
+from storage.sqlite import FINISHED, STARTED, Record, SessionStore
 
 FIRST_USER_ID = 800_000_001
 SOURCES = (None, None, None, "ads_spring", "newsletter", "partner_blog")

@@ -22,8 +22,8 @@ from transitions import Machine
 
 from advisor import Knowledge, Option, Question, Recommendation, recommend
 
+from .interpreter import COMMANDS, Command, Interpreter
 from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
-from .typing import COMMANDS, Command, Interpreter
 
 SECONDS_PER_QUESTION = 10
 Kind = Literal["welcome", "question", "result", "lead_consent", "lead_contact"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .storage import FINISHED, LEAD, SHARED, STARTED, SessionStore
+from storage.sqlite import FINISHED, LEAD, SHARED, STARTED, SessionStore
 
 DIRECT = ""  # the source of users who came without a tracked link
 WINDOWS = (7, 30)

@@ -247,7 +247,7 @@ def test_a_telegram_html_parser_accepts_every_kind_of_result(
     knowledge: Knowledge, complete: Any
 ) -> None:
     """Cross-check with the fake Bot API's parser of Telegram HTML, when it is there."""
-    fake_html = pytest.importorskip("tests.fake_telegram.html")
+    fake_html = pytest.importorskip("fake_telegram.html")
     cases: list[dict[str, str]] = [
         {},
         complete(team="python", security="payments", size="large"),

@@ -10,8 +10,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fake_telegram import FakeTelegram, TgChat, TgUser
-from tests.fake_telegram import updates as u
+from fake_telegram import FakeTelegram, TgChat, TgUser
+from fake_telegram import updates as u
 
 TOKEN = "123:ABC"
 ANN = TgUser(5, "Ann")

@@ -39,7 +39,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fake_telegram import FakeTelegram, HtmlParseError, escape, parse_html, utf16_len
+from fake_telegram import FakeTelegram, HtmlParseError, escape, parse_html, utf16_len
 
 TOKEN = "123:ABC"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -783,7 +783,7 @@ async def test_ptb_raises_invalid_token_for_a_wrong_token(fake: FakeTelegram) ->
 
 
 async def test_uploaded_files_are_stored_and_downloadable(fake: FakeTelegram, bot: Bot) -> None:
-    from tests.fake_telegram.updates import make_png
+    from fake_telegram.updates import make_png
 
     chat_id = fake.user().chat.id
     sent = await bot.send_document(chat_id, b"report", filename="report.txt", caption="Report")
@@ -1053,7 +1053,7 @@ async def test_the_control_api_queues_updates_and_lists_calls(
 
 def test_the_server_runs_standalone_and_prints_its_port() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_telegram", "--port", "0", "--token", TOKEN],
+        [sys.executable, "-m", "fake_telegram", "--port", "0", "--token", TOKEN],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,

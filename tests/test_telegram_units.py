@@ -13,11 +13,11 @@ from telegram import Chat, Message, Update, User
 
 from advisor import Knowledge
 from dialogs.session import Session
-from dialogs.settings import SettingsError, load_settings, read_environment
 from dialogs.sharecode import ShareCodes
-from dialogs.storage import Record, SessionStore
-from dialogs.telegram_bot import callbacks
-from dialogs.telegram_bot.ordering import PerUserOrder
+from frontends.telegram import callbacks
+from frontends.telegram.ordering import PerUserOrder
+from settings import SettingsError, load_settings, read_environment
+from storage.sqlite import Record, SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABCdef_ghi-jkl"

@@ -14,9 +14,9 @@ import pytest
 
 from advisor import Knowledge
 from bot import load
-from dialogs.settings import Settings, load_settings
-from dialogs.telegram_bot import build_application
-from tests.fake_telegram import BotUser, FakeTelegram, TgChat
+from fake_telegram import BotUser, FakeTelegram, TgChat
+from frontends.telegram import build_application
+from settings import Settings, load_settings
 
 # Opt in to python-telegram-bot's next-major behaviour (timedelta retry_after), so its
 # deprecation warning does not fire inside the library while tests turn warnings into errors.

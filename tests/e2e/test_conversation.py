@@ -7,9 +7,9 @@ import sqlite3
 
 import pytest
 
-from dialogs.settings import Settings
+from fake_telegram import FakeTelegram
+from settings import Settings
 from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
-from tests.fake_telegram import FakeTelegram
 
 CRITERIA = ("Community", "Scalability", "Architecture", "Security", "Usability", "Performance")
 

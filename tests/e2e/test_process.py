@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from fake_telegram import FakeTelegram
+from fake_telegram import updates as u
 from tests.e2e.conftest import TOKEN, all_text
-from tests.fake_telegram import FakeTelegram
-from tests.fake_telegram import updates as u
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,10 +8,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from dialogs.settings import Settings
+from fake_telegram import FakeTelegram
+from fake_telegram import updates as u
+from settings import Settings
 from tests.e2e.conftest import FINTECH, MakeSettings, Office, all_text, finish, running
-from tests.fake_telegram import FakeTelegram
-from tests.fake_telegram import updates as u
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,8 +9,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
+from fake_telegram import BotUser, FakeTelegram
 from tests.e2e.conftest import FINTECH, Office, all_text, finish
-from tests.fake_telegram import BotUser, FakeTelegram
 
 BOT_LINK = "https://t.me/stack_advisor_test_bot?start="
 

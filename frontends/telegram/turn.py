@@ -13,13 +13,13 @@ from telegram.ext import ContextTypes
 
 from advisor import Knowledge
 from advisor.render import render_html
+from dialogs.engine import DialogEngine, View
+from dialogs.session import LEAD_CONTACT, RESULT, WELCOME, Session
+from dialogs.sharecode import ShareCodes
+from settings import Settings
+from storage.sqlite import FINISHED, STARTED, Record, SessionStore
 
-from ..engine import DialogEngine, View
-from ..session import LEAD_CONTACT, RESULT, WELCOME, Session
-from ..settings import Settings
-from ..sharecode import ShareCodes
-from ..storage import FINISHED, STARTED, Record, SessionStore
-from .views import Screen, Views
+from .render import Screen, Views
 
 logger = logging.getLogger(__name__)
 

@@ -19,16 +19,16 @@ from telegram.ext import (
 )
 
 from advisor import Knowledge
+from dialogs.engine import DialogEngine
+from dialogs.sharecode import ShareCodes
+from settings import Settings
+from storage.sqlite import SessionStore
 
-from ..engine import DialogEngine
-from ..settings import Settings
-from ..sharecode import ShareCodes
-from ..storage import SessionStore
 from . import admin, handlers, lead, privacy, share
 from .logs import configure_logging
 from .ordering import PerUserOrder
+from .render import Views
 from .turn import Services
-from .views import Views
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..sharecode import to36
+from dialogs.sharecode import to36
 
 VERSION = "1"
 BACK, WHY, RESTART = "<", "?", "!"

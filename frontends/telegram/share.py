@@ -14,11 +14,11 @@ from telegram.ext import ContextTypes
 
 from advisor import Recommendation, recommend
 from advisor.render import render_html
+from storage.sqlite import SHARED
 
-from ..storage import SHARED
 from .admin import deep_link
+from .render import esc
 from .turn import Services, Turn, services
-from .views import esc
 
 
 async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

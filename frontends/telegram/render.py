@@ -14,9 +14,9 @@ from telegram import (
 )
 
 from advisor import Knowledge
+from dialogs.engine import View
+from dialogs.session import Session
 
-from ..engine import View
-from ..session import Session
 from . import callbacks
 
 

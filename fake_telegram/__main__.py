@@ -1,4 +1,4 @@
-"""Run the fake Telegram server standalone: python -m tests.fake_telegram --port 0."""
+"""Run the fake Telegram server standalone: python -m fake_telegram --port 0."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .server import FakeTelegram
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(prog="python -m tests.fake_telegram", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m fake_telegram", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default="123:ABC")

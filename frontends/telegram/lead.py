@@ -7,8 +7,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from advisor import recommend
+from storage.sqlite import LEAD, Lead
 
-from ..storage import LEAD, Lead
 from .turn import Turn
 
 

@@ -9,8 +9,9 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
-from ..session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session
-from ..sharecode import ShareCodes
+from dialogs.session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session
+from dialogs.sharecode import ShareCodes
+
 from . import callbacks, lead, privacy, share
 from .turn import PAYLOAD_RE, Services, Turn, services
 

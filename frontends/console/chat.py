@@ -6,9 +6,8 @@ from typing import TextIO
 
 from advisor import Knowledge
 from advisor.render import render_text
-
-from .engine import DialogEngine, View
-from .session import RESULT, Session
+from dialogs.engine import DialogEngine, View
+from dialogs.session import RESULT, Session
 
 
 class ConsoleChat:

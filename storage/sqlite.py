@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from advisor import Knowledge
-
-from .session import Session
+from dialogs.session import Session
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (

@@ -11,8 +11,9 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from .. import stats
-from ..sharecode import ShareCodes
+from dialogs import stats
+from dialogs.sharecode import ShareCodes
+
 from .turn import PAYLOAD_RE, Services, services
 
 HTML = ParseMode.HTML
