@@ -169,7 +169,7 @@ async def memory(
     """
     state_db = work / "state.sqlite3"
     started = time.perf_counter()
-    filled = storage.prefill(state_db, knowledge, sessions)
+    filled = await storage.prefill(state_db, knowledge, sessions)
     filled_in = time.perf_counter() - started
     before = storage.measure(state_db)
     async with running("ours", knowledge, work, state_db) as setup:

@@ -197,7 +197,12 @@ class Children:
 
 def our_bot_argv(work: Path) -> list[str]:
     """``python bot.py`` in polling mode, reading no .env file."""
-    return [sys.executable, "bot.py", "--env-file", str(work / "no.env")]
+    return [
+        os.environ.get("BENCH_BOT_PYTHON", sys.executable),
+        "bot.py",
+        "--env-file",
+        str(work / "no.env"),
+    ]
 
 
 def floor_bot_argv() -> list[str]:

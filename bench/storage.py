@@ -1,6 +1,6 @@
 """Pre-filled state databases and how many bytes a session takes in SQLite.
 
-Sessions are written with the bot's own :class:`storage.sqlite.SessionStore`, the way the bot
+Sessions are written with the bot's own :class:`storage.sqlite.SqliteStore`, the way the bot
 writes them: about half mid-dialog (at a random question, with the answers before it) and half
 finished (with every answer, some after a restart, some with a tracked source), each with the
 "started" event and, when finished, the "finished" event the bot records for its statistics.
@@ -15,7 +15,8 @@ from typing import Any
 
 from advisor import Knowledge, recommend
 from dialogs.session import RESULT, Session, question_state
-from storage.sqlite import FINISHED, STARTED, Record, SessionStore
+from storage.base import FINISHED, STARTED, Stored
+from storage.sqlite import SqliteStore
 
 FIRST_USER_ID = 800_000_001
 SOURCES = (None, None, None, "ads_spring", "newsletter", "partner_blog")
@@ -26,42 +27,44 @@ def user_ids(count: int) -> list[int]:
     return [FIRST_USER_ID + i for i in range(count)]
 
 
-def prefill(path: Path, knowledge: Knowledge, count: int, seed: int = 7) -> dict[str, int]:
+async def prefill(path: Path, knowledge: Knowledge, count: int, seed: int = 7) -> dict[str, int]:
     """Write ``count`` realistic sessions (and their events) into a fresh database."""
     rng = random.Random(seed)
-    store = SessionStore(path, knowledge)
+    store = await SqliteStore(path, knowledge).open()
     finished = 0
+    live: list[tuple[int, int, int]] = []
     try:
-        store.db.execute("BEGIN")
-        for user_id in user_ids(count):
-            answers: dict[str, str] = {}
-            asked = []
-            for question in knowledge.questions:
-                if question.applies(answers):
-                    answers[question.id] = rng.choice(question.options).id
-                    asked.append(question)
-            source = rng.choice(SOURCES)
-            round_ = rng.choice((0, 0, 0, 1, 2))
-            if rng.random() < 0.5:
-                session = Session(RESULT, answers, round_, source)
-                finished += 1
-            else:
-                at = rng.randrange(len(asked))
-                partial = {q.id: answers[q.id] for q in asked[:at]}
-                session = Session(question_state(asked[at].id), partial, round_, source)
-            # The message with the live buttons (the question, or the last result message),
-            # as the bot stores it. last_update 0: the fake numbers its updates from 1, which
-            # the bot must not mistake for redeliveries of updates it has already handled.
-            message_id = rng.randrange(2, 60)
-            record = Record(session, message_id, f"User{user_id % 100_000}", 0)
-            store.save(user_id, user_id, record)
-            store.record_event(user_id, STARTED, source=source)
-            if session.state == RESULT:
-                choice = recommend(knowledge, answers).choice
-                store.record_event(user_id, FINISHED, source=source, detail=choice)
-        store.db.execute("COMMIT")
+        async with store.unit(0) as uow:
+            for user_id in user_ids(count):
+                answers: dict[str, str] = {}
+                asked = []
+                for question in knowledge.questions:
+                    if question.applies(answers):
+                        answers[question.id] = rng.choice(question.options).id
+                        asked.append(question)
+                source = rng.choice(SOURCES)
+                round_ = rng.choice((0, 0, 0, 1, 2))
+                if rng.random() < 0.5:
+                    session = Session(RESULT, answers, round_, source)
+                    finished += 1
+                else:
+                    at = rng.randrange(len(asked))
+                    partial = {q.id: answers[q.id] for q in asked[:at]}
+                    session = Session(question_state(asked[at].id), partial, round_, source)
+                # last_update 0: the fake numbers its updates from 1, which the bot must not
+                # mistake for redeliveries of updates it has already handled.
+                stored = Stored(session, f"User{user_id % 100_000}", 0)
+                await uow.sessions.put(user_id, user_id, stored)
+                await uow.events.add(user_id, STARTED, source=source)
+                if session.state == RESULT:
+                    choice = recommend(knowledge, answers).choice
+                    await uow.events.add(user_id, FINISHED, source=source, detail=choice)
+                # The message with the live buttons (the question, or the last result message).
+                live.append((user_id, user_id, rng.randrange(2, 60)))
+        async with store.unit(0) as uow:
+            uow.write("INSERT INTO live (chat_id, user_id, message_id) VALUES (?, ?, ?)", *live)
     finally:
-        store.close()
+        await store.close()
     return {"sessions": count, "finished": finished, "mid_dialog": count - finished}
 
 

@@ -15,40 +15,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from transitions import Machine
 
-from advisor import Knowledge, Option, Question, Recommendation, recommend
+from advisor import Knowledge, Question, recommend
 
 from .interpreter import COMMANDS, Command, Interpreter
 from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
+from .views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
 
 SECONDS_PER_QUESTION = 10
-Kind = Literal["welcome", "question", "result", "lead_consent", "lead_contact"]
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """What a front end shows: data, not strings. ``notice`` is a text key with its values."""
-
-    kind: Kind
-    question: Question | None = None
-    selected: str | None = None
-    show_why: bool = False
-    can_go_back: bool = False
-    step: int = 0
-    steps: int = 0
-    recommendation: Recommendation | None = None
-    notice: str | None = None
-    notice_values: Mapping[str, str] | None = None
-    command: Command | None = None
-
-    @property
-    def options(self) -> tuple[Option, ...]:
-        """The options to offer (none outside a question)."""
-        return self.question.options if self.question else ()
+#: States after the questions: the result and the two steps of the hand-off to an expert.
+HandOffStep = Literal["lead", "consent", "decline", "contacted"]
 
 
 class _Cursor:
@@ -59,6 +38,7 @@ class _Cursor:
     def __init__(self) -> None:
         self.answers: Mapping[str, str] = {}
         self.trigger: Callable[..., bool]
+        self.may_trigger: Callable[..., bool]
 
 
 class DialogEngine:
@@ -133,6 +113,22 @@ class DialogEngine:
             cursor.answers = {}
         session.state = cursor.state
 
+    # -- which action is valid where: asked of the machine itself ---------------------------
+
+    def may(self, session: Session, trigger: str) -> bool:
+        """Whether ``trigger`` would move this session (its conditions included)."""
+        cursor = self._cursor
+        self._machine.set_state(session.state, model=cursor)
+        cursor.answers = session.answers
+        try:
+            return bool(cursor.may_trigger(trigger))
+        finally:
+            cursor.answers = {}
+
+    def triggers(self, state: str) -> list[str]:
+        """The triggers declared for a state."""
+        return list(self._machine.get_triggers(state))
+
     # -- what front ends call ----------------------------------------------------------------
 
     def start(self, session: Session) -> View:
@@ -146,21 +142,22 @@ class DialogEngine:
         session.answers = {}
         session.round += 1
         self._fire(session, "restart")
-        return self.view(session, notice="dialog.notice.restarted", command="restart")
+        return self.view(session, notice=Notice("dialog.notice.restarted"))
 
     def back(self, session: Session) -> View:
         """Go to the previous question asked, keeping its answer; stay on the first one."""
         before = session.state
         self._fire(session, "back")
-        notice = "dialog.notice.back_on_first" if session.state == before else None
-        return self.view(session, notice=notice, command="back")
+        if session.state == before:
+            return self.view(session, notice=Notice("dialog.notice.back_on_first"))
+        return self.view(session)
 
     def why(self, session: Session) -> View:
         """Explain why the current question is asked, and ask it again."""
-        if session.question_id is None:
-            return self.view(session, notice=self._idle_notice(session), command="why")
+        if not self.may(session, "why"):
+            return self.view(session, notice=self._idle_notice(session))
         self._fire(session, "why")
-        return self.view(session, show_why=True, command="why")
+        return self.view(session, show_why=True)
 
     def answer(self, session: Session, option_id: str) -> View:
         """Record an answer to the current question and move on."""
@@ -168,7 +165,7 @@ class DialogEngine:
         if question is None:
             return self.view(session, notice=self._idle_notice(session))
         if question.option(option_id) is None:
-            return self.view(session, notice="dialog.notice.reask")
+            return self.view(session, notice=Notice("dialog.notice.reask"))
         answers = {**session.answers, question.id: option_id}
         session.answers = self.knowledge.prune(answers)
         self._fire(session, "answer")
@@ -184,25 +181,19 @@ class DialogEngine:
         if understood.option is not None:
             return self.answer(session, understood.option.id)
         if session.state == RESULT:
-            return self.view(session, notice="dialog.notice.at_result")
+            return self.view(session, notice=Notice("dialog.notice.at_result"))
         if understood.candidates:
             names = self.knowledge.text("dialog.notice.or").join(
                 f"“{o.label}”" for o in understood.candidates
             )
-            return self.view(session, notice="dialog.notice.ambiguous", candidates=names)
-        return self.view(session, notice="dialog.notice.reask")
+            return self.view(
+                session, notice=Notice("dialog.notice.ambiguous", {"candidates": names})
+            )
+        return self.view(session, notice=Notice("dialog.notice.reask"))
 
-    def hand_off(
-        self, session: Session, step: Literal["lead", "consent", "decline", "contacted"]
-    ) -> View:
+    def hand_off(self, session: Session, step: HandOffStep) -> View:
         """Move through the hand-off to an expert; ignored where that step does not apply."""
-        allowed = {
-            "lead": (RESULT,),
-            "consent": (LEAD_CONSENT,),
-            "decline": (LEAD_CONSENT, LEAD_CONTACT),
-            "contacted": (LEAD_CONTACT,),
-        }
-        if session.state in allowed[step]:
+        if self.may(session, step):
             self._fire(session, step)
         return self.view(session)
 
@@ -214,7 +205,7 @@ class DialogEngine:
             return self.restart(session)
         if command == "why":
             return self.why(session)
-        return self.view(session, notice="dialog.notice.help", command=command)
+        return Help(self.view(session))
 
     def current_question(self, session: Session) -> Question | None:
         """The question being asked, or None."""
@@ -222,51 +213,33 @@ class DialogEngine:
         return self.knowledge.question(qid) if qid else None
 
     def view(
-        self,
-        session: Session,
-        *,
-        notice: str | None = None,
-        show_why: bool = False,
-        command: Command | None = None,
-        **notice_values: str,
+        self, session: Session, *, notice: Notice | None = None, show_why: bool = False
     ) -> View:
         """The screen for the session's current state."""
         if session.state == WELCOME:
-            return View("welcome", notice=notice, command=command)
-        if session.state in (LEAD_CONSENT, LEAD_CONTACT):
-            return View(
-                "lead_consent" if session.state == LEAD_CONSENT else "lead_contact",
-                notice=notice,
-                notice_values=notice_values or None,
-                command=command,
-            )
+            return Welcome(notice)
+        if session.state == LEAD_CONSENT:
+            return Consent(notice)
+        if session.state == LEAD_CONTACT:
+            return ContactRequest(notice)
         if session.state == RESULT:
-            return View(
-                "result",
-                recommendation=recommend(self.knowledge, session.answers),
-                can_go_back=True,
-                notice=notice,
-                notice_values=notice_values or None,
-                command=command,
-            )
+            return Finished(recommend(self.knowledge, session.answers), notice)
         question = self.current_question(session)
         assert question is not None, session.state
         asked = self.knowledge.applicable(session.answers)
-        return View(
-            "question",
-            question=question,
+        step = asked.index(question)
+        return Asking(
+            question,
+            step=step + 1,
+            steps=len(asked),
+            can_go_back=step > 0,
             selected=session.answers.get(question.id),
             show_why=show_why,
-            can_go_back=asked.index(question) > 0,
-            step=asked.index(question) + 1,
-            steps=len(asked),
             notice=notice,
-            notice_values=notice_values or None,
-            command=command,
         )
 
-    def _idle_notice(self, session: Session) -> str:
-        return "dialog.notice.done" if session.state == RESULT else "dialog.notice.reask"
+    def _idle_notice(self, session: Session) -> Notice:
+        return Notice("dialog.notice.done" if session.state == RESULT else "dialog.notice.reask")
 
     def welcome_values(self) -> dict[str, object]:
         """Values for the welcome text: how many questions and about how long."""

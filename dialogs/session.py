@@ -12,7 +12,9 @@ WELCOME = "welcome"
 RESULT = "result"
 LEAD_CONSENT = "lead_consent"
 LEAD_CONTACT = "lead_contact"
-AFTER_RESULT = (RESULT, LEAD_CONSENT, LEAD_CONTACT)
+#: The two steps of the hand-off to an expert, and every state after the questions.
+HAND_OFF = (LEAD_CONSENT, LEAD_CONTACT)
+AFTER_RESULT = (RESULT, *HAND_OFF)
 QUESTION_PREFIX = "q_"
 
 

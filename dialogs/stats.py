@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from storage.sqlite import FINISHED, LEAD, SHARED, STARTED, SessionStore
+from storage.base import FINISHED, LEAD, SHARED, STARTED, Event, SessionRow
+
+from .session import QUESTION_PREFIX
 
 DIRECT = ""  # the source of users who came without a tracked link
 WINDOWS = (7, 30)
+DAY = 86400
 
 
 @dataclass(slots=True)
@@ -25,6 +29,16 @@ class Tally:
         """Finished dialogs per started one, 0 when none started."""
         return self.finished / self.started if self.started else 0.0
 
+    def count(self, kind: str) -> None:
+        if kind == STARTED:
+            self.started += 1
+        elif kind == FINISHED:
+            self.finished += 1
+        elif kind == SHARED:
+            self.shared += 1
+        elif kind == LEAD:
+            self.leads += 1
+
 
 @dataclass(slots=True)
 class WindowStats:
@@ -37,23 +51,20 @@ class WindowStats:
     abandoned: Counter[str] = field(default_factory=Counter)
 
 
-def compute(store: SessionStore, now: float, days: int) -> WindowStats:
-    """The statistics of the last ``days`` days."""
-    since = int(now - days * 86400)
+def compute(
+    events: Iterable[Event], sessions: Iterable[SessionRow], *, now: float, days: int
+) -> WindowStats:
+    """The statistics of the last ``days`` days (older events and sessions are left out)."""
+    since = int(now - days * DAY)
     stats = WindowStats(days)
-    for _user, source, kind, detail in store.events_since(since):
-        tally = stats.by_source.setdefault(source or DIRECT, Tally())
-        for target in (stats.overall, tally):
-            if kind == STARTED:
-                target.started += 1
-            elif kind == FINISHED:
-                target.finished += 1
-            elif kind == SHARED:
-                target.shared += 1
-            elif kind == LEAD:
-                target.leads += 1
-        if kind == FINISHED and detail:
-            stats.recommendations[detail] += 1
-    for _source, question_id in store.unfinished_since(since):
-        stats.abandoned[question_id] += 1
+    for event in events:
+        if event.at < since:
+            continue
+        stats.overall.count(event.kind)
+        stats.by_source.setdefault(event.source or DIRECT, Tally()).count(event.kind)
+        if event.kind == FINISHED and event.detail:
+            stats.recommendations[event.detail] += 1
+    for row in sessions:
+        if row.updated_at >= since and row.state.startswith(QUESTION_PREFIX):
+            stats.abandoned[row.state[len(QUESTION_PREFIX) :]] += 1
     return stats

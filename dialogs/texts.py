@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+#: The Telegram command menu, in the order Telegram shows it (``telegram.commands.<name>``).
+MENU = ("start", "back", "restart", "cancel", "help", "about", "forget")
+
 DIALOG_TEXTS = (
     "dialog.welcome",
     "dialog.progress",
@@ -47,10 +50,7 @@ DIALOG_TEXTS = (
     "telegram.cancelled",
     "telegram.nothing_to_cancel",
     "telegram.about",
-    *(
-        f"telegram.commands.{name}"
-        for name in ("start", "back", "restart", "cancel", "help", "about", "forget")
-    ),
+    *(f"telegram.commands.{name}" for name in MENU),
     "admin.link_usage",
     "admin.link_invalid",
     "admin.link",

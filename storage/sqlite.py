@@ -1,292 +1,504 @@
-"""Durable sessions in SQLite (WAL mode), one row per user and chat.
+"""The embedded store: SQLite in WAL mode, off the event loop.
 
-Each write commits before the bot replies, so a user never sees a step the store could lose:
-WAL with ``synchronous=NORMAL`` survives the process being killed at any moment (only a power
-loss can drop the newest transactions, which is the trade-off SQLite documents for WAL).
+Every statement runs in a worker thread, so a slow disk or a long report never freezes the
+bot. Turns go through one writer connection, one transaction at a time; reports (``/stats``,
+``/export``) read through a second connection, which WAL lets run beside the writer. WAL with
+``synchronous=NORMAL`` survives the process being killed at any moment (only a power loss can
+drop the newest transactions, the trade-off SQLite documents for WAL).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sqlite3
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from advisor import Knowledge
 from dialogs.session import Session
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS sessions (
-    chat_id     INTEGER NOT NULL,
-    user_id     INTEGER NOT NULL,
-    data        TEXT    NOT NULL,
-    message_id  INTEGER,
-    first_name  TEXT,
-    last_update INTEGER NOT NULL DEFAULT 0,
-    updated_at  INTEGER NOT NULL,
-    PRIMARY KEY (chat_id, user_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS sessions_updated ON sessions (updated_at);
-CREATE TABLE IF NOT EXISTS events (
-    at      INTEGER NOT NULL,
-    user_id INTEGER NOT NULL,
-    source  TEXT,
-    kind    TEXT    NOT NULL,
-    detail  TEXT
-);
-CREATE INDEX IF NOT EXISTS events_at ON events (at);
-CREATE INDEX IF NOT EXISTS events_user ON events (user_id);
-CREATE TABLE IF NOT EXISTS leads (
-    at             INTEGER NOT NULL,
-    chat_id        INTEGER NOT NULL,
-    user_id        INTEGER NOT NULL,
-    name           TEXT    NOT NULL,
-    contact        TEXT    NOT NULL,
-    source         TEXT,
-    recommendation TEXT    NOT NULL,
-    answers        TEXT    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS leads_user ON leads (user_id);
-"""
+from .base import (
+    Event,
+    Lead,
+    Live,
+    Outgoing,
+    Owed,
+    SessionRow,
+    StorageError,
+    Stored,
+)
 
-#: Event kinds recorded for the statistics.
-STARTED, FINISHED, SHARED, LEAD = "started", "finished", "shared", "lead"
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Schema changes, in order; ``PRAGMA user_version`` counts how many are applied.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions, events and leads (the first schema; files made before versioning have it).
+    """
+    CREATE TABLE IF NOT EXISTS sessions (
+        chat_id     INTEGER NOT NULL,
+        user_id     INTEGER NOT NULL,
+        data        TEXT    NOT NULL,
+        message_id  INTEGER,
+        first_name  TEXT,
+        last_update INTEGER NOT NULL DEFAULT 0,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS sessions_updated ON sessions (updated_at);
+    CREATE TABLE IF NOT EXISTS events (
+        at      INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        source  TEXT,
+        kind    TEXT    NOT NULL,
+        detail  TEXT
+    );
+    CREATE INDEX IF NOT EXISTS events_at ON events (at);
+    CREATE INDEX IF NOT EXISTS events_user ON events (user_id);
+    CREATE TABLE IF NOT EXISTS leads (
+        at             INTEGER NOT NULL,
+        chat_id        INTEGER NOT NULL,
+        user_id        INTEGER NOT NULL,
+        name           TEXT    NOT NULL,
+        contact        TEXT    NOT NULL,
+        source         TEXT,
+        recommendation TEXT    NOT NULL,
+        answers        TEXT    NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS leads_user ON leads (user_id);
+    """,
+    # 2: the outbox of messages still owed, and the live message apart from the session;
+    #    the session's state and source as columns, so reports need not parse every session.
+    """
+    CREATE TABLE outbox (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id    INTEGER NOT NULL,
+        chat_id    INTEGER NOT NULL,
+        kind       TEXT    NOT NULL,
+        body       TEXT    NOT NULL,
+        live       INTEGER NOT NULL DEFAULT 0,
+        digest     TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX outbox_user ON outbox (user_id, id);
+    CREATE TABLE live (
+        chat_id    INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        digest     TEXT    NOT NULL DEFAULT '',
+        PRIMARY KEY (chat_id, user_id)
+    ) WITHOUT ROWID;
+    INSERT INTO live (chat_id, user_id, message_id)
+        SELECT chat_id, user_id, message_id FROM sessions WHERE message_id IS NOT NULL;
+    ALTER TABLE sessions DROP COLUMN message_id;
+    ALTER TABLE sessions ADD COLUMN state TEXT NOT NULL DEFAULT '';
+    ALTER TABLE sessions ADD COLUMN source TEXT;
+    UPDATE sessions SET
+        state = coalesce(json_extract(data, '$.s'), ''),
+        source = json_extract(data, '$.src')
+        WHERE json_valid(data);
+    """,
+)
 
 
-@dataclass(slots=True)
-class Record:
-    """A stored session with what the Telegram front end needs around it."""
-
-    session: Session
-    message_id: int | None = None
-    first_name: str | None = None
-    last_update: int = 0
-    #: When the record was last saved (Unix time; 0 for a new one).
-    updated_at: int = 0
-    #: True when stored data could not be restored and the session started over.
-    restored_fresh: bool = False
+def _connect(path: str) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA busy_timeout=5000")
+    return db
 
 
-class SessionStore:
-    """Loads and saves sessions; one connection, used from the event loop's thread."""
+class SqliteStore:
+    """The SQLite backend of :class:`storage.base.Store`."""
 
     def __init__(
         self, path: Path | str, knowledge: Knowledge, clock: Callable[[], float] = time.time
     ) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = str(path)
         self.knowledge = knowledge
         self.clock = clock
-        self.db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=5000")
-        self.db.execute("PRAGMA secure_delete=ON")  # what /forget deletes is overwritten
-        self.db.executescript(SCHEMA)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
+        self._lock = asyncio.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._read_db: sqlite3.Connection | None = None
 
-    def close(self) -> None:
-        self.db.close()
+    # -- opening and closing ------------------------------------------------------------------
 
-    def load(self, chat_id: int, user_id: int) -> Record | None:
-        """The stored record, or None for a new user. Corrupt data gives a fresh session."""
-        row = self.db.execute(
-            "SELECT data, message_id, first_name, last_update, updated_at FROM sessions "
+    async def open(self) -> SqliteStore:
+        """Open (creating and upgrading as needed); raise :class:`StorageError` if it can't."""
+        self._db = await self._write(self._open_writer)
+        self._read_db = self._db if self.path == ":memory:" else await self._read(self._open_reader)
+        return self
+
+    def _open_writer(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        db = _connect(self.path)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA secure_delete=ON")  # what /forget deletes is overwritten
+        migrate(db)
+        return db
+
+    def _open_reader(self) -> sqlite3.Connection:
+        db = _connect(self.path)
+        db.execute("PRAGMA query_only=ON")
+        return db
+
+    async def close(self) -> None:
+        for db in {id(d): d for d in (self._db, self._read_db) if d is not None}.values():
+            db.close()
+        self._db = self._read_db = None
+        self._writer.shutdown(wait=False)
+        self._reader.shutdown(wait=False)
+
+    async def _write(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
+
+    async def _read(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StorageError(f"the store at {self.path} is not open")
+        return self._db
+
+    # -- turns ----------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def unit(self, user_id: int) -> AsyncIterator[SqliteUnit]:
+        """One transaction, one at a time (SQLite has a single writer anyway).
+
+        Writes are buffered and applied with the commit in one trip to the writer thread;
+        reads see them (the buffer is applied first when a read follows a write).
+        """
+        async with self._lock:
+            unit = SqliteUnit(self)
+            try:
+                yield unit
+            except BaseException:
+                if unit.begun:
+                    await self._write(lambda: self.db.execute("ROLLBACK"))
+                raise
+            if unit.pending or unit.begun:
+                await self._write(unit.commit)
+            if unit.forgot:
+                await self._write(self._scrub)
+
+    def _scrub(self) -> None:
+        """Leave no copy of deleted rows in the write-ahead log (secure_delete covers the file)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    async def owing_users(self) -> list[int]:
+        rows = await self._write(
+            lambda: self.db.execute("SELECT DISTINCT user_id FROM outbox").fetchall()
+        )
+        return [user_id for (user_id,) in rows]
+
+    async def purge_idle(self, ttl_days: int) -> int:
+        cutoff = int(self.clock() - ttl_days * 86400)
+        async with self._lock:
+            cursor = await self._write(
+                lambda: self.db.execute("DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
+            )
+        return cursor.rowcount
+
+    # -- reports (second connection) -----------------------------------------------------------
+
+    async def first_name(self, chat_id: int, user_id: int) -> str | None:
+        row = await self._read(
+            lambda: self._reads.execute(
+                "SELECT first_name FROM sessions WHERE chat_id = ? AND user_id = ?",
+                (chat_id, user_id),
+            ).fetchone()
+        )
+        return row[0] if row else None
+
+    async def events_since(self, since: int) -> list[Event]:
+        rows = await self._read(
+            lambda: self._reads.execute(
+                "SELECT at, user_id, kind, source, detail FROM events WHERE at >= ?", (since,)
+            ).fetchall()
+        )
+        return [Event(*row) for row in rows]
+
+    async def sessions_since(self, since: int) -> list[SessionRow]:
+        return await self._read(lambda: self._session_rows("WHERE updated_at >= ?", (since,)))
+
+    async def all_sessions(self) -> list[SessionRow]:
+        return await self._read(lambda: self._session_rows("", ()))
+
+    def _session_rows(self, where: str, args: tuple[object, ...]) -> list[SessionRow]:
+        rows = self._reads.execute(
+            "SELECT chat_id, user_id, first_name, source, state, data, updated_at "
+            f"FROM sessions {where} ORDER BY updated_at",
+            args,
+        ).fetchall()
+        return [
+            SessionRow(chat, user, name, source, state, _answers(data), updated)
+            for chat, user, name, source, state, data, updated in rows
+        ]
+
+    async def all_leads(self) -> list[Lead]:
+        rows = await self._read(
+            lambda: self._reads.execute(
+                "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at "
+                "FROM leads ORDER BY at"
+            ).fetchall()
+        )
+        return [
+            Lead(chat, user, name, contact, source, rec, json.loads(answers), at)
+            for chat, user, name, contact, source, rec, answers, at in rows
+        ]
+
+    @property
+    def _reads(self) -> sqlite3.Connection:
+        if self._read_db is None:
+            raise StorageError(f"the store at {self.path} is not open")
+        return self._read_db
+
+
+def _answers(data: str) -> dict[str, str]:
+    try:
+        answers = json.loads(data).get("a", {})
+    except (ValueError, AttributeError):
+        return {}
+    return answers if isinstance(answers, dict) else {}
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply the schema changes this file lacks, each in its own transaction; return the version."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        statements = [s.strip() for s in script.split(";") if s.strip()]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        logger.info("storage schema upgraded to version %d", number)
+    return len(MIGRATIONS)
+
+
+class SqliteUnit:
+    """The repositories of one transaction; each call runs on the writer thread."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.store = store
+        self.forgot = False
+        self.begun = False
+        self.pending: list[tuple[str, Sequence[Sequence[object]]]] = []
+        self.sessions = _Sessions(self)
+        self.events = _Events(self)
+        self.leads = _Leads(self)
+        self.outbox = _Outbox(self)
+
+    def write(self, sql: str, *rows: Sequence[object]) -> None:
+        """Buffer a statement (once per row of arguments) until the next read or the commit."""
+        self.pending.append((sql, rows))
+
+    def _apply(self) -> None:
+        """On the writer thread: begin if need be, and run the buffered statements."""
+        db = self.store.db
+        if not self.begun:
+            db.execute("BEGIN IMMEDIATE")
+            self.begun = True
+        pending, self.pending = self.pending, []
+        for sql, rows in pending:
+            db.executemany(sql, rows)
+
+    def commit(self) -> None:
+        """On the writer thread: apply what is buffered and commit (roll back on failure)."""
+        try:
+            self._apply()
+            self.store.db.execute("COMMIT")
+        except BaseException:
+            if self.store.db.in_transaction:
+                self.store.db.execute("ROLLBACK")
+            raise
+
+    async def query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
+        def run() -> list[Any]:
+            if self.pending:
+                self._apply()
+            return self.store.db.execute(sql, args).fetchall()
+
+        return await self.store._write(run)
+
+    async def fetchone(self, sql: str, args: Sequence[object] = ()) -> Any:
+        rows = await self.query(sql, args)
+        return rows[0] if rows else None
+
+    @property
+    def now(self) -> int:
+        return int(self.store.clock())
+
+    async def forget(self, user_id: int) -> int:
+        def delete() -> int:
+            self._apply()
+            return sum(
+                self.store.db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount
+                for table in ("sessions", "events", "leads", "outbox", "live")
+            )
+
+        self.forgot = True
+        return await self.store._write(delete)
+
+
+class _Sessions:
+    def __init__(self, unit: SqliteUnit) -> None:
+        self.unit = unit
+
+    async def get(self, chat_id: int, user_id: int) -> Stored | None:
+        row = await self.unit.fetchone(
+            "SELECT data, first_name, last_update, updated_at FROM sessions "
             "WHERE chat_id = ? AND user_id = ?",
             (chat_id, user_id),
-        ).fetchone()
+        )
         if row is None:
             return None
-        data, message_id, first_name, last_update, updated_at = row
+        data, first_name, last_update, updated_at = row
         try:
-            session = Session.from_dict(json.loads(data), self.knowledge)
+            session = Session.from_dict(json.loads(data), self.unit.store.knowledge)
         except ValueError:
             session = None
         if session is None:
-            return Record(Session(), None, first_name, last_update, updated_at, restored_fresh=True)
-        return Record(session, message_id, first_name, last_update, updated_at)
+            return Stored(Session(), first_name, last_update, updated_at, restored_fresh=True)
+        return Stored(session, first_name, last_update, updated_at)
 
-    def save(self, chat_id: int, user_id: int, record: Record) -> None:
-        """Write the record now (committed before the caller replies)."""
-        data = json.dumps(record.session.to_dict(), separators=(",", ":"))
-        self.db.execute(
-            "INSERT INTO sessions "
-            "(chat_id, user_id, data, message_id, first_name, last_update, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) "
+    async def put(self, chat_id: int, user_id: int, stored: Stored) -> None:
+        session = stored.session
+        data = json.dumps(session.to_dict(), separators=(",", ":"))
+        self.unit.write(
+            "INSERT INTO sessions (chat_id, user_id, data, first_name, last_update, updated_at, "
+            "state, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_id, user_id) DO UPDATE SET data = excluded.data, "
-            "message_id = excluded.message_id, first_name = excluded.first_name, "
-            "last_update = excluded.last_update, updated_at = excluded.updated_at",
+            "first_name = excluded.first_name, last_update = excluded.last_update, "
+            "updated_at = excluded.updated_at, state = excluded.state, source = excluded.source",
             (
                 chat_id,
                 user_id,
                 data,
-                record.message_id,
-                record.first_name,
-                record.last_update,
-                int(self.clock()),
+                stored.first_name,
+                stored.last_update,
+                self.unit.now,
+                session.state,
+                session.source,
             ),
         )
 
-    def purge_idle(self, ttl_days: int) -> int:
-        """Delete sessions idle for longer than ``ttl_days``; return how many."""
-        cutoff = int(self.clock() - ttl_days * 86400)
-        cursor = self.db.execute("DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
-        return cursor.rowcount
 
-    def count(self) -> int:
-        """How many sessions are stored."""
-        return int(self.db.execute("SELECT count(*) FROM sessions").fetchone()[0])
+class _Events:
+    def __init__(self, unit: SqliteUnit) -> None:
+        self.unit = unit
 
-    # -- events, leads and privacy ------------------------------------------------------------
-
-    def record_event(
+    async def add(
         self, user_id: int, kind: str, *, source: str | None = None, detail: str | None = None
     ) -> None:
-        """Append one event for the statistics (a single small insert)."""
-        self.db.execute(
+        self.unit.write(
             "INSERT INTO events (at, user_id, source, kind, detail) VALUES (?, ?, ?, ?, ?)",
-            (int(self.clock()), user_id, source, kind, detail),
+            (self.unit.now, user_id, source, kind, detail),
         )
 
-    def finished_since_start(self, user_id: int) -> bool:
-        """Whether the user's latest dialog already counted as finished."""
-        row = self.db.execute(
-            "SELECT kind FROM events WHERE user_id = ? AND kind IN (?, ?) "
+    async def latest(self, user_id: int, kinds: Sequence[str]) -> str | None:
+        marks = ", ".join("?" for _ in kinds)
+        row = await self.unit.fetchone(
+            f"SELECT kind FROM events WHERE user_id = ? AND kind IN ({marks}) "
             "ORDER BY rowid DESC LIMIT 1",
-            (user_id, STARTED, FINISHED),
-        ).fetchone()
-        return row is not None and row[0] == FINISHED
+            (user_id, *kinds),
+        )
+        return row[0] if row else None
 
-    def has_event(self, user_id: int, kind: str, detail: str) -> bool:
-        """Whether this user already has an event of this kind and detail."""
-        row = self.db.execute(
+    async def exists(self, user_id: int, kind: str, detail: str) -> bool:
+        row = await self.unit.fetchone(
             "SELECT 1 FROM events WHERE user_id = ? AND kind = ? AND detail = ? LIMIT 1",
             (user_id, kind, detail),
-        ).fetchone()
+        )
         return row is not None
 
-    def add_lead(self, lead: Lead) -> None:
-        """Store a lead handed to the sales team."""
-        self.db.execute(
+
+class _Leads:
+    def __init__(self, unit: SqliteUnit) -> None:
+        self.unit = unit
+
+    async def add(self, lead: Lead) -> None:
+        self.unit.write(
             "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
             "answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                int(self.clock()),
+                self.unit.now,
                 lead.chat_id,
                 lead.user_id,
                 lead.name,
                 lead.contact,
                 lead.source,
                 lead.recommendation,
-                json.dumps(lead.answers, separators=(",", ":")),
+                json.dumps(dict(lead.answers), separators=(",", ":")),
             ),
         )
 
-    def forget_user(self, user_id: int) -> int:
-        """Delete every row about this user in every table; return how many."""
-        removed = 0
-        self.db.execute("BEGIN")
-        try:
-            for table in ("sessions", "events", "leads"):
-                removed += self.db.execute(
-                    f"DELETE FROM {table} WHERE user_id = ?", (user_id,)
-                ).rowcount
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        return removed
 
-    def rows_about(self, user_id: int) -> int:
-        """How many rows in all tables mention this user (for checks)."""
-        return sum(
-            int(
-                self.db.execute(
-                    f"SELECT count(*) FROM {t} WHERE user_id = ?", (user_id,)
-                ).fetchone()[0]
-            )
-            for t in ("sessions", "events", "leads")
+class _Outbox:
+    def __init__(self, unit: SqliteUnit) -> None:
+        self.unit = unit
+
+    async def put(self, user_id: int, messages: Sequence[Outgoing]) -> None:
+        self.unit.write(
+            "INSERT INTO outbox (user_id, chat_id, kind, body, live, digest) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            *[
+                (
+                    user_id,
+                    m.chat_id,
+                    m.kind,
+                    json.dumps(m.body, separators=(",", ":"), ensure_ascii=False),
+                    int(m.live),
+                    m.digest,
+                )
+                for m in messages
+            ],
         )
 
-    def events_since(self, since: int) -> list[tuple[int, str | None, str, str | None]]:
-        """(user, source, kind, detail) of the events at or after ``since``."""
-        return list(
-            self.db.execute(
-                "SELECT user_id, source, kind, detail FROM events WHERE at >= ?", (since,)
-            )
+    async def owed(self, user_id: int) -> list[Owed]:
+        rows = await self.unit.query(
+            "SELECT id, chat_id, kind, body, live, digest FROM outbox WHERE user_id = ? "
+            "ORDER BY id",
+            (user_id,),
         )
+        return [
+            Owed(id_, user_id, Outgoing(chat, kind, json.loads(body), bool(live), digest))
+            for id_, chat, kind, body, live, digest in rows
+        ]
 
-    def unfinished_since(self, since: int) -> list[tuple[str | None, str]]:
-        """(source, question state) of sessions updated since ``since`` and still at a question."""
-        rows = self.db.execute(
-            "SELECT data FROM sessions WHERE updated_at >= ?", (since,)
-        ).fetchall()
-        found = []
-        for (data,) in rows:
-            try:
-                session = Session.from_dict(json.loads(data), self.knowledge)
-            except ValueError:
-                continue
-            if session is not None and session.question_id is not None:
-                found.append((session.source, session.question_id))
-        return found
+    async def live(self, chat_id: int, user_id: int) -> Live | None:
+        row = await self.unit.fetchone(
+            "SELECT message_id, digest FROM live WHERE chat_id = ? AND user_id = ?",
+            (chat_id, user_id),
+        )
+        return Live(row[0], row[1]) if row else None
 
-    def export_rows(self) -> list[dict[str, object]]:
-        """Every session and lead as flat rows for a CSV export."""
-        rows: list[dict[str, object]] = []
-        for chat_id, user_id, data, first_name, updated_at in self.db.execute(
-            "SELECT chat_id, user_id, data, first_name, updated_at FROM sessions "
-            "ORDER BY updated_at"
-        ):
-            try:
-                stored = json.loads(data)
-            except ValueError:
-                stored = {}
-            rows.append(
-                {
-                    "type": "session",
-                    "at": updated_at,
-                    "chat_id": chat_id,
-                    "user_id": user_id,
-                    "name": first_name or "",
-                    "source": stored.get("src", ""),
-                    "state": stored.get("s", ""),
-                    "recommendation": "",
-                    "answers": json.dumps(stored.get("a", {}), separators=(",", ":")),
-                    "contact": "",
-                }
+    async def delivered(self, owed: Owed, message_id: int | None) -> None:
+        message = owed.message
+        if message.live and message_id is not None:
+            # Only while it is still owed: after /forget, nothing about the user comes back.
+            self.unit.write(
+                "INSERT INTO live (chat_id, user_id, message_id, digest) "
+                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM outbox WHERE id = ?) "
+                "ON CONFLICT (chat_id, user_id) DO UPDATE SET message_id = excluded.message_id, "
+                "digest = excluded.digest",
+                (message.chat_id, owed.user_id, message_id, message.digest, owed.id),
             )
-        for at, chat_id, user_id, name, contact, source, recommendation, answers in self.db.execute(
-            "SELECT at, chat_id, user_id, name, contact, source, recommendation, answers "
-            "FROM leads ORDER BY at"
-        ):
-            rows.append(
-                {
-                    "type": "lead",
-                    "at": at,
-                    "chat_id": chat_id,
-                    "user_id": user_id,
-                    "name": name,
-                    "source": source or "",
-                    "state": "",
-                    "recommendation": recommendation,
-                    "answers": answers,
-                    "contact": contact,
-                }
-            )
-        return rows
+        self.unit.write("DELETE FROM outbox WHERE id = ?", (owed.id,))
 
-
-@dataclass(frozen=True, slots=True)
-class Lead:
-    """A prospect who asked to talk to an expert, with their consent."""
-
-    chat_id: int
-    user_id: int
-    name: str
-    contact: str
-    source: str | None
-    recommendation: str
-    answers: dict[str, str]
+    async def release(self, chat_id: int, user_id: int) -> None:
+        self.unit.write("DELETE FROM live WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))

@@ -8,8 +8,17 @@ from typing import Any
 import pytest
 
 from advisor import Knowledge
-from dialogs.engine import DialogEngine, View
-from dialogs.session import RESULT, SCHEMA_VERSION, WELCOME, Session, question_state
+from dialogs.engine import DialogEngine
+from dialogs.session import (
+    LEAD_CONSENT,
+    LEAD_CONTACT,
+    RESULT,
+    SCHEMA_VERSION,
+    WELCOME,
+    Session,
+    question_state,
+)
+from dialogs.views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
 
 #: A path through every question, live features included so that realtime_kind is asked.
 FULL_PATH = {
@@ -56,7 +65,7 @@ ALL_STATES = [WELCOME, *(question_state(q) for q in FULL_PATH), RESULT]
 
 def asked(view: View) -> str | None:
     """The id of the question a view asks, or None."""
-    return view.question.id if view.question else None
+    return view.question.id if isinstance(view, Asking) else None
 
 
 def restored(session: Session, knowledge: Knowledge) -> Session | None:
@@ -68,9 +77,9 @@ def restored(session: Session, knowledge: Knowledge) -> Session | None:
 
 def test_the_welcome_leads_to_the_first_question(engine: DialogEngine) -> None:
     session = Session()
-    assert engine.view(session).kind == "welcome"
+    assert isinstance(engine.view(session), Welcome)
     view = engine.start(session)
-    assert (view.kind, asked(view)) == ("question", "team")
+    assert isinstance(view, Asking) and asked(view) == "team"
     assert (view.step, view.can_go_back, view.selected) == (1, False, None)
 
 
@@ -91,9 +100,8 @@ def test_each_answer_moves_to_the_next_question_and_the_last_one_to_the_result(
         engine.answer(session, FULL_PATH[session.question_id or ""])
     assert asked == list(FULL_PATH)
     view = engine.view(session)
-    assert view.kind == "result" and view.recommendation is not None
+    assert isinstance(view, Finished)
     assert view.recommendation.choice == "django"
-    assert view.can_go_back
 
 
 def test_progress_counts_only_the_questions_this_user_will_be_asked(
@@ -111,7 +119,7 @@ def test_progress_counts_only_the_questions_this_user_will_be_asked(
 def test_an_unknown_option_re_asks_the_same_question(engine: DialogEngine) -> None:
     session = at(engine, "q_security")
     view = engine.answer(session, "python")
-    assert view.notice == "dialog.notice.reask"
+    assert view.notice == Notice("dialog.notice.reask")
     assert session.state == "q_security" and "security" not in session.answers
 
 
@@ -120,7 +128,7 @@ def test_an_answer_outside_a_question_changes_nothing(engine: DialogEngine, stat
     session = at(engine, state)
     before = session.to_dict()
     view = engine.answer(session, "python")
-    assert view.notice in ("dialog.notice.reask", "dialog.notice.done")
+    assert view.notice in (Notice("dialog.notice.reask"), Notice("dialog.notice.done"))
     assert session.to_dict() == before
 
 
@@ -131,14 +139,13 @@ def test_back_on_first_question_keeps_the_user_on_it(engine: DialogEngine) -> No
     session = started(engine)
     view = engine.back(session)
     assert session.state == "q_team"
-    assert view.notice == "dialog.notice.back_on_first"
-    assert view.command == "back"
+    assert view.notice == Notice("dialog.notice.back_on_first")
 
 
 def test_back_on_the_welcome_stays_on_the_welcome(engine: DialogEngine) -> None:
     session = Session()
     view = engine.back(session)
-    assert (session.state, view.kind) == (WELCOME, "welcome")
+    assert session.state == WELCOME and isinstance(view, Welcome)
 
 
 def test_back_returns_to_the_previous_question_with_its_answer_kept(
@@ -167,7 +174,7 @@ def test_changing_an_answer_after_going_back_moves_forward_again(engine: DialogE
     view = engine.answer(session, "freedom")
     assert asked(view) == "deadline"
     assert view.selected == "tight", "later answers are kept"
-    assert engine.answer(session, "tight").kind == "result"
+    assert isinstance(engine.answer(session, "tight"), Finished)
     assert session.answers["freedom"] == "freedom"
 
 
@@ -193,7 +200,7 @@ def test_restart_from_anywhere_clears_the_answers_and_asks_the_first_question(
     assert session.state == "q_team"
     assert session.answers == {}
     assert session.round == 1
-    assert (view.notice, view.step, view.selected) == ("dialog.notice.restarted", 1, None)
+    assert (view.notice, view.step, view.selected) == (Notice("dialog.notice.restarted"), 1, None)
     engine.restart(session)
     assert session.round == 2
 
@@ -212,30 +219,66 @@ def test_why_explains_the_question_and_asks_it_again(engine: DialogEngine) -> No
 def test_why_outside_a_question_gives_a_notice_instead(engine: DialogEngine, state: str) -> None:
     session = at(engine, state)
     view = engine.why(session)
-    assert not view.show_why and view.notice is not None
+    assert not isinstance(view, Asking) and view.notice is not None
     assert session.state == state
 
 
-@pytest.mark.parametrize("state", ALL_STATES)
-@pytest.mark.parametrize("trigger", ["start", "answer", "back", "restart", "why"])
+HAND_OFF_TRIGGERS = ("lead", "consent", "decline", "contacted")
+EVERY_STATE = [*ALL_STATES, LEAD_CONSENT, LEAD_CONTACT]
+SCREEN_OF = {
+    WELCOME: Welcome,
+    RESULT: Finished,
+    LEAD_CONSENT: Consent,
+    LEAD_CONTACT: ContactRequest,
+}
+
+
+def reach(engine: DialogEngine, state: str) -> Session:
+    """A session in any state, the hand-off steps included."""
+    if state not in (LEAD_CONSENT, LEAD_CONTACT):
+        return at(engine, state)
+    session = at(engine, RESULT)
+    engine.hand_off(session, "lead")
+    if state == LEAD_CONTACT:
+        engine.hand_off(session, "consent")
+    return session
+
+
+@pytest.mark.parametrize("state", EVERY_STATE)
+@pytest.mark.parametrize(
+    "trigger", ["start", "answer", "back", "restart", "why", *HAND_OFF_TRIGGERS]
+)
 def test_every_trigger_from_every_state_leads_to_a_state_that_can_be_shown_and_saved(
     engine: DialogEngine, knowledge: Knowledge, state: str, trigger: str
 ) -> None:
-    session = at(engine, state)
+    session = reach(engine, state)
     if trigger == "answer":
         question = engine.current_question(session)
         view = engine.answer(session, question.options[0].id if question else "python")
+    elif trigger in HAND_OFF_TRIGGERS:
+        view = engine.hand_off(session, trigger)  # type: ignore[arg-type]
     else:
         view = getattr(engine, trigger)(session)
-    assert view.kind == {WELCOME: "welcome", RESULT: "result"}.get(session.state, "question")
+    assert type(view) is SCREEN_OF.get(session.state, Asking)
     assert view == engine.view(
-        session,
-        notice=view.notice,
-        show_why=view.show_why,
-        command=view.command,
-        **(view.notice_values or {}),
+        session, notice=view.notice, show_why=isinstance(view, Asking) and view.show_why
     )
     assert restored(session, knowledge) == session
+
+
+@pytest.mark.parametrize("state", EVERY_STATE)
+def test_the_machine_alone_says_which_hand_off_step_is_possible(
+    engine: DialogEngine, state: str
+) -> None:
+    session = reach(engine, state)
+    possible = {t for t in HAND_OFF_TRIGGERS if engine.may(session, t)}
+    expected = {
+        RESULT: {"lead"},
+        LEAD_CONSENT: {"consent", "decline"},
+        LEAD_CONTACT: {"decline", "contacted"},
+    }.get(state, set())
+    assert possible == expected
+    assert possible <= set(engine.triggers(state))
 
 
 # -- the conditional question --------------------------------------------------------------
@@ -388,7 +431,7 @@ def test_typed_answers_choose_the_option_meant(
 def test_text_that_names_no_option_re_asks_the_question(engine: DialogEngine, text: str) -> None:
     session = started(engine)
     view = engine.handle_text(session, text)
-    assert view.notice == "dialog.notice.reask"
+    assert view.notice == Notice("dialog.notice.reask")
     assert (session.state, session.answers) == ("q_team", {})
 
 
@@ -409,11 +452,10 @@ def test_text_naming_several_options_asks_which_one_was_meant(
 ) -> None:
     session = at(engine, question_state(question))
     view = engine.handle_text(session, text)
-    assert view.notice == "dialog.notice.ambiguous"
     q = knowledge.question(question)
     assert q is not None
     labels = [f"“{o.label}”" for o in q.options if o.id in candidates]
-    assert view.notice_values == {"candidates": " or ".join(labels)}
+    assert view.notice == Notice("dialog.notice.ambiguous", {"candidates": " or ".join(labels)})
     assert session.state == question_state(question) and question not in session.answers
 
 
@@ -446,9 +488,10 @@ def test_typed_commands_do_what_they_say(engine: DialogEngine) -> None:
     session = at(engine, "q_size")
     assert asked(engine.handle_text(session, "/back")) == "security"
     assert engine.handle_text(session, "why").show_why
-    assert engine.handle_text(session, "help").notice == "dialog.notice.help"
+    helped = engine.handle_text(session, "help")
+    assert isinstance(helped, Help) and asked(helped.current) == "security"
     assert asked(engine.handle_text(session, "2")) == "size"
-    assert engine.handle_text(session, "restart").notice == "dialog.notice.restarted"
+    assert engine.handle_text(session, "restart").notice == Notice("dialog.notice.restarted")
     assert (session.state, session.answers, session.round) == ("q_team", {}, 1)
 
 
@@ -460,7 +503,7 @@ def test_any_text_on_the_welcome_starts_the_questions(engine: DialogEngine) -> N
 
 def test_text_at_the_result_explains_what_can_be_done(engine: DialogEngine) -> None:
     session = at(engine, RESULT)
-    assert engine.handle_text(session, "python").notice == "dialog.notice.at_result"
+    assert engine.handle_text(session, "python").notice == Notice("dialog.notice.at_result")
     assert asked(engine.handle_text(session, "back")) == "deadline"
 
 

@@ -1,9 +1,8 @@
-"""Unit tests of the Telegram front end's pieces: settings, button data, ordering, storage."""
+"""Unit tests of the Telegram front end's pieces: settings, button data, ordering."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +11,10 @@ import pytest
 from telegram import Chat, Message, Update, User
 
 from advisor import Knowledge
-from dialogs.session import Session
 from dialogs.sharecode import ShareCodes
 from frontends.telegram import callbacks
 from frontends.telegram.ordering import PerUserOrder
 from settings import SettingsError, load_settings, read_environment
-from storage.sqlite import Record, SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:ABCdef_ghi-jkl"
@@ -143,32 +140,3 @@ async def test_one_users_updates_run_in_order_while_other_users_run_alongside() 
     ann = [event for user, event in log if user == 1]
     assert ann == ["a1 start", "a1 end", "a2 start", "a2 end"]
     assert log.index((2, "b1 end")) < log.index((1, "a1 end"))
-
-
-# -- storage -----------------------------------------------------------------------------------
-
-
-def test_sessions_idle_past_the_ttl_are_purged(tmp_path: Path, knowledge: Knowledge) -> None:
-    now = [1_000_000.0]
-    store = SessionStore(tmp_path / "s.db", knowledge, clock=lambda: now[0])
-    store.save(1, 1, Record(Session("q_team")))
-    now[0] += 10 * 86400
-    store.save(2, 2, Record(Session("q_team")))
-    now[0] += 25 * 86400
-    assert store.purge_idle(30) == 1
-    assert store.load(1, 1) is None
-    assert store.load(2, 2) is not None
-
-
-def test_a_corrupt_stored_session_starts_over_with_a_notice(
-    tmp_path: Path, knowledge: Knowledge
-) -> None:
-    store = SessionStore(tmp_path / "s.db", knowledge)
-    store.save(1, 1, Record(Session("q_size", {"team": "python"})))
-    store.db.execute("UPDATE sessions SET data = ?", ("{not json",))
-    record = store.load(1, 1)
-    assert record is not None and record.restored_fresh
-    assert record.session == Session()
-    store.db.execute("UPDATE sessions SET data = ?", (json.dumps({"v": 99, "s": "q_size"}),))
-    record = store.load(1, 1)
-    assert record is not None and record.restored_fresh

@@ -1,21 +1,85 @@
-"""The console chat: the whole dialog in a terminal, also with piped input."""
+"""The console chat: the whole dialog in a terminal, also with piped input.
+
+It is a front end like Telegram: each line becomes an action for the conversation service,
+whose replies are rendered here as plain text and printed when delivered. The session lives
+in an in-memory SQLite store for as long as the chat runs.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import TextIO
 
 from advisor import Knowledge
 from advisor.render import render_text
-from dialogs.engine import DialogEngine, View
-from dialogs.session import RESULT, Session
+from dialogs import conversation as c
+from dialogs.conversation import Conversation, Person
+from dialogs.engine import DialogEngine
+from dialogs.views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
+from storage.base import Outgoing
+from storage.sqlite import SqliteStore
+
+CONSOLE = Person(chat_id=0, user_id=0, first_name="you", full_name="you")
+PRINT = "print"
+
+
+class ConsolePresenter:
+    """Renders replies as plain text."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.k = knowledge
+
+    def present(self, replies: Sequence[c.Reply], audience: c.Audience) -> list[Outgoing]:
+        lines: list[str] = []
+        for reply in replies:
+            match reply:
+                case c.Show(view):
+                    lines += self.screen(view)
+                case c.Say(notice):
+                    lines += ["", self.notice(notice)]
+        text = "\n".join(lines)
+        return [Outgoing(audience.person.chat_id, PRINT, {"text": text})] if lines else []
+
+    def notice(self, notice: Notice) -> str:
+        return self.k.text(notice.key, **notice.values)
+
+    def screen(self, view: View) -> list[str]:
+        """One screen: a notice, then the question or the result."""
+        k = self.k
+        match view:
+            case Asking():
+                lines = [""]
+                if view.notice:
+                    lines.append(self.notice(view.notice))
+                if view.show_why:
+                    lines += [f"{k.text('dialog.why_title')}: {view.question.why}", ""]
+                lines.append(k.text("dialog.progress", step=view.step, steps=view.steps))
+                lines.append(view.question.prompt)
+                chosen = k.text("dialog.chosen")
+                for number, option in enumerate(view.options, start=1):
+                    mark = f" ({chosen})" if option.id == view.selected else ""
+                    lines.append(f"{number}. {option.label}{mark}")
+                return lines
+            case Finished(_, notice) if notice is not None:
+                return ["", self.notice(notice)]
+            case Finished(rec):
+                return ["", render_text(rec, k), "", k.text("console.result_hint")]
+            case Help(current):
+                lines = ["", k.text("dialog.notice.help")]
+                return lines + (self.screen(current)[1:] if current is not None else [])
+            case Welcome() | Consent() | ContactRequest():  # the conversation begins the
+                return []  # questions for a welcome; the hand-off to an expert is Telegram's
 
 
 class ConsoleChat:
-    """Reads lines, feeds them to the engine and prints what it shows."""
+    """Reads lines, hands them to the conversation service and prints what it shows."""
 
-    def __init__(self, engine: DialogEngine, stdin: TextIO, stdout: TextIO) -> None:
-        self.engine = engine
-        self.k: Knowledge = engine.knowledge
+    def __init__(self, knowledge: Knowledge, stdin: TextIO, stdout: TextIO) -> None:
+        self.k = knowledge
+        self.engine = DialogEngine(knowledge)
+        self.store = SqliteStore(":memory:", knowledge)
+        self.conversation = Conversation(self.engine, self.store, ConsolePresenter(knowledge))
         self.stdin = stdin
         self.stdout = stdout
         self.echo = not _isatty(stdin)
@@ -24,13 +88,27 @@ class ConsoleChat:
         self.stdout.write(text + "\n")
         self.stdout.flush()
 
-    def run(self, session: Session | None = None) -> int:
+    async def _print(self, message: Outgoing) -> int | None:
+        self.say(str(message.body["text"]))
+        return None
+
+    async def act(self, action: c.Action) -> None:
+        await self.conversation.handle(CONSOLE, action)
+        await self.conversation.deliver(CONSOLE.user_id, self._print)
+
+    async def run(self) -> int:
         """Run until the user quits or input ends; return the exit code."""
-        session = session or Session()
+        await self.store.open()
+        try:
+            return await self._loop()
+        finally:
+            await self.store.close()
+
+    async def _loop(self) -> int:
         try:
             self.say(self.k.text("dialog.welcome", **self.engine.welcome_values()))
             self.say(self.k.text("console.hint"))
-            self.show(self.engine.start(session))
+            await self.act(c.Begin())
             while True:
                 self.stdout.write(self.k.text("console.prompt"))
                 self.stdout.flush()
@@ -42,7 +120,7 @@ class ConsoleChat:
                     self.say(text)
                 if self.engine.interpreter.command(text) == "quit":
                     break
-                self.show(self.engine.handle_text(session, text))
+                await self.act(c.Typed(text))
         except KeyboardInterrupt:
             pass
         except BrokenPipeError:  # the reader went away (e.g. piped into head)
@@ -50,30 +128,6 @@ class ConsoleChat:
         self.say()
         self.say(self.k.text("console.goodbye"))
         return 0
-
-    def show(self, view: View) -> None:
-        """Print one screen: a notice, then the question or the result."""
-        self.say()
-        if view.notice:
-            self.say(self.k.text(view.notice, **(view.notice_values or {})))
-        if view.kind == "result" and view.recommendation is not None:
-            if not view.notice:
-                self.say(render_text(view.recommendation, self.k))
-                self.say()
-                self.say(self.k.text("console.result_hint"))
-            return
-        question = view.question
-        if question is None:
-            return
-        if view.show_why:
-            self.say(f"{self.k.text('dialog.why_title')}: {question.why}")
-            self.say()
-        self.say(self.k.text("dialog.progress", step=view.step, steps=view.steps))
-        self.say(question.prompt)
-        chosen = self.k.text("dialog.chosen")
-        for number, option in enumerate(question.options, start=1):
-            mark = f" ({chosen})" if option.id == view.selected else ""
-            self.say(f"{number}. {option.label}{mark}")
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -85,7 +139,7 @@ def _isatty(stream: TextIO) -> bool:
 
 def run_console(knowledge: Knowledge, stdin: TextIO, stdout: TextIO) -> int:
     """Run the console chat on these streams."""
-    return ConsoleChat(DialogEngine(knowledge), stdin, stdout).run()
-
-
-__all__ = ["RESULT", "ConsoleChat", "run_console"]
+    try:
+        return asyncio.run(ConsoleChat(knowledge, stdin, stdout).run())
+    except KeyboardInterrupt:
+        return 0

@@ -4,32 +4,30 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 import segno
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from dialogs import stats
+from dialogs.conversation import PAYLOAD_RE
 from dialogs.sharecode import ShareCodes
 
-from .turn import PAYLOAD_RE, Services, services
+from .context import BotContext, Services
+from .render import bold
+from .share import deep_link
 
 HTML = ParseMode.HTML
 QR_SCALE = 8
 
 
-def deep_link(username: str, payload: str) -> str:
-    """The t.me link that starts the bot with a payload."""
-    return f"https://t.me/{username}?start={payload}"
-
-
-async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def link(update: Update, context: BotContext) -> None:
     """Replies with a tracked deep link and its QR code, for slides and print."""
-    svc, chat = services(context), update.effective_chat
+    svc, chat = context.services, update.effective_chat
     assert chat is not None
-    views = svc.views
+    views = svc.presenter
     if not context.args:
         await context.bot.send_message(chat.id, views.t("admin.link_usage"), parse_mode=HTML)
         return
@@ -53,19 +51,23 @@ async def link(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 # -- statistics and export (admins) ----------------------------------------------------------
 
 
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: BotContext) -> None:
     """Shows started, finished, shared and leads per source for 7 and 30 days."""
-    svc, chat = services(context), update.effective_chat
+    svc, chat = context.services, update.effective_chat
     assert chat is not None
     now = svc.store.clock()
-    blocks = [f"<b>{svc.views.t('admin.stats_title')}</b>"]
-    blocks.extend(_window_text(svc, stats.compute(svc.store, now, days)) for days in stats.WINDOWS)
+    since = int(now - max(stats.WINDOWS) * stats.DAY)
+    events = await svc.store.events_since(since)
+    sessions = await svc.store.sessions_since(since)
+    blocks = [bold(svc.knowledge.text("admin.stats_title"))]
+    for days in stats.WINDOWS:
+        blocks.append(_window_text(svc, stats.compute(events, sessions, now=now, days=days)))
     await context.bot.send_message(chat.id, "\n\n".join(blocks), parse_mode=ParseMode.HTML)
 
 
 def _window_text(svc: Services, window: stats.WindowStats) -> str:
-    t, k = svc.views.t, svc.knowledge
-    lines = [f"<b>{t('admin.stats_window', days=window.days)}</b>"]
+    t, k = svc.presenter.t, svc.knowledge
+    lines = [bold(k.text("admin.stats_window", days=window.days))]
     lines.append(_tally_line(svc, k.text("admin.stats_overall"), window.overall))
     for source, tally in sorted(window.by_source.items()):
         name = source or k.text("admin.stats_direct")
@@ -89,7 +91,7 @@ def _window_text(svc: Services, window: stats.WindowStats) -> str:
 
 
 def _tally_line(svc: Services, name: str, tally: stats.Tally) -> str:
-    return svc.views.t(
+    return svc.presenter.t(
         "admin.stats_line",
         name=name,
         started=tally.started,
@@ -121,15 +123,58 @@ def _cell(value: object) -> object:
     return value
 
 
-async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+def _iso(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).isoformat()
+
+
+def _answers(answers: object) -> str:
+    return json.dumps(answers, separators=(",", ":"), sort_keys=True)
+
+
+async def export_rows(svc: Services) -> list[dict[str, object]]:
+    """Every session and lead as flat rows for the CSV export."""
+    rows: list[dict[str, object]] = []
+    for s in await svc.store.all_sessions():
+        rows.append(
+            {
+                "type": "session",
+                "at": _iso(s.updated_at),
+                "chat_id": s.chat_id,
+                "user_id": s.user_id,
+                "name": s.first_name or "",
+                "source": s.source or "",
+                "state": s.state,
+                "recommendation": "",
+                "answers": _answers(dict(s.answers)),
+                "contact": "",
+            }
+        )
+    for lead in await svc.store.all_leads():
+        rows.append(
+            {
+                "type": "lead",
+                "at": _iso(lead.at),
+                "chat_id": lead.chat_id,
+                "user_id": lead.user_id,
+                "name": lead.name,
+                "source": lead.source or "",
+                "state": "",
+                "recommendation": lead.recommendation,
+                "answers": _answers(dict(lead.answers)),
+                "contact": lead.contact,
+            }
+        )
+    return rows
+
+
+async def export(update: Update, context: BotContext) -> None:
     """Sends a CSV file of all sessions and leads."""
-    svc, chat = services(context), update.effective_chat
+    svc, chat = context.services, update.effective_chat
     assert chat is not None
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
     writer.writeheader()
-    for row in svc.store.export_rows():
-        row["at"] = datetime.fromtimestamp(float(str(row["at"])), UTC).isoformat()
+    for row in await export_rows(svc):
         writer.writerow({key: _cell(value) for key, value in row.items()})
     when = datetime.fromtimestamp(svc.store.clock(), UTC).strftime("%Y-%m-%d %H:%M UTC")
     await context.bot.send_document(

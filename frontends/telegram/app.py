@@ -1,4 +1,4 @@
-"""The one wiring point: a configured python-telegram-bot Application, and how to run it."""
+"""The one wiring point: a configured python-telegram-bot Application."""
 
 from __future__ import annotations
 
@@ -16,32 +16,28 @@ from telegram.ext import (
 )
 
 from advisor import Knowledge
+from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.sharecode import ShareCodes
 from settings import Settings
-from storage.sqlite import SessionStore
+from storage.base import Store
+from storage.sqlite import SqliteStore
 
-from . import admin, handlers, lead, privacy, share
+from . import admin, handlers, share
+from .context import CONTEXT_TYPES, BotApp, Services
+from .delivery import TelegramTransport
 from .ordering import PerUserOrder
-from .render import Views
-from .turn import Services
+from .render import TelegramPresenter
 
 logger = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
+#: How often messages still owed (after a failure that has passed) are tried again.
+RESUME_EVERY_SECONDS = 15
 #: Updates in flight at once (each user's own updates still run one after another).
 MAX_CONCURRENT_UPDATES = 4096
 #: Channel posts and service messages (joins, pins, title changes …): silently ignored.
 NOT_FOR_US = filters.UpdateType.CHANNEL_POSTS | filters.StatusUpdate.ALL
-COMMANDS = {
-    "start": handlers.start,
-    "back": handlers.back,
-    "restart": handlers.restart,
-    "cancel": handlers.cancel,
-    "help": handlers.help_command,
-    "about": handlers.about,
-    "forget": privacy.forget,
-}
 ADMIN_COMMANDS = {"link": admin.link, "stats": admin.stats_command, "export": admin.export}
 
 
@@ -49,21 +45,32 @@ def build_application(
     settings: Settings,
     knowledge: Knowledge,
     *,
-    store: SessionStore | None = None,
+    store: Store | None = None,
     engine: DialogEngine | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> BotApp:
     """A ready-to-run Application: handlers, storage, ordering, rate limits, error handling."""
     if settings.bot_token is None:
         raise ValueError("build_application needs settings with a BOT_TOKEN")
     engine = engine or DialogEngine(knowledge)
-    store = store or SessionStore(settings.state_db, knowledge)
+    sqlite = SqliteStore(settings.state_db, knowledge) if store is None else None
+    backend: Store = sqlite if sqlite is not None else store  # type: ignore[assignment]
     api = settings.telegram_api_url
     limited = settings.rate_limit > 0
-    app = (
-        Application.builder()
+
+    async def post_init(app: BotApp) -> None:
+        if sqlite is not None:
+            await sqlite.open()
+        await handlers.set_commands(app)
+
+    async def post_shutdown(app: BotApp) -> None:
+        await backend.close()
+
+    app: BotApp = (
+        Application.builder()  # type: ignore[assignment]
         .token(settings.bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .context_types(CONTEXT_TYPES)
         .rate_limiter(
             AIORateLimiter(
                 overall_max_rate=settings.rate_limit,
@@ -72,22 +79,45 @@ def build_application(
             )
         )
         .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
-        .post_init(handlers.set_commands)
-        .post_shutdown(lambda _app: _close(store))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
     secret = settings.share_secret or hashlib.sha256(settings.bot_token.encode()).hexdigest()
-    app.bot_data["services"] = Services(
+    share_codes = ShareCodes(knowledge, secret.encode())
+    presenter = TelegramPresenter(
+        knowledge,
+        engine.welcome_values(),
+        share_codes=share_codes,
+        sales_chat_id=settings.sales_chat_id,
+    )
+    conversation = Conversation(
+        engine, backend, presenter, share_codes=share_codes, sales_chat_id=settings.sales_chat_id
+    )
+    app.bot_data.services = Services(
         settings,
         knowledge,
-        engine,
-        store,
-        Views(knowledge, engine.welcome_values()),
-        ShareCodes(knowledge, secret.encode()),
+        conversation,
+        backend,
+        presenter,
+        TelegramTransport(app.bot),
+        share_codes,
     )
+    _add_handlers(app, settings)
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(
+            handlers.purge_idle_sessions, interval=PURGE_EVERY_SECONDS, first=5
+        )
+        app.job_queue.run_repeating(
+            handlers.resume_deliveries, interval=RESUME_EVERY_SECONDS, first=0.5
+        )
+    return app
+
+
+def _add_handlers(app: BotApp, settings: Settings) -> None:
     new_messages = filters.UpdateType.MESSAGE  # an edited "/restart" must not restart
     app.add_handler(MessageHandler(NOT_FOR_US, handlers.ignore))
-    for name, callback in COMMANDS.items():
+    for name, callback in handlers.COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=new_messages))
     # Admins, in a private chat only (an export must not land in a group). For anyone else
     # these commands fall through to the unknown-command reply.
@@ -99,16 +129,7 @@ def build_application(
     app.add_handler(InlineQueryHandler(share.inline_query))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, handlers.edited))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
-    app.add_handler(MessageHandler(filters.CONTACT, lead.contact_shared))
+    app.add_handler(MessageHandler(filters.CONTACT, handlers.contact_shared))
     app.add_handler(MessageHandler(filters.TEXT, handlers.text))
     app.add_handler(MessageHandler(filters.ALL, handlers.unsupported))
     app.add_error_handler(handlers.on_error)
-    if app.job_queue is not None:
-        app.job_queue.run_repeating(
-            handlers.purge_idle_sessions, interval=PURGE_EVERY_SECONDS, first=5
-        )
-    return app
-
-
-async def _close(store: SessionStore) -> None:
-    store.close()

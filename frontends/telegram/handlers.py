@@ -1,4 +1,8 @@
-"""Telegram handlers: each turns one update into one engine call and renders the reply."""
+"""Telegram handlers: each decodes one update, calls the conversation service, and delivers.
+
+The rules live in :mod:`dialogs.conversation`; what a screen looks like lives in
+:mod:`.render`. A handler here only says which action an update is.
+"""
 
 from __future__ import annotations
 
@@ -6,103 +10,113 @@ import logging
 
 from telegram import CallbackQuery, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import TelegramError
-from telegram.ext import Application, ContextTypes
+from telegram.error import BadRequest, TelegramError
 
-from dialogs.session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session
-from dialogs.sharecode import ShareCodes
+from dialogs import conversation as c
+from dialogs.texts import MENU
+from dialogs.views import Notice
 
-from . import callbacks, lead, privacy, share
-from .turn import PAYLOAD_RE, Services, Turn, services
+from . import callbacks, privacy
+from .context import BotApp, BotContext
 
 logger = logging.getLogger(__name__)
+
+
+def person_of(update: Update) -> c.Person | None:
+    """Who sent the update, and where; None for senders that are not a person (channels)."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or user.is_bot:
+        return None
+    private = chat.type == ChatType.PRIVATE
+    return c.Person(chat.id, user.id, user.first_name, user.full_name, private)
+
+
+async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcome | None:
+    """Apply the action, answer a tap, then deliver what is owed (older messages first)."""
+    person = person_of(update)
+    if person is None:
+        return None
+    svc = context.services
+    outcome = await svc.conversation.handle(person, action, update_id=update.update_id)
+    if update.callback_query is not None:
+        await answer(update.callback_query, context, outcome.toast)
+    if not outcome.repeat and not await svc.conversation.deliver(person.user_id, svc.transport):
+        await _apologise(context, person.chat_id)
+    return outcome
+
+
+async def answer(query: CallbackQuery, context: BotContext, toast: Notice | None = None) -> None:
+    """Answer a button tap; a query Telegram already considers too old is harmless."""
+    text = context.services.presenter.notice(toast) if toast else None
+    try:
+        await query.answer(text)
+    except BadRequest as exc:
+        logger.debug("could not answer a callback query: %s", exc)
+
+
+async def _apologise(context: BotContext, chat_id: int) -> None:
+    """Some replies are still owed after retries: say the answers are safe."""
+    try:
+        await context.bot.send_message(
+            chat_id, context.services.presenter.t("telegram.error"), parse_mode=ParseMode.HTML
+        )
+    except TelegramError as exc:
+        logger.warning("could not tell the user about a delivery failure: %s", exc)
 
 
 # -- commands ------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: BotContext) -> None:
     """Greets the user, stores where they came from, and asks the first (or current) question."""
-    turn = Turn(update, context)
-    if turn.is_repeat():
-        return
-    payload = context.args[0] if context.args else None
-    if payload and ShareCodes.is_share_payload(payload):
-        await share.show_shared(turn, payload)
-        return
-    if payload and PAYLOAD_RE.match(payload) and not turn.session.source:
-        turn.session.source = payload
-    await _begin(turn)
+    await act(update, context, c.Begin(context.args[0] if context.args else None))
 
 
-async def _begin(turn: Turn) -> None:
-    """Start the questions, or continue where the user was."""
-    engine = turn.svc.engine
-    if turn.result_pending:
-        await turn.show(engine.view(turn.session))
-    elif turn.session.question_id is not None:
-        await turn.show(engine.view(turn.session, notice="telegram.welcome_back"))
-    elif turn.session.state == RESULT or turn.session.state.startswith("lead"):
-        await turn.show(engine.restart(turn.session), welcome=True)
-    else:
-        await turn.show(engine.start(turn.session), welcome=True)
-
-
-async def back(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def back(update: Update, context: BotContext) -> None:
     """Goes to the previous question."""
-    turn = Turn(update, context)
-    if not turn.is_repeat():
-        await turn.show(turn.svc.engine.back(turn.session))
+    await act(update, context, c.Commanded("back"))
 
 
-async def restart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def restart(update: Update, context: BotContext) -> None:
     """Forgets the answers and asks the first question again."""
-    turn = Turn(update, context)
-    if not turn.is_repeat():
-        await turn.show(turn.svc.engine.restart(turn.session))
+    await act(update, context, c.Commanded("restart"))
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def cancel(update: Update, context: BotContext) -> None:
     """Pauses: takes the buttons away and keeps the answers."""
-    turn = Turn(update, context)
-    if turn.is_new:
-        await turn.send_text(turn.svc.views.t("telegram.nothing_to_cancel"))
-        return
-    if turn.record.message_id is not None:
-        await turn.drop_keyboard(turn.record.message_id)
-    turn.record.message_id = None
-    turn.save()
-    await turn.send_text(turn.svc.views.t("telegram.cancelled"))
+    await act(update, context, c.Paused())
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """Explains how to use the bot."""
-    await _reply(update, context, services(context).views.t("telegram.help"))
+    await _reply(update, context, context.services.presenter.t("telegram.help"))
 
 
-async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def about(update: Update, context: BotContext) -> None:
     """Names the source article and how the advice is computed."""
-    await _reply(update, context, services(context).views.about())
+    await _reply(update, context, context.services.presenter.about())
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answers a command the bot does not have."""
-    await _reply(update, context, services(context).views.t("telegram.unknown_command"))
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Answers a command the bot does not have (in groups: only commands addressed to us)."""
+    if _in_group(update) and not _addressed_to_us(update, context):
+        return
+    await _reply(update, context, context.services.presenter.t("telegram.unknown_command"))
 
 
-async def unsupported(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unsupported(update: Update, context: BotContext) -> None:
     """Answers stickers, photos, voice and the like with a hint (in groups: silence)."""
     if not _in_group(update):
-        await _reply(update, context, services(context).views.t("telegram.unsupported"))
+        await _reply(update, context, context.services.presenter.t("telegram.unsupported"))
 
 
-async def edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def edited(update: Update, context: BotContext) -> None:
     """Answers an edited message with a hint (in groups: silence); the state is unchanged."""
     if not _in_group(update):
-        await _reply(update, context, services(context).views.t("telegram.edited"))
+        await _reply(update, context, context.services.presenter.t("telegram.edited"))
 
 
-async def ignore(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ignore(update: Update, context: BotContext) -> None:
     """Channel posts and service messages (joins, pins, …) are not for us."""
 
 
@@ -111,183 +125,118 @@ def _in_group(update: Update) -> bool:
     return chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
 
 
-async def _reply(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+def _addressed_to_us(update: Update, context: BotContext) -> bool:
+    """Whether ``/cmd@name`` names this bot (a bare ``/cmd`` counts as ours)."""
+    message = update.effective_message
+    text = message.text if message and message.text else ""
+    command = text.split()[0] if text.split() else ""
+    _, _, name = command.partition("@")
+    return not name or name.casefold() == (context.bot.username or "").casefold()
+
+
+async def _reply(update: Update, context: BotContext, text: str) -> None:
+    if person_of(update) is None:
+        return
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
 
 
-# -- typed answers and buttons ---------------------------------------------------------------
+# -- typed answers, contacts and buttons -----------------------------------------------------
 
 
-async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def text(update: Update, context: BotContext) -> None:
     """Interprets typed text as an answer or a command (or a contact during the hand-off)."""
     message = update.effective_message
     assert message is not None
-    turn = Turn(update, context)
-    if turn.is_repeat():
-        return
-    if turn.in_group and turn.session.state == WELCOME:
-        return  # group chatter is not meant for us; members start with /start
-    if turn.session.state == LEAD_CONTACT and turn.svc.settings.sales_chat_id is not None:
-        await lead.contact_text(turn, message.text or "")
-        return
-    if turn.result_pending:  # the result never arrived (sending failed): send it now
-        await turn.show(turn.svc.engine.view(turn.session))
-        return
-    welcome = turn.session.state == "welcome"
-    view = turn.svc.engine.handle_text(turn.session, message.text or "")
-    if view.kind == "lead_contact":  # no sales chat any more: leave the hand-off
-        view = turn.svc.engine.hand_off(turn.session, "decline")
-    if view.command == "help":
-        await turn.send_text(turn.svc.views.t("telegram.help"))
-        return
-    await turn.show(view, welcome=welcome)
+    await act(update, context, c.Typed(message.text or ""))
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def contact_shared(update: Update, context: BotContext) -> None:
+    """Takes a shared phone contact during the hand-off; elsewhere, it is just unsupported."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and message.contact is not None
+    if _in_group(update):
+        return
+    own = user is not None and message.contact.user_id == user.id
+    await act(update, context, c.SharedContact(message.contact.phone_number, own))
+
+
+async def button(update: Update, context: BotContext) -> None:
     """Applies a button press to the presser's own, current question; refuses anything else."""
     query = update.callback_query
     assert query is not None
     press = callbacks.decode(query.data)
-    svc = services(context)
     if press is None:
-        await query.answer(svc.knowledge.text("telegram.forged"))
+        await answer(query, context, Notice("telegram.forged"))
         return
     if press.user_id != query.from_user.id:
-        await query.answer(_not_yours(update, svc, press.user_id))
+        await answer(query, context, await _not_yours(update, context, press.user_id))
         return
     if press.action in (callbacks.FORGET, callbacks.KEEP):
         await privacy.confirmed(update, context, press.action == callbacks.FORGET)
         return
-    turn = Turn(update, context)
-    if turn.is_repeat():
-        await _answer_quietly(query)
-        return
     message_id = query.message.message_id if query.message else None
-    if not _is_current(turn.session, press):
-        await _stale(turn, query, message_id)
-        return
-    await _act(turn, press, message_id)
-    await query.answer()  # last: the user sees the new screen as the spinner stops
+    question = None if press.question == callbacks.NO_QUESTION else press.question
+    await act(update, context, c.Tapped(press.round, question, press.action, message_id))
 
 
-async def _act(turn: Turn, press: callbacks.Press, message_id: int | None) -> None:
-    """Carry out a current button's action."""
-    engine, session = turn.svc.engine, turn.session
-    action = press.action
-    if press.question == callbacks.NO_QUESTION:
-        if message_id is not None and action != callbacks.LEAD:  # keep Share under the result
-            await turn.drop_keyboard(message_id)
-        if action == callbacks.RESTART:
-            await turn.show(engine.restart(session))
-        elif action == callbacks.QUIZ:
-            await _begin(turn)
-        elif action == callbacks.LEAD:
-            await lead.ask_consent(turn)
-        elif action == callbacks.CONSENT:
-            await lead.consented(turn)
-        elif action == callbacks.DECLINE:
-            await lead.declined(turn)
-        return
-    if action == callbacks.RESTART:
-        view = engine.restart(session)
-    elif action == callbacks.BACK:
-        view = engine.back(session)
-    elif action == callbacks.WHY:
-        view = engine.why(session)
-    else:
-        view = engine.answer(session, action)
-    await turn.show(view, edit=message_id)
-
-
-#: Where each action of a button that belongs to no question may be used.
-_NO_QUESTION_STATES = {
-    callbacks.RESTART: (RESULT,),
-    callbacks.QUIZ: None,
-    callbacks.LEAD: (RESULT,),
-    callbacks.CONSENT: (LEAD_CONSENT,),
-    callbacks.DECLINE: (LEAD_CONSENT, LEAD_CONTACT),
-}
-
-
-def _is_current(session: Session, press: callbacks.Press) -> bool:
-    if press.question != callbacks.NO_QUESTION:
-        return press.round == session.round and press.question == session.question_id
-    if press.action not in _NO_QUESTION_STATES:
-        return False
-    states = _NO_QUESTION_STATES[press.action]
-    if states is None:  # "take the quiz" works from anywhere
-        return True
-    return press.round == session.round and session.state in states
-
-
-async def _stale(turn: Turn, query: CallbackQuery, message_id: int | None) -> None:
-    """An old or double-tapped button: say so, and show where the user is."""
-    k = turn.svc.knowledge
-    if message_id is not None and message_id == turn.record.message_id:
-        # The live question message: make sure it shows the current question (an earlier
-        # edit may have failed), then say the tap was already counted.
-        if turn.session.question_id is not None:
-            await turn.show(turn.svc.engine.view(turn.session), edit=message_id)
-        await query.answer(k.text("telegram.stale_same"))
-        return
-    if turn.result_pending or turn.session.question_id is not None:
-        await turn.show(turn.svc.engine.view(turn.session))
-    elif turn.session.state == WELCOME:  # e.g. stored data was lost: begin again
-        await turn.show(turn.svc.engine.start(turn.session))
-    await query.answer(k.text("telegram.stale"))
-
-
-def _not_yours(update: Update, svc: Services, owner_id: int) -> str:
+async def _not_yours(update: Update, context: BotContext, owner_id: int) -> Notice:
     chat = update.effective_chat
-    record = svc.store.load(chat.id, owner_id) if chat else None
-    name = record.first_name if record and record.first_name else None
-    return svc.views.k.text("telegram.not_yours", name=name or svc.views.k.text("telegram.someone"))
-
-
-async def _answer_quietly(query: CallbackQuery) -> None:
-    try:
-        await query.answer()
-    except TelegramError as exc:
-        logger.debug("could not answer a repeated callback query: %s", exc)
+    name = await context.services.conversation.owner_name(chat.id, owner_id) if chat else None
+    return Notice(
+        "telegram.not_yours", {"name": name or context.services.knowledge.text("telegram.someone")}
+    )
 
 
 # -- faults and housekeeping -----------------------------------------------------------------
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Logs the error with its traceback and tells the user, in one line, their answers are safe."""
     logger.error("error while handling an update", exc_info=context.error)
-    if not isinstance(update, Update):
+    if not isinstance(update, Update) or person_of(update) is None:
         return
     if update.callback_query is not None:
-        await _answer_quietly(update.callback_query)
-    if update.effective_chat is None:
-        return
-    try:
-        await context.bot.send_message(
-            update.effective_chat.id,
-            services(context).views.t("telegram.error"),
-            parse_mode=ParseMode.HTML,
-        )
-    except TelegramError as exc:
-        logger.warning("could not tell the user about the error: %s", exc)
+        await answer(update.callback_query, context)
+    chat = update.effective_chat
+    if chat is not None and chat.type == ChatType.PRIVATE:
+        await _apologise(context, chat.id)
 
 
-async def purge_idle_sessions(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def purge_idle_sessions(context: BotContext) -> None:
     """Deletes sessions idle for longer than SESSION_TTL_DAYS."""
-    svc = services(context)
-    removed = svc.store.purge_idle(svc.settings.session_ttl_days)
+    svc = context.services
+    removed = await svc.store.purge_idle(svc.settings.session_ttl_days)
     if removed:
         logger.info("purged %d idle sessions", removed)
 
 
-async def set_commands(application: Application) -> None:  # type: ignore[type-arg]
+async def resume_deliveries(context: BotContext) -> None:
+    """Delivers messages still owed (after a crash, or a failure that has passed)."""
+    svc = context.services
+    pending = await svc.conversation.deliver_all(svc.transport)
+    if pending:
+        logger.warning("messages still owed to %d users; trying again later", pending)
+
+
+#: The command of each menu entry.
+COMMANDS = {
+    "start": start,
+    "back": back,
+    "restart": restart,
+    "cancel": cancel,
+    "help": help_command,
+    "about": about,
+    "forget": privacy.forget,
+}
+assert tuple(COMMANDS) == MENU
+
+
+async def set_commands(application: BotApp) -> None:
     """Sets the command menu; if Telegram refuses, logs it and runs on."""
-    svc: Services = application.bot_data["services"]
-    names = ("start", "back", "restart", "cancel", "help", "about", "forget")
-    commands = [(name, svc.knowledge.text(f"telegram.commands.{name}")) for name in names]
+    svc = application.bot_data.services
+    commands = [(name, svc.knowledge.text(f"telegram.commands.{name}")) for name in MENU]
     try:
         await application.bot.set_my_commands(commands)
     except TelegramError as exc:

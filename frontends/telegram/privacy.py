@@ -2,47 +2,38 @@
 
 from __future__ import annotations
 
-import logging
-
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
-from .turn import Services, services
-
-logger = logging.getLogger(__name__)
+from .context import BotContext
+from .delivery import is_not_modified
 
 
-async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget(update: Update, context: BotContext) -> None:
     """Asks for confirmation before deleting everything stored about the user."""
-    svc, chat, user = services(context), update.effective_chat, update.effective_user
-    assert chat is not None and user is not None
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None:
+        return
+    presenter = context.services.presenter
     await context.bot.send_message(
         chat.id,
-        svc.views.t("privacy.forget_ask"),
+        presenter.t("privacy.forget_ask"),
         parse_mode=ParseMode.HTML,
-        reply_markup=svc.views.forget_keyboard(user.id),
+        api_kwargs={"reply_markup": presenter.forget_keyboard(user.id)},
     )
 
 
-async def forget_confirmed(svc: Services, user_id: int) -> None:
-    """Deletes every row about the user."""
-    removed = svc.store.forget_user(user_id)
-    logger.info("deleted %d rows on a user's request", removed)
-
-
-async def confirmed(update: Update, context: ContextTypes.DEFAULT_TYPE, confirmed: bool) -> None:
+async def confirmed(update: Update, context: BotContext, confirmed: bool) -> None:
     """Deletes everything about the user after they confirmed, or keeps it."""
     query = update.callback_query
     assert query is not None
-    svc = services(context)
     if confirmed:
-        await forget_confirmed(svc, query.from_user.id)
-    text = svc.views.t("privacy.forgotten" if confirmed else "privacy.kept")
+        await context.services.conversation.forget(query.from_user.id)
+    text = context.services.presenter.t("privacy.forgotten" if confirmed else "privacy.kept")
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
     except BadRequest as exc:  # a double tap: the message already says so
-        if "not modified" not in exc.message.lower():
+        if not is_not_modified(exc):
             raise
     await query.answer()

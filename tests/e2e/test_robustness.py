@@ -39,8 +39,9 @@ async def test_a_result_that_failed_to_send_arrives_on_the_next_message(
     await ann.send_command("start")
     for label in FINTECH[:-1]:
         await ann.press(label)
-    fake.fail_next("sendMessage", status=500)
+    fake.fail_next("sendMessage", status=500, times=3)  # the first try and both retries
     await ann.press(FINTECH[-1])
+    await fake.wait_for(lambda: "answers are saved" in all_text(ann), timeout=8, what="the apology")
     assert "Recommendation" not in all_text(ann)
     await ann.send_text("hello?")
     assert "Recommendation: Django" in all_text(ann)

@@ -1,0 +1,570 @@
+"""The conversation service: what one person did, applied once and in a safe order.
+
+Front ends (the console, Telegram) decode their input into an :data:`Action` and call
+:meth:`Conversation.handle`. In one transaction the service loads the person's session, runs
+the dialog engine, records statistics events and leads, and commits the messages the person is
+now owed, as the front end's :class:`Presenter` rendered them, to the store's outbox. Only then
+does :meth:`Conversation.deliver` hand them to the front end's :class:`Transport`, marking each
+one delivered when the front end confirms it. Whatever is still owed — after a timeout, a
+server error or a crash — is delivered on the person's next update or at start-up.
+
+So a screen is never shown before the state behind it is committed, a result is never sent
+twice in part, and ``/forget`` runs in the same per-person order as every other update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from email_validator import EmailNotValidError, validate_email
+
+from advisor import Knowledge, Recommendation, recommend
+from storage.base import (
+    FINISHED,
+    LEAD,
+    SHARED,
+    STARTED,
+    Lead,
+    Live,
+    Outgoing,
+    Owed,
+    Store,
+    Stored,
+    UnitOfWork,
+)
+
+from .engine import DialogEngine, HandOffStep
+from .session import AFTER_RESULT, LEAD_CONTACT, RESULT, WELCOME, Session
+from .sharecode import ShareCodes
+from .views import Asking, Finished, Notice, View, Welcome
+
+logger = logging.getLogger(__name__)
+
+#: A tracked-link name: what ``/start <name>`` may carry (``r_…`` is a share code).
+PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: A lower update id than the last one handled is a redelivery only within this window
+#: (Telegram restarts update ids at a random number after a week without updates).
+REPEAT_WINDOW_SECONDS = 24 * 3600
+#: Delivery attempts of one owed message within a turn before it waits for the next update.
+DELIVERY_ATTEMPTS = 3
+DELIVERY_BACKOFF_SECONDS = 0.5
+
+#: What the buttons that belong to no question do; each is a trigger of the dialog machine
+#: (``quiz`` — take the quiz from a shared result — works from anywhere).
+BACK, WHY, RESTART = "<", "?", "!"
+QUIZ, LEAD_BUTTON, CONSENT, DECLINE = "quiz", "lead", "consent", "decline"
+BUTTON_TRIGGERS: dict[str, HandOffStep | Literal["restart"] | None] = {
+    RESTART: "restart",
+    QUIZ: None,
+    LEAD_BUTTON: "lead",
+    CONSENT: "consent",
+    DECLINE: "decline",
+}
+
+
+# -- who, and what they did -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Who acts, and where: a user in a chat (the same id twice in a private chat)."""
+
+    chat_id: int
+    user_id: int
+    first_name: str = ""
+    full_name: str = ""
+    private: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Begin:
+    """``/start``, perhaps with a tracked-link name or a share code."""
+
+    payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """A typed message."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tapped:
+    """A button of ours: the round and question it was made for, and its action.
+
+    ``question`` None marks a button that belongs to no question (the result's, a hand-off
+    step's, a shared result's); its action is one of :data:`BUTTON_TRIGGERS`.
+    """
+
+    round: int
+    question: str | None
+    action: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Commanded:
+    """A navigation command sent as such (``/back``, ``/restart``)."""
+
+    command: Literal["back", "restart"]
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """``/cancel``: take the buttons away and keep the answers."""
+
+
+@dataclass(frozen=True, slots=True)
+class SharedContact:
+    """A phone contact shared with the bot; ``own`` when it is the sender's own."""
+
+    phone: str
+    own: bool
+
+
+Action = Begin | Typed | Tapped | Commanded | Paused | SharedContact
+
+
+# -- what the person is shown -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Show:
+    """A screen: edited into the live message where ``edit`` allows, else sent anew."""
+
+    view: View
+    edit: bool = False
+    welcome: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """A short message on its own (it also takes away a contact keyboard)."""
+
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
+class ShowShared:
+    """Someone else's shared result (None: the link is broken), with an offer to take the quiz."""
+
+    recommendation: Recommendation | None
+
+
+@dataclass(frozen=True, slots=True)
+class HandOver:
+    """A lead's summary for the sales team."""
+
+    lead: Lead
+
+
+@dataclass(frozen=True, slots=True)
+class Unbutton:
+    """Take the buttons off a message (None: off the live message)."""
+
+    message_id: int | None = None
+
+
+Reply = Show | Say | ShowShared | HandOver | Unbutton
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """What a presenter needs to render replies for one person."""
+
+    person: Person
+    session: Session
+    live: Live | None
+
+
+class Presenter(Protocol):
+    """A front end's renderer: replies to outgoing messages (committed before delivery)."""
+
+    def present(self, replies: Sequence[Reply], audience: Audience) -> list[Outgoing]: ...
+
+
+class DeliveryFailed(Exception):
+    """A front end could not deliver a message; ``transient`` ones are tried again later."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.transient = transient
+
+
+#: A front end's way to deliver one message: returns the delivered message's id (if any) or
+#: raises :class:`DeliveryFailed`.
+Transport = Callable[[Outgoing], Awaitable[int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a turn decided: the replies (already committed as owed messages) and a toast."""
+
+    replies: tuple[Reply, ...] = ()
+    #: A short answer to a button tap (Telegram shows it over the chat).
+    toast: Notice | None = None
+    #: The update was applied before (a redelivery): nothing was done.
+    repeat: bool = False
+
+
+@dataclass(slots=True)
+class _Turn:
+    """One action's working state inside the transaction."""
+
+    person: Person
+    stored: Stored
+    live: Live | None
+    is_new: bool
+    replies: list[Reply] = field(default_factory=list)
+    toast: Notice | None = None
+    save: bool = True
+    lead: Lead | None = None
+    release: bool = False
+
+    @property
+    def session(self) -> Session:
+        return self.stored.session
+
+
+class Conversation:
+    """Applies people's actions to their sessions; the one place with the product's rules."""
+
+    def __init__(
+        self,
+        engine: DialogEngine,
+        store: Store,
+        presenter: Presenter,
+        *,
+        share_codes: ShareCodes | None = None,
+        sales_chat_id: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.knowledge: Knowledge = engine.knowledge
+        self.store = store
+        self.presenter = presenter
+        self.share_codes = share_codes
+        self.sales_chat_id = sales_chat_id
+        #: One delivery at a time per person (a lock lives while anyone holds or awaits it).
+        self._delivering: weakref.WeakValueDictionary[int, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    # -- a turn ------------------------------------------------------------------------------
+
+    async def handle(self, person: Person, action: Action, *, update_id: int = 0) -> Outcome:
+        """Apply one action: load, run the dialog, save, record events, owe the replies."""
+        async with self.store.unit(person.user_id) as uow:
+            found = await uow.sessions.get(person.chat_id, person.user_id)
+            stored = found or Stored()
+            if update_id and self._is_repeat(stored, update_id):
+                return Outcome(repeat=True)
+            live = await uow.outbox.live(person.chat_id, person.user_id)
+            turn = _Turn(person, stored, live, is_new=found is None)
+            before = (turn.session.state, turn.session.round)
+            self._apply(turn, action)
+            self._never_the_welcome(turn)
+            if not turn.save:
+                return await self._owe(uow, turn)
+            self._mind_the_hand_off(turn, before[0])
+            self._restored_notice(turn)
+            stored.first_name = person.first_name or stored.first_name
+            stored.last_update = max(stored.last_update, update_id)
+            await uow.sessions.put(person.chat_id, person.user_id, stored)
+            await self._record(uow, turn, before)
+            return await self._owe(uow, turn)
+
+    async def _owe(self, uow: UnitOfWork, turn: _Turn) -> Outcome:
+        person = turn.person
+        if turn.release:
+            await uow.outbox.release(person.chat_id, person.user_id)
+        audience = Audience(person, turn.session, turn.live)
+        messages = self.presenter.present(turn.replies, audience)
+        if messages:
+            await uow.outbox.put(person.user_id, messages)
+        return Outcome(tuple(turn.replies), turn.toast)
+
+    def _is_repeat(self, stored: Stored, update_id: int) -> bool:
+        recent = self.store.clock() - stored.updated_at < REPEAT_WINDOW_SECONDS
+        return recent and update_id <= stored.last_update
+
+    async def _record(self, uow: UnitOfWork, turn: _Turn, before: tuple[str, int]) -> None:
+        """Statistics: a dialog started, finished, or ended in a lead."""
+        session, user_id = turn.session, turn.person.user_id
+        began = before[0] == WELCOME or session.round != before[1]
+        if began and session.question_id is not None:
+            await uow.events.add(user_id, STARTED, source=session.source)
+        entered_result = session.state == RESULT and before[0] != RESULT
+        if entered_result and await uow.events.latest(user_id, (STARTED, FINISHED)) != FINISHED:
+            choice = recommend(self.knowledge, session.answers).choice
+            await uow.events.add(user_id, FINISHED, source=session.source, detail=choice)
+        if turn.lead is not None:
+            await uow.leads.add(turn.lead)
+            await uow.events.add(
+                user_id, LEAD, source=session.source, detail=turn.lead.recommendation
+            )
+
+    def _never_the_welcome(self, turn: _Turn) -> None:
+        """A screen of the welcome (e.g. "back" before anything) begins the questions."""
+        for index, reply in enumerate(turn.replies):
+            if isinstance(reply, Show) and isinstance(reply.view, Welcome):
+                view = self.engine.start(turn.session)
+                turn.replies[index] = Show(view, edit=reply.edit, welcome=True)
+
+    def _restored_notice(self, turn: _Turn) -> None:
+        """Tell the person when stored data could not be restored."""
+        if not turn.stored.restored_fresh:
+            return
+        turn.stored.restored_fresh = False
+        for index, reply in enumerate(turn.replies):
+            if isinstance(reply, Show) and isinstance(reply.view, Asking) and not reply.view.notice:
+                view = self.engine.view(turn.session, notice=Notice("dialog.notice.restored_fresh"))
+                turn.replies[index] = Show(view, reply.edit, reply.welcome)
+                return
+
+    def _mind_the_hand_off(self, turn: _Turn, state_before: str) -> None:
+        """Leaving the contact step any other way than answering it says nothing is passed on."""
+        if state_before != LEAD_CONTACT or turn.session.state == LEAD_CONTACT:
+            return
+        first = turn.replies[0] if turn.replies else None
+        if isinstance(first, Show) and isinstance(first.view, Finished) and first.view.notice:
+            return  # the reply already says what happened (thanks, or nothing was shared)
+        turn.replies.insert(0, Say(Notice("lead.left")))
+
+    # -- the rules of each action ------------------------------------------------------------
+
+    def _apply(self, turn: _Turn, action: Action) -> None:
+        match action:
+            case Begin(payload):
+                self._begin(turn, payload)
+            case Typed(text):
+                self._typed(turn, text)
+            case Tapped():
+                self._tapped(turn, action)
+            case Commanded("back"):
+                turn.replies.append(Show(self.engine.back(turn.session)))
+            case Commanded("restart"):
+                turn.replies.append(Show(self.engine.restart(turn.session)))
+            case Paused():
+                if turn.is_new:
+                    turn.save = False
+                    turn.replies.append(Say(Notice("telegram.nothing_to_cancel")))
+                else:
+                    turn.release = True
+                    turn.replies += [Unbutton(), Say(Notice("telegram.cancelled"))]
+            case SharedContact(phone, own):
+                self._contact(turn, phone, own)
+
+    def _begin(self, turn: _Turn, payload: str | None) -> None:
+        session = turn.session
+        if payload and ShareCodes.is_share_payload(payload):
+            answers = self.share_codes.decode(payload) if self.share_codes else None
+            if turn.is_new and not session.source:
+                session.source = "shared"
+            rec = recommend(self.knowledge, answers) if answers is not None else None
+            turn.replies.append(ShowShared(rec))
+            return
+        if payload and PAYLOAD_RE.match(payload) and not session.source:
+            session.source = payload
+        self._continue(turn)
+
+    def _continue(self, turn: _Turn) -> None:
+        """Start the questions, or continue where the person was."""
+        session = turn.session
+        if session.question_id is not None:
+            view = self.engine.view(session, notice=Notice("telegram.welcome_back"))
+            turn.replies.append(Show(view))
+        elif session.state in AFTER_RESULT:
+            turn.replies.append(Show(self.engine.restart(session), welcome=True))
+        else:
+            turn.replies.append(Show(self.engine.start(session), welcome=True))
+
+    def _typed(self, turn: _Turn, text: str) -> None:
+        session = turn.session
+        if not turn.person.private and session.state == WELCOME:
+            turn.save = False  # group chatter is not meant for us; members start with /start
+            return
+        if session.state == LEAD_CONTACT:
+            self._contact_text(turn, text)
+            return
+        view = self.engine.handle_text(session, text)
+        turn.replies.append(Show(view))
+
+    def _tapped(self, turn: _Turn, tap: Tapped) -> None:
+        engine, session = self.engine, turn.session
+        if not self._is_current(turn, tap):
+            self._stale(turn, tap)
+            return
+        if tap.question is not None:
+            if tap.action == BACK:
+                view = engine.back(session)
+            elif tap.action == WHY:
+                view = engine.why(session)
+            elif tap.action == RESTART:
+                view = engine.restart(session)
+            else:
+                view = engine.answer(session, tap.action)
+            turn.replies.append(Show(view, edit=True))
+            return
+        if tap.action not in (LEAD_BUTTON, RESTART):  # keep Share under the result
+            turn.replies.append(Unbutton(tap.message_id))
+        if tap.action == RESTART:
+            turn.replies.append(Show(engine.restart(session)))
+        elif tap.action == QUIZ:
+            self._continue(turn)
+        elif tap.action in (LEAD_BUTTON, CONSENT):
+            step: HandOffStep = "lead" if tap.action == LEAD_BUTTON else "consent"
+            turn.replies.append(Show(engine.hand_off(session, step)))
+        elif tap.action == DECLINE:
+            self._decline(turn)
+
+    def _is_current(self, turn: _Turn, tap: Tapped) -> bool:
+        session = turn.session
+        if tap.question is not None:
+            return tap.round == session.round and tap.question == session.question_id
+        if tap.action not in BUTTON_TRIGGERS:
+            return False
+        trigger = BUTTON_TRIGGERS[tap.action]
+        if trigger is None:
+            return True
+        if trigger in ("lead", "consent") and not self._hand_off_allowed(turn):
+            return False
+        return tap.round == session.round and self.engine.may(session, trigger)
+
+    def _hand_off_allowed(self, turn: _Turn) -> bool:
+        """Contacts are asked for only in a private chat, and only with a sales team to get them."""
+        return turn.person.private and self.sales_chat_id is not None
+
+    def _stale(self, turn: _Turn, tap: Tapped) -> None:
+        """An old or double-tapped button: say so, and make sure the current step is shown."""
+        session, live = turn.session, turn.live
+        turn.toast = Notice("telegram.stale")
+        if session.state == WELCOME:  # e.g. stored data was lost: begin again
+            turn.replies.append(Show(self.engine.start(session)))
+        elif session.question_id is None:
+            return
+        elif live is not None and tap.message_id == live.message_id:
+            # The live question message: make sure it shows the current question (an earlier
+            # edit may have been lost); nothing is sent when it already does.
+            turn.toast = Notice("telegram.stale_same")
+            turn.replies.append(Show(self.engine.view(session), edit=True))
+        elif live is None:
+            turn.replies.append(Show(self.engine.view(session)))
+
+    # -- the hand-off to an expert -------------------------------------------------------------
+
+    def _contact_text(self, turn: _Turn, text: str) -> None:
+        """A typed answer while we wait for a contact: an e-mail address, or "No thanks"."""
+        if not self._hand_off_allowed(turn):
+            self._decline(turn)
+            return
+        if text.strip().casefold() == self.knowledge.text("lead.consent_no").casefold():
+            self._decline(turn)
+            return
+        try:
+            email = validate_email(text.strip(), check_deliverability=False).normalized
+        except EmailNotValidError:
+            turn.replies.append(Say(Notice("lead.bad_email")))
+            return
+        self._hand_over(turn, email)
+
+    def _contact(self, turn: _Turn, phone: str, own: bool) -> None:
+        if turn.session.state != LEAD_CONTACT or not self._hand_off_allowed(turn):
+            turn.save = not turn.is_new
+            turn.replies.append(Say(Notice("telegram.unsupported")))
+        elif not own:  # someone else's card: not consented by them
+            turn.replies.append(Say(Notice("lead.not_own_contact")))
+        else:
+            self._hand_over(turn, f"+{phone.lstrip('+')}")
+
+    def _decline(self, turn: _Turn) -> None:
+        self.engine.hand_off(turn.session, "decline")
+        view = self.engine.view(turn.session, notice=Notice("lead.declined"))
+        turn.replies.append(Show(view))
+
+    def _hand_over(self, turn: _Turn, contact: str) -> None:
+        """Store the lead, owe its summary to the sales team, and thank the person."""
+        session, person = turn.session, turn.person
+        rec = recommend(self.knowledge, session.answers)
+        turn.lead = Lead(
+            chat_id=person.chat_id,
+            user_id=person.user_id,
+            name=person.full_name,
+            contact=contact,
+            source=session.source,
+            recommendation=rec.choice,
+            answers=dict(rec.answers),
+        )
+        self.engine.hand_off(session, "contacted")
+        view = self.engine.view(session, notice=Notice("lead.thanks"))
+        turn.replies += [HandOver(turn.lead), Show(view)]
+
+    # -- outside the dialog ----------------------------------------------------------------------
+
+    async def forget(self, user_id: int) -> int:
+        """Delete every row about this person, in every chat; return how many."""
+        async with self.store.unit(user_id) as uow:
+            removed = await uow.forget(user_id)
+        logger.info("deleted %d rows on a user's request", removed)
+        return removed
+
+    async def shared(self, user_id: int, code: str) -> None:
+        """Count a result shared through inline mode, once per person and code."""
+        async with self.store.unit(user_id) as uow:
+            if await uow.events.exists(user_id, SHARED, code):
+                return
+            stored = await uow.sessions.get(user_id, user_id)
+            source = stored.session.source if stored else None
+            await uow.events.add(user_id, SHARED, source=source, detail=code)
+
+    async def owner_name(self, chat_id: int, user_id: int) -> str | None:
+        """The first name of the person a button belongs to."""
+        return await self.store.first_name(chat_id, user_id)
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    async def deliver(self, user_id: int, transport: Transport) -> bool:
+        """Deliver what is owed to this person, in order; False when some is still owed."""
+        lock = self._delivering.get(user_id)
+        if lock is None:
+            lock = self._delivering[user_id] = asyncio.Lock()
+        async with lock:
+            async with self.store.unit(user_id) as uow:
+                owed = await uow.outbox.owed(user_id)
+            for item in owed:
+                delivered, message_id = await self._deliver_one(item, transport)
+                if not delivered:
+                    return False
+                async with self.store.unit(user_id) as uow:
+                    await uow.outbox.delivered(item, message_id)
+            return True
+
+    async def _deliver_one(self, item: Owed, transport: Transport) -> tuple[bool, int | None]:
+        """(False, None) when it is still owed; else (True, the delivered message's id)."""
+        for attempt in range(DELIVERY_ATTEMPTS):
+            try:
+                return True, await transport(item.message)
+            except DeliveryFailed as failure:
+                if not failure.transient:
+                    logger.warning("dropped an undeliverable %s: %s", item.message.kind, failure)
+                    return True, None
+                logger.warning("delivery failed, will try again: %s", failure)
+                if attempt + 1 < DELIVERY_ATTEMPTS:
+                    await asyncio.sleep(DELIVERY_BACKOFF_SECONDS * 2**attempt)
+        return False, None
+
+    async def deliver_all(self, transport: Transport) -> int:
+        """Deliver everything still owed to anyone (at start-up and now and then); return how
+        many people still have messages owed."""
+        pending = 0
+        for user_id in await self.store.owing_users():
+            if not await self.deliver(user_id, transport):
+                pending += 1
+        return pending

@@ -1,0 +1,75 @@
+"""What a front end shows: one small frozen type per screen, handled with ``match``.
+
+Views are data, not strings: the console and Telegram render them from ``data/texts.yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from advisor import Option, Question, Recommendation
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A one-line text shown before a screen (or alone): a text key with its values."""
+
+    key: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """Before the first question (front ends begin the questions from here)."""
+
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """A question with its options, where it stands in the dialog, and what was chosen."""
+
+    question: Question
+    step: int
+    steps: int
+    can_go_back: bool
+    selected: str | None = None
+    show_why: bool = False
+    notice: Notice | None = None
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return self.question.options
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The recommendation; with a notice, only the notice is new (the result was shown)."""
+
+    recommendation: Recommendation
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    """The hand-off to an expert asks for consent first."""
+
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequest:
+    """After consent, the hand-off asks for a phone number or an e-mail address."""
+
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    """How to use the bot (asked for by typing "help"), over the screen the person is on."""
+
+    current: View | None = None
+
+
+View = Welcome | Asking | Finished | Consent | ContactRequest | Help

@@ -1,0 +1,60 @@
+"""Typed access to the bot's services from every handler (python-telegram-bot's ContextTypes)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
+
+from advisor import Knowledge
+from dialogs.conversation import Conversation
+from dialogs.sharecode import ShareCodes
+from settings import Settings
+from storage.base import Store
+
+from .delivery import TelegramTransport
+from .render import TelegramPresenter
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the handlers need, wired once in :func:`frontends.telegram.app.build_application`."""
+
+    settings: Settings
+    knowledge: Knowledge
+    conversation: Conversation
+    store: Store
+    presenter: TelegramPresenter
+    transport: TelegramTransport
+    share_codes: ShareCodes
+
+
+class BotData:
+    """The application's ``bot_data``: the services, set once when the application is built."""
+
+    def __init__(self) -> None:
+        self._services: Services | None = None
+
+    @property
+    def services(self) -> Services:
+        assert self._services is not None, "services are wired in build_application"
+        return self._services
+
+    @services.setter
+    def services(self, services: Services) -> None:
+        self._services = services
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The context every handler gets: ``context.services`` is typed."""
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data.services
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)
+BotApp = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[BotContext]
+]

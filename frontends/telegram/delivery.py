@@ -1,0 +1,93 @@
+"""Delivering owed messages through the Bot API, and telling failures that pass from final ones."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from dialogs.conversation import DeliveryFailed
+from storage.base import Outgoing
+
+from .render import EDIT, SEND, UNBUTTON
+
+logger = logging.getLogger(__name__)
+
+
+def is_not_modified(exc: BadRequest) -> bool:
+    """Telegram's answer to an edit that would change nothing."""
+    return "not modified" in exc.message.lower()
+
+
+def _gone(exc: BadRequest) -> bool:
+    text = exc.message.lower()
+    return "not found" in text or "can't be edited" in text
+
+
+class TelegramTransport:
+    """Sends one owed message; returns its message id, or raises :class:`DeliveryFailed`."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def __call__(self, message: Outgoing) -> int | None:
+        try:
+            return await self._call(message)
+        except BadRequest as exc:
+            raise DeliveryFailed(f"{message.kind} refused: {exc.message}", transient=False) from exc
+        except Forbidden as exc:  # the user blocked the bot, or left the group
+            raise DeliveryFailed(
+                f"{message.kind} forbidden: {exc.message}", transient=False
+            ) from exc
+        except (NetworkError, RetryAfter) as exc:  # timeouts, 5xx, a 429 the limiter gave up on
+            raise DeliveryFailed(f"{message.kind} failed: {exc}", transient=True) from exc
+
+    async def _call(self, message: Outgoing) -> int | None:
+        body = message.body
+        if message.kind == SEND:
+            return await self._send(message)
+        if message.kind == EDIT:
+            try:
+                await self.bot.edit_message_text(
+                    body["text"],
+                    chat_id=message.chat_id,
+                    message_id=body["message_id"],
+                    parse_mode=ParseMode.HTML,
+                    api_kwargs=_markup(body),
+                )
+            except BadRequest as exc:
+                if is_not_modified(exc):
+                    return int(body["message_id"])
+                if _gone(exc):  # deleted by the user, or too old to edit: send it anew
+                    return await self._send(message)
+                raise
+            return int(body["message_id"])
+        if message.kind == UNBUTTON:
+            try:
+                await self.bot.edit_message_reply_markup(
+                    message.chat_id, body["message_id"], reply_markup=None
+                )
+            except TelegramError as exc:  # best effort: the buttons are stale anyway
+                logger.debug("could not remove an old keyboard: %s", exc)
+            return None
+        raise DeliveryFailed(f"unknown outgoing kind {message.kind!r}", transient=False)
+
+    async def _send(self, message: Outgoing) -> int:
+        body = message.body
+        sent = await self.bot.send_message(
+            message.chat_id,
+            body["text"],
+            parse_mode=ParseMode.HTML if body.get("html", True) else None,
+            api_kwargs=_markup(body),
+        )
+        return sent.message_id
+
+
+def _markup(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The stored keyboard, handed to the Bot API as it is."""
+    markup = body.get("markup")
+    return {"reply_markup": markup} if markup is not None else None
