@@ -31,6 +31,11 @@ class Criterion:
         """+1 when the article favours Django, -1 for Node.js, 0 for a tie."""
         return VERDICT_SIGN[self.verdict]
 
+    @property
+    def winner(self) -> Stack:
+        """The stack a criterion's points go to (for a tie, Node.js: check ``sign`` first)."""
+        return "django" if self.sign > 0 else "nodejs"
+
 
 @dataclass(frozen=True, slots=True)
 class Fit:

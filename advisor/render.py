@@ -13,7 +13,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .model import STACKS, Criterion, Knowledge, Stack
+from .model import STACKS, Knowledge, Stack
 from .scoring import AnswerChange, CriterionResult, Reason, Recommendation
 
 TELEGRAM_LIMIT = 4096
@@ -91,7 +91,7 @@ class Renderer:
                     self.line(self.t("result.criterion_verdict", winner=winner)),
                 )
             )
-            stacks: tuple[Stack, ...] = STACKS if c.verdict == "tie" else (_winner(c),)
+            stacks: tuple[Stack, ...] = STACKS if c.verdict == "tie" else (c.winner,)
             tail = [self.line(s.bullet + s.escape(c.stacks[st])) for st in stacks]
             tail.append(self.line(s.italic(self.t("result.criterion_quote", quote=c.quote))))
             self.criterion_tail[c.id] = "\n".join(tail)
@@ -213,10 +213,6 @@ class Renderer:
             old=change.old.label,
             question=change.question.prompt,
         )
-
-
-def _winner(criterion: Criterion) -> Stack:
-    return "django" if criterion.sign > 0 else "nodejs"
 
 
 def _points(rec: Recommendation) -> tuple[int, int]:

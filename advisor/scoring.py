@@ -173,7 +173,7 @@ def _best_reason(knowledge: Knowledge, option: Option) -> Reason | None:
     for cid, weight in option.weights.items():
         criterion = knowledge.criterion(cid)
         if weight and criterion.verdict != "tie" and (best is None or weight > best.points):
-            best = Reason(_stack(criterion), weight, option, criterion=criterion)
+            best = Reason(criterion.winner, weight, option, criterion=criterion)
     return best
 
 
@@ -182,7 +182,7 @@ def _article_reasons(knowledge: Knowledge) -> tuple[Reason, ...]:
     """Reasons from the article alone: one per criterion it gives to a stack."""
     base = knowledge.scoring.base_importance
     return tuple(
-        Reason(_stack(c), base, None, criterion=c) for c in knowledge.criteria if c.verdict != "tie"
+        Reason(c.winner, base, None, criterion=c) for c in knowledge.criteria if c.verdict != "tie"
     )
 
 
@@ -202,10 +202,6 @@ def _reasons(knowledge: Knowledge, choice: Choice, chosen: list[Chosen]) -> tupl
     if len(mine) < MAX_REASONS:
         mine.extend(r for r in article if r.stack == choice)
     return tuple(mine[:MAX_REASONS])
-
-
-def _stack(criterion: Criterion) -> Stack:
-    return "django" if criterion.sign > 0 else "nodejs"
 
 
 def what_would_change(knowledge: Knowledge, answers: Mapping[str, str]) -> WhatIf | None:
