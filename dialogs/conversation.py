@@ -228,6 +228,8 @@ class _Turn:
     save: bool = True
     lead: Lead | None = None
     release: bool = False
+    #: For ``/start <name>``: whether an admin made that tracked link with /link.
+    known_link: bool = False
 
     @property
     def session(self) -> Session:
@@ -268,6 +270,8 @@ class Conversation:
                 return Outcome(repeat=True)
             live = await uow.outbox.live(person.chat_id, person.user_id)
             turn = _Turn(person, stored, live, is_new=found is None)
+            if isinstance(action, Begin) and action.payload and PAYLOAD_RE.match(action.payload):
+                turn.known_link = await uow.links.exists(action.payload)
             before = (turn.session.state, turn.session.round)
             self._apply(turn, action)
             self._never_the_welcome(turn)
@@ -371,7 +375,7 @@ class Conversation:
             rec = recommend(self.knowledge, answers) if answers is not None else None
             turn.replies.append(ShowShared(rec))
             return
-        if payload and PAYLOAD_RE.match(payload) and not session.source:
+        if turn.known_link and not session.source:  # a made-up /start name is not a source
             session.source = payload
         self._continue(turn)
 
@@ -523,6 +527,11 @@ class Conversation:
             stored = await uow.sessions.get(user_id, user_id)
             source = stored.session.source if stored else None
             await uow.events.add(user_id, SHARED, source=source, detail=code)
+
+    async def register_link(self, admin_id: int, name: str) -> None:
+        """Remember a tracked link an admin made, so people who come through it are counted."""
+        async with self.store.unit(admin_id) as uow:
+            await uow.links.add(name)
 
     async def owner_name(self, chat_id: int, user_id: int) -> str | None:
         """The first name of the person a button belongs to."""

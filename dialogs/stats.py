@@ -12,6 +12,8 @@ from .session import QUESTION_PREFIX
 
 DIRECT = ""  # the source of users who came without a tracked link
 WINDOWS = (7, 30)
+#: Tracked links shown one by one in /stats; the rest are added up in one line.
+TOP_SOURCES = 10
 DAY = 86400
 
 
@@ -49,6 +51,17 @@ class WindowStats:
     by_source: dict[str, Tally] = field(default_factory=dict)
     recommendations: Counter[str] = field(default_factory=Counter)
     abandoned: Counter[str] = field(default_factory=Counter)
+
+    def top_sources(self, n: int = TOP_SOURCES) -> tuple[list[tuple[str, Tally]], Tally, int]:
+        """The ``n`` busiest sources (most started first), the rest added up, and how many."""
+        ranked = sorted(self.by_source.items(), key=lambda item: (-item[1].started, item[0]))
+        others = Tally()
+        for _source, tally in ranked[n:]:
+            others.started += tally.started
+            others.finished += tally.finished
+            others.shared += tally.shared
+            others.leads += tally.leads
+        return ranked[:n], others, len(ranked[n:])
 
 
 def compute(

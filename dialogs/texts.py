@@ -60,6 +60,7 @@ DIALOG_TEXTS = (
     "admin.stats_line",
     "admin.stats_overall",
     "admin.stats_direct",
+    "admin.stats_others",
     "admin.stats_split",
     "admin.stats_split_none",
     "admin.stats_abandoned",

@@ -151,6 +151,14 @@ class Outbox(Protocol):
         """No message shows the user's current step any more."""
 
 
+class Links(Protocol):
+    async def add(self, name: str) -> None:
+        """Register a tracked link made with /link (again: nothing changes)."""
+
+    async def exists(self, name: str) -> bool:
+        """Whether a tracked link of this name was made with /link."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over everything about one user."""
 
@@ -162,6 +170,8 @@ class UnitOfWork(Protocol):
     def leads(self) -> Leads: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def links(self) -> Links: ...
 
     async def forget(self, user_id: int) -> int:
         """Delete every row about this user (all chats, all tables); return how many."""

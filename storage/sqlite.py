@@ -103,6 +103,15 @@ MIGRATIONS: tuple[str, ...] = (
         source = json_extract(data, '$.src')
         WHERE json_valid(data);
     """,
+    # 3: the tracked links admins made with /link (only these count as a source).
+    """
+    CREATE TABLE links (
+        name       TEXT    PRIMARY KEY,
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO links (name, created_at)
+        SELECT DISTINCT source, 0 FROM sessions WHERE source IS NOT NULL AND source != 'shared';
+    """,
 )
 
 
@@ -305,6 +314,7 @@ class SqliteUnit:
         self.events = _Events(self)
         self.leads = _Leads(self)
         self.outbox = _Outbox(self)
+        self.links = _Links(self)
 
     def write(self, sql: str, *rows: Sequence[object]) -> None:
         """Buffer a statement (once per row of arguments) until the next read or the commit."""
@@ -505,3 +515,16 @@ class _Outbox:
 
     async def release(self, chat_id: int, user_id: int) -> None:
         self.unit.write("DELETE FROM live WHERE chat_id = ? AND user_id = ?", (chat_id, user_id))
+
+
+class _Links:
+    def __init__(self, unit: SqliteUnit) -> None:
+        self.unit = unit
+
+    async def add(self, name: str) -> None:
+        self.unit.write(
+            "INSERT OR IGNORE INTO links (name, created_at) VALUES (?, ?)", (name, self.unit.now)
+        )
+
+    async def exists(self, name: str) -> bool:
+        return await self.unit.fetchone("SELECT 1 FROM links WHERE name = ?", (name,)) is not None

@@ -21,6 +21,7 @@ from .share import deep_link
 
 HTML = ParseMode.HTML
 QR_SCALE = 8
+MESSAGE_LIMIT = 4096
 
 
 async def link(update: Update, context: BotContext) -> None:
@@ -37,6 +38,9 @@ async def link(update: Update, context: BotContext) -> None:
             chat.id, views.t("admin.link_invalid", name=name), parse_mode=HTML
         )
         return
+    await svc.conversation.register_link(
+        update.effective_user.id if update.effective_user else 0, name
+    )
     url = deep_link(context.bot.username, name)
     await context.bot.send_message(
         chat.id, views.t("admin.link", name=name, url=url), parse_mode=ParseMode.HTML
@@ -62,16 +66,31 @@ async def stats_command(update: Update, context: BotContext) -> None:
     blocks = [bold(svc.knowledge.text("admin.stats_title"))]
     for days in stats.WINDOWS:
         blocks.append(_window_text(svc, stats.compute(events, sessions, now=now, days=days)))
-    await context.bot.send_message(chat.id, "\n\n".join(blocks), parse_mode=ParseMode.HTML)
+    for text in pack(blocks):
+        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
+
+
+def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Blocks joined into as few messages as fit Telegram's limit (a block never splits)."""
+    messages: list[str] = []
+    for block in blocks:
+        if messages and len(messages[-1]) + 2 + len(block) <= limit:
+            messages[-1] += "\n\n" + block
+        else:
+            messages.append(block[:limit])
+    return messages
 
 
 def _window_text(svc: Services, window: stats.WindowStats) -> str:
     t, k = svc.presenter.t, svc.knowledge
     lines = [bold(k.text("admin.stats_window", days=window.days))]
     lines.append(_tally_line(svc, k.text("admin.stats_overall"), window.overall))
-    for source, tally in sorted(window.by_source.items()):
+    top, others, hidden = window.top_sources()
+    for source, tally in top:
         name = source or k.text("admin.stats_direct")
         lines.append("• " + _tally_line(svc, name, tally))
+    if hidden:
+        lines.append("• " + _tally_line(svc, k.text("admin.stats_others", count=hidden), others))
     if window.recommendations:
         split = " · ".join(
             f"{k.text(f'stack.{choice}')} {count}"

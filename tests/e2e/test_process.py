@@ -149,3 +149,42 @@ async def test_webhook_mode_serves_updates_and_refuses_a_wrong_secret(
         assert await fake.deliver_to_webhook(update, secret="wrong") == 403
         assert await fake.deliver_to_webhook(update, secret=None) == 403
     assert not fake.internal_errors
+
+
+def raw_bytes(db: Path) -> bytes:
+    """Everything SQLite keeps on disk for this database: the file, its log and shared memory."""
+    return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+
+
+async def test_after_forget_no_copy_of_the_contact_is_left_on_disk_even_after_a_sigkill(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    sales = fake.group("Sales")
+    ann = fake.user("Ann", last_name="Qwzxyvuts", timeout=20)
+    db = tmp_path / "state.sqlite3"
+    process = BotProcess(fake, tmp_path, SALES_CHAT_ID=str(sales.id), LOG_LEVEL="INFO")
+    await process.start()
+    try:
+        await wait_until_polling(fake, 0)
+        await ann.send_command("start")
+        for label in ("Python", "Nothing sensitive", "Small and simple (an MVP)"):
+            await ann.press(label)
+        await ann.send_command("restart")
+        for _ in range(9):
+            await ann.send_text("not sure")
+        await ann.press("💬 Talk to an expert")
+        await ann.press("Yes, share")
+        await ann.send_text("ann.private.mailbox@example.com")
+        assert "Thank you" in all_text(ann)
+        assert b"ann.private.mailbox" in raw_bytes(db)
+        await ann.send_command("forget")
+        await ann.press("Yes, delete everything")
+        assert "Everything I stored about you is deleted" in ann.last_message().text
+    finally:
+        await process.stop(signal.SIGKILL)
+    leftovers = raw_bytes(db)
+    for secret in (b"ann.private.mailbox", b"Qwzxyvuts"):
+        assert secret not in leftovers, secret
+    async with bot_process(fake, tmp_path, SALES_CHAT_ID=str(sales.id)):
+        await wait_until_polling(fake, len(fake.calls))
+    assert b"ann.private.mailbox" not in raw_bytes(db)

@@ -57,6 +57,7 @@ async def test_admin_commands_look_unknown_to_everyone_else(office: Office, comm
 
 
 async def test_a_tracked_link_is_counted_from_start_to_finish_in_stats(office: Office) -> None:
+    await office.admin.send_command("link", "spring_webinar")
     ann = office.fake.user("Ann")
     await ann.send_command("start", "spring_webinar")
     for label in FINTECH:
@@ -70,6 +71,7 @@ async def test_a_tracked_link_is_counted_from_start_to_finish_in_stats(office: O
 
 
 async def test_stats_show_the_question_where_unfinished_dialogs_stand(office: Office) -> None:
+    await office.admin.send_command("link", "ads")
     for name in ("Bob", "Cleo"):
         user = office.fake.user(name)
         await user.send_command("start", "ads")
@@ -133,6 +135,7 @@ async def test_an_empty_inline_query_offers_an_invitation(office: Office) -> Non
 
 
 async def test_a_lead_shares_their_phone_with_the_contact_button(office: Office) -> None:
+    await office.admin.send_command("link", "spring_webinar")
     ann = office.fake.user("Ann")
     await ann.send_command("start", "spring_webinar")
     for label in FINTECH:
@@ -193,6 +196,7 @@ async def test_without_a_sales_chat_there_is_no_expert_button(
 
 
 async def test_export_sends_a_csv_of_sessions_and_leads(office: Office) -> None:
+    await office.admin.send_command("link", "ads")
     ann, bob = office.fake.user("Ann"), office.fake.user("Bob")
     await finish(ann)
     await ann.press("💬 Talk to an expert")
@@ -246,3 +250,22 @@ async def test_typing_during_the_consent_question_asks_it_again(office: Office) 
     await ann.send_text("restart")
     assert "Question 1 of 9" in ann.last_message().text
     assert office.sales_texts() == []
+
+
+async def test_stats_with_many_tracked_links_fit_telegrams_limit_and_made_up_names_are_not_rows(
+    office: Office,
+) -> None:
+    for number in range(45):
+        await office.admin.send_command("link", f"campaign_{number:02}_with_a_long_name_for_slides")
+        user = office.fake.user(f"U{number}")
+        await user.send_command("start", f"campaign_{number:02}_with_a_long_name_for_slides")
+    stranger = office.fake.user("Mallory")
+    await stranger.send_command("start", "made_up_by_anyone")
+    await office.admin.send_command("stats")
+    texts = [m.text for m in office.admin.messages() if "started" in m.text]
+    assert texts and all(len(t) <= 4096 for t in texts)
+    joined = "\n".join(texts)
+    assert "36 other links: 36 started" in joined  # 10 rows: 9 links and "(no link)"
+    assert joined.count("• campaign_") == 2 * 9  # two windows
+    assert "made_up_by_anyone" not in joined
+    assert "went wrong" not in joined

@@ -1,0 +1,99 @@
+"""What an attack run broke, end to end: forged hand-offs, group noise, senders without a user,
+late callback answers and wasted edits."""
+
+from __future__ import annotations
+
+from fake_telegram import FakeTelegram
+from fake_telegram import updates as u
+from frontends.telegram import callbacks
+from tests.e2e.conftest import FINTECH, Office, finish
+
+
+async def test_a_forged_hand_off_in_a_group_shows_nothing_and_reaches_no_one(
+    office: Office,
+) -> None:
+    group = office.fake.group("Team")
+    bob = office.fake.user("Bob", chat=group)
+    await finish(bob)
+    result = bob.last_message()
+    for action in (callbacks.LEAD, callbacks.CONSENT):
+        data = callbacks.encode(bob.id, 0, callbacks.NO_QUESTION, action)
+        await bob.press_data(result.message_id, data)
+    texts = "\n".join(m.text for m in bob.messages())
+    assert "If you agree" not in texts
+    assert "How can the expert reach you" not in texts
+    assert office.fake.reply_keyboard(group) is None
+    await bob.send_text("bob@example.com", expect_response=False)
+    assert office.sales_texts() == []
+    assert office.rows("SELECT count(*) FROM leads") == [(0,)]
+
+
+async def test_a_callback_answer_telegram_refuses_as_too_old_shows_no_error(
+    fake: FakeTelegram, bot: object
+) -> None:
+    ann = fake.user("Ann")
+    await ann.send_command("start")
+    fake.fail_next(
+        "answerCallbackQuery",
+        status=400,
+        description="Bad Request: query is too old and response timeout expired "
+        "or query ID is invalid",
+    )
+    await ann.press("Python")
+    assert "Question 2 of 9" in ann.messages()[0].text
+    assert "went wrong" not in "\n".join(m.text for m in ann.messages())
+
+
+async def test_commands_for_another_bot_and_contacts_in_a_group_get_no_reply(
+    fake: FakeTelegram, bot: object
+) -> None:
+    group = fake.group("Founders")
+    ann = fake.user("Ann", chat=group)
+    await ann.send_text("/help@some_other_bot", expect_response=False)
+    await ann.send_text("/frobnicate@some_other_bot", expect_response=False)
+    await ann.share_contact(expect_response=False)
+    await ann.send_sticker(expect_response=False)
+    assert fake.messages(group) == []
+    assert fake.calls_to("sendMessage") == []
+
+
+async def test_a_message_with_no_sender_in_a_group_is_ignored(
+    fake: FakeTelegram, bot: object
+) -> None:
+    group = fake.group("Founders")
+    ann = fake.user("Ann", chat=group)
+    for text in ("/start", "hello", "/stats"):
+        message = u.text_message(fake.next_message_id(group.id), ann.user, group, text)
+        del message["from"]
+        message["sender_chat"] = {"id": -100777, "type": "channel", "title": "News"}
+        await ann._send(message, "an anonymous message", expect_response=False)
+    assert fake.calls_to("sendMessage") == []
+    assert not fake.internal_errors
+
+
+async def test_a_double_tap_on_the_live_question_sends_no_wasted_edit(
+    fake: FakeTelegram, bot: object
+) -> None:
+    ann = fake.user("Ann")
+    await ann.send_command("start")
+    await ann.press("Python")
+    question = ann.messages()[0]
+    old_python = callbacks.encode(ann.id, 0, "team", "python")
+    await ann.press_data(question.message_id, old_python)  # the first tap's twin
+    await ann.press_data(question.message_id, old_python)
+    refused = [c for c in fake.calls_to("editMessageText") if c.status != 200]
+    assert refused == []
+    assert "Question 2 of 9" in ann.messages()[0].text
+
+
+async def test_a_double_tap_on_start_over_sends_the_first_question_once(
+    fake: FakeTelegram, bot: object
+) -> None:
+    ann = fake.user("Ann")
+    await finish(ann, FINTECH)
+    result = ann.last_message()
+    start_over = callbacks.encode(ann.id, 0, callbacks.NO_QUESTION, callbacks.RESTART)
+    await ann.press_data(result.message_id, start_over)
+    await ann.press_data(result.message_id, start_over)
+    firsts = [m for m in ann.messages() if "Question 1 of 9" in m.text]
+    assert len(firsts) == 1
