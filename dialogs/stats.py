@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from storage.base import FINISHED, LEAD, SHARED, STARTED, Event, SessionRow
+from storage.base import FINISHED, LEAD, SHARED, STARTED, Event
 
 from .session import QUESTION_PREFIX
 
@@ -31,15 +31,15 @@ class Tally:
         """Finished dialogs per started one, 0 when none started."""
         return self.finished / self.started if self.started else 0.0
 
-    def count(self, kind: str) -> None:
+    def count(self, kind: str, n: int = 1) -> None:
         if kind == STARTED:
-            self.started += 1
+            self.started += n
         elif kind == FINISHED:
-            self.finished += 1
+            self.finished += n
         elif kind == SHARED:
-            self.shared += 1
+            self.shared += n
         elif kind == LEAD:
-            self.leads += 1
+            self.leads += n
 
 
 @dataclass(slots=True)
@@ -65,19 +65,23 @@ class WindowStats:
 
 
 def compute(
-    events: Iterable[Event], sessions: Iterable[SessionRow], *, now: float, days: int
+    events: Iterable[Event], waiting: Mapping[str, int], *, now: float, days: int
 ) -> WindowStats:
-    """The statistics of the last ``days`` days (older events and sessions are left out)."""
+    """The statistics of the last ``days`` days.
+
+    ``events`` may be single events or totals (``count``); older ones are left out.
+    ``waiting`` counts the sessions of the window that stand at each question state.
+    """
     since = int(now - days * DAY)
     stats = WindowStats(days)
     for event in events:
         if event.at < since:
             continue
-        stats.overall.count(event.kind)
-        stats.by_source.setdefault(event.source or DIRECT, Tally()).count(event.kind)
+        stats.overall.count(event.kind, event.count)
+        stats.by_source.setdefault(event.source or DIRECT, Tally()).count(event.kind, event.count)
         if event.kind == FINISHED and event.detail:
-            stats.recommendations[event.detail] += 1
-    for row in sessions:
-        if row.updated_at >= since and row.state.startswith(QUESTION_PREFIX):
-            stats.abandoned[row.state[len(QUESTION_PREFIX) :]] += 1
+            stats.recommendations[event.detail] += event.count
+    for state, count in waiting.items():
+        if state.startswith(QUESTION_PREFIX):
+            stats.abandoned[state[len(QUESTION_PREFIX) :]] += count
     return stats

@@ -40,13 +40,14 @@ class Stored:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One statistics event."""
+    """One statistics event (or, in totals, ``count`` alike events)."""
 
     at: int
     user_id: int
     kind: str
     source: str | None = None
     detail: str | None = None
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +197,13 @@ class Store(Protocol):
 
     async def events_since(self, since: int) -> list[Event]:
         """Events at or after ``since`` (Unix time)."""
+
+    async def event_totals(self, since: int) -> list[Event]:
+        """Events at or after ``since`` added up per source, kind and (for "finished" only)
+        recommendation, counted in the store: reports never load every event."""
+
+    async def waiting_since(self, since: int) -> dict[str, int]:
+        """How many sessions updated at or after ``since`` stand at each question state."""
 
     async def sessions_since(self, since: int) -> list[SessionRow]:
         """Sessions updated at or after ``since``."""

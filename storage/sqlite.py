@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from advisor import Knowledge
-from dialogs.session import Session
+from dialogs.session import QUESTION_PREFIX, Session
 
 from .base import (
+    FINISHED,
     Event,
     Lead,
     Live,
@@ -239,6 +240,26 @@ class SqliteStore:
             ).fetchall()
         )
         return [Event(*row) for row in rows]
+
+    async def event_totals(self, since: int) -> list[Event]:
+        rows = await self._read(
+            lambda: self._reads.execute(
+                "SELECT source, kind, CASE WHEN kind = ? THEN detail END AS d, count(*) "
+                "FROM events WHERE at >= ? GROUP BY source, kind, d",
+                (FINISHED, since),
+            ).fetchall()
+        )
+        return [Event(since, 0, kind, source, detail, n) for source, kind, detail, n in rows]
+
+    async def waiting_since(self, since: int) -> dict[str, int]:
+        rows = await self._read(
+            lambda: self._reads.execute(
+                "SELECT state, count(*) FROM sessions WHERE updated_at >= ? AND state LIKE ? "
+                "GROUP BY state",
+                (since, QUESTION_PREFIX + "%"),
+            ).fetchall()
+        )
+        return {state: n for state, n in rows}
 
     async def sessions_since(self, since: int) -> list[SessionRow]:
         return await self._read(lambda: self._session_rows("WHERE updated_at >= ?", (since,)))

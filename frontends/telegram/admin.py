@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -14,6 +15,7 @@ from telegram.constants import ParseMode
 from dialogs import stats
 from dialogs.conversation import PAYLOAD_RE
 from dialogs.sharecode import ShareCodes
+from storage.base import Lead, SessionRow
 
 from .context import BotContext, Services
 from .render import bold
@@ -60,12 +62,12 @@ async def stats_command(update: Update, context: BotContext) -> None:
     svc, chat = context.services, update.effective_chat
     assert chat is not None
     now = svc.store.clock()
-    since = int(now - max(stats.WINDOWS) * stats.DAY)
-    events = await svc.store.events_since(since)
-    sessions = await svc.store.sessions_since(since)
     blocks = [bold(svc.knowledge.text("admin.stats_title"))]
     for days in stats.WINDOWS:
-        blocks.append(_window_text(svc, stats.compute(events, sessions, now=now, days=days)))
+        since = int(now - days * stats.DAY)
+        totals = await svc.store.event_totals(since)
+        waiting = await svc.store.waiting_since(since)
+        blocks.append(_window_text(svc, stats.compute(totals, waiting, now=now, days=days)))
     for text in pack(blocks):
         await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
 
@@ -150,10 +152,10 @@ def _answers(answers: object) -> str:
     return json.dumps(answers, separators=(",", ":"), sort_keys=True)
 
 
-async def export_rows(svc: Services) -> list[dict[str, object]]:
-    """Every session and lead as flat rows for the CSV export."""
+def export_csv(sessions: list[SessionRow], leads: list[Lead]) -> bytes:
+    """Every session and lead as one CSV file (spreadsheet formulas neutralised)."""
     rows: list[dict[str, object]] = []
-    for s in await svc.store.all_sessions():
+    for s in sessions:
         rows.append(
             {
                 "type": "session",
@@ -168,7 +170,7 @@ async def export_rows(svc: Services) -> list[dict[str, object]]:
                 "contact": "",
             }
         )
-    for lead in await svc.store.all_leads():
+    for lead in leads:
         rows.append(
             {
                 "type": "lead",
@@ -183,22 +185,24 @@ async def export_rows(svc: Services) -> list[dict[str, object]]:
                 "contact": lead.contact,
             }
         )
-    return rows
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({key: _cell(value) for key, value in row.items()})
+    return buffer.getvalue().encode("utf-8")
 
 
 async def export(update: Update, context: BotContext) -> None:
     """Sends a CSV file of all sessions and leads."""
     svc, chat = context.services, update.effective_chat
     assert chat is not None
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
-    writer.writeheader()
-    for row in await export_rows(svc):
-        writer.writerow({key: _cell(value) for key, value in row.items()})
+    sessions, leads = await svc.store.all_sessions(), await svc.store.all_leads()
+    data = await asyncio.to_thread(export_csv, sessions, leads)  # not on the event loop
     when = datetime.fromtimestamp(svc.store.clock(), UTC).strftime("%Y-%m-%d %H:%M UTC")
     await context.bot.send_document(
         chat.id,
-        buffer.getvalue().encode("utf-8"),
+        data,
         filename="stack-advisor-export.csv",
         caption=svc.knowledge.text("admin.export_caption", when=when),
     )
