@@ -454,7 +454,7 @@ class Conversation:
             turn.replies.append(Show(self.engine.start(session)))
         elif session.question_id is None:
             return
-        elif live is not None and tap.message_id == live.message_id:
+        elif live is not None and tap.message_id == live.message_id and tap.question is not None:
             # The live question message: make sure it shows the current question (an earlier
             # edit may have been lost); nothing is sent when it already does.
             turn.toast = Notice("telegram.stale_same")

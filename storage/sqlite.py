@@ -142,7 +142,10 @@ class SqliteStore:
     async def open(self) -> SqliteStore:
         """Open (creating and upgrading as needed); raise :class:`StorageError` if it can't."""
         self._db = await self._write(self._open_writer)
-        self._read_db = self._db if self.path == ":memory:" else await self._read(self._open_reader)
+        if self.path == ":memory:":
+            self._read_db = self._db
+        else:
+            self._read_db = await self._read(self._open_reader)
         return self
 
     def _open_writer(self) -> sqlite3.Connection:
@@ -174,6 +177,9 @@ class SqliteStore:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
 
     async def _read(self, fn: Callable[[], T]) -> T:
+        if self._read_db is self._db:  # in memory: one connection, so wait for open units
+            async with self._lock:
+                return await self._write(fn)
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn)
 
     @property
@@ -217,10 +223,22 @@ class SqliteStore:
     async def purge_idle(self, ttl_days: int) -> int:
         cutoff = int(self.clock() - ttl_days * 86400)
         async with self._lock:
-            cursor = await self._write(
-                lambda: self.db.execute("DELETE FROM sessions WHERE updated_at < ?", (cutoff,))
+            return await self._write(lambda: self._purge(cutoff))
+
+    def _purge(self, cutoff: int) -> int:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            removed = db.execute("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)).rowcount
+            db.execute(
+                "DELETE FROM live WHERE NOT EXISTS (SELECT 1 FROM sessions s "
+                "WHERE s.chat_id = live.chat_id AND s.user_id = live.user_id)"
             )
-        return cursor.rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return removed
 
     # -- reports (second connection) -----------------------------------------------------------
 
@@ -254,9 +272,9 @@ class SqliteStore:
     async def waiting_since(self, since: int) -> dict[str, int]:
         rows = await self._read(
             lambda: self._reads.execute(
-                "SELECT state, count(*) FROM sessions WHERE updated_at >= ? AND state LIKE ? "
+                "SELECT state, count(*) FROM sessions WHERE updated_at >= ? AND state GLOB ? "
                 "GROUP BY state",
-                (since, QUESTION_PREFIX + "%"),
+                (since, QUESTION_PREFIX + "*"),
             ).fetchall()
         )
         return {state: n for state, n in rows}

@@ -11,6 +11,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     InlineQueryHandler,
+    JobQueue,
     MessageHandler,
     filters,
 )
@@ -24,7 +25,7 @@ from storage.base import Store
 from storage.sqlite import SqliteStore
 
 from . import admin, handlers, share
-from .context import CONTEXT_TYPES, BotApp, Services
+from .context import CONTEXT_TYPES, BotApp, BotContext, Services
 from .delivery import TelegramTransport
 from .ordering import PerUserOrder
 from .render import TelegramPresenter
@@ -52,8 +53,10 @@ def build_application(
     if settings.bot_token is None:
         raise ValueError("build_application needs settings with a BOT_TOKEN")
     engine = engine or DialogEngine(knowledge)
-    sqlite = SqliteStore(settings.state_db, knowledge) if store is None else None
-    backend: Store = sqlite if sqlite is not None else store  # type: ignore[assignment]
+    sqlite: SqliteStore | None = None
+    if store is None:  # SQLite at STATE_DB, opened at start-up
+        store = sqlite = SqliteStore(settings.state_db, knowledge)
+    backend: Store = store
     api = settings.telegram_api_url
     limited = settings.rate_limit > 0
 
@@ -66,11 +69,12 @@ def build_application(
         await backend.close()
 
     app: BotApp = (
-        Application.builder()  # type: ignore[assignment]
+        Application.builder()
         .token(settings.bot_token)
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .context_types(CONTEXT_TYPES)
+        .job_queue(JobQueue[BotContext]())
         .rate_limiter(
             AIORateLimiter(
                 overall_max_rate=settings.rate_limit,

@@ -46,7 +46,7 @@ class BotData:
         self._services = services
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+class BotContext(CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]):
     """The context every handler gets: ``context.services`` is typed."""
 
     @property
@@ -56,5 +56,5 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
 
 CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)
 BotApp = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[BotContext]
+    ExtBot[int], BotContext, dict[Any, Any], dict[Any, Any], BotData, JobQueue[BotContext]
 ]

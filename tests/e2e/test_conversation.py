@@ -322,15 +322,19 @@ async def test_polling_survives_server_errors_on_get_updates(
 async def test_a_deep_link_source_is_stored_and_an_invalid_one_ignored(
     fake: FakeTelegram, make_settings: MakeSettings, knowledge: object
 ) -> None:
-    settings: Settings = make_settings()
+    admin = fake.user("Alice")
+    settings: Settings = make_settings(ADMIN_IDS=str(admin.id))
     async with running(settings, knowledge):  # type: ignore[arg-type]
-        ann, bob = fake.user("Ann"), fake.user("Bob")
+        await admin.send_command("link", "spring_webinar")
+        ann, bob, cleo = fake.user("Ann"), fake.user("Bob"), fake.user("Cleo")
         await ann.send_command("start", "spring_webinar")
         await bob.send_command("start", "bad!payload")
+        await cleo.send_command("start", "never_made_with_link")
         assert "Question 1 of 9" in bob.last_message().text
+        assert "Question 1 of 9" in cleo.last_message().text
     with sqlite3.connect(settings.state_db) as db:
         rows = dict(db.execute("SELECT user_id, json_extract(data, '$.src') FROM sessions"))
-    assert rows == {ann.id: "spring_webinar", bob.id: None}
+    assert rows == {ann.id: "spring_webinar", bob.id: None, cleo.id: None}
 
 
 async def test_fintech_answers_are_the_ones_listed(fake: FakeTelegram, bot: object) -> None:

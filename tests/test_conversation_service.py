@@ -1,0 +1,620 @@
+"""The conversation service on its own: real engine, store and Telegram presenter, a fake transport.
+
+Each test drives :class:`Conversation` as a front end would — an action, then a delivery — and
+checks what the store holds and what reached the (pretend) chat. Buttons are tapped from the
+messages the transport delivered, so a test can only tap what the user could see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from advisor import Knowledge
+from dialogs import conversation as service
+from dialogs.conversation import (
+    DELIVERY_ATTEMPTS,
+    Begin,
+    Commanded,
+    Conversation,
+    DeliveryFailed,
+    Outcome,
+    Person,
+    Tapped,
+    Typed,
+)
+from dialogs.engine import DialogEngine
+from dialogs.session import LEAD_CONTACT, RESULT, Session
+from dialogs.sharecode import ShareCodes
+from dialogs.views import Notice
+from frontends.telegram import callbacks
+from frontends.telegram.render import EDIT, SEND, UNBUTTON, TelegramPresenter
+from storage.base import FINISHED, LEAD, STARTED, Live, Outgoing, Owed
+from storage.sqlite import SqliteStore
+
+SALES = -1000
+ADA, BOB = 501, 502
+GROUP = -600
+#: Answers whose result needs two messages.
+TWO_PART_RESULT = {
+    "team": "javascript",
+    "size": "small",
+    "services": "microservices",
+    "realtime": "core",
+}
+
+
+# -- a pretend chat on the other side of the transport -------------------------------------------
+
+
+@dataclass
+class _Failure:
+    times: int
+    transient: bool
+    when: Callable[[Outgoing], bool]
+
+
+class FakeTransport:
+    """Delivers into a pretend chat: records every message, numbers new ones, fails on request."""
+
+    def __init__(self) -> None:
+        self.delivered: list[Outgoing] = []
+        self.attempts = 0
+        #: What each message shows now: message id -> body (text, html, markup).
+        self.screen: dict[int, dict[str, Any]] = {}
+        #: The chat of each message.
+        self.chat_of: dict[int, int] = {}
+        self._next_id = 100
+        self._failures: list[_Failure] = []
+
+    def fail(
+        self,
+        times: int = DELIVERY_ATTEMPTS,
+        *,
+        transient: bool = True,
+        when: Callable[[Outgoing], bool] = lambda message: True,
+    ) -> None:
+        """Fail the next ``times`` deliveries of messages ``when`` picks."""
+        self._failures.append(_Failure(times, transient, when))
+
+    async def __call__(self, message: Outgoing) -> int | None:
+        self.attempts += 1
+        for failure in self._failures:
+            if failure.times and failure.when(message):
+                failure.times -= 1
+                raise DeliveryFailed("planned failure", transient=failure.transient)
+        self.delivered.append(message)
+        body = message.body
+        if message.kind == EDIT:
+            self.screen[body["message_id"]] = {k: v for k, v in body.items() if k != "message_id"}
+            return int(body["message_id"])
+        if message.kind == UNBUTTON:
+            self.screen[body["message_id"]].pop("markup", None)
+            return None
+        self._next_id += 1
+        self.screen[self._next_id] = dict(body)
+        self.chat_of[self._next_id] = message.chat_id
+        return self._next_id
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        """The text of every message sent or edited, in order (in one chat, if given)."""
+        return [
+            m.body["text"]
+            for m in self.delivered
+            if m.kind != UNBUTTON and (chat_id is None or m.chat_id == chat_id)
+        ]
+
+
+@dataclass
+class Visitor:
+    """One person using the bot in one chat; delivers after each action unless told not to."""
+
+    conversation: Conversation
+    transport: FakeTransport
+    person: Person
+
+    @property
+    def store(self) -> SqliteStore:
+        store = self.conversation.store
+        assert isinstance(store, SqliteStore)
+        return store
+
+    async def act(
+        self, action: service.Action, *, update_id: int = 0, deliver: bool = True
+    ) -> Outcome:
+        outcome = await self.conversation.handle(self.person, action, update_id=update_id)
+        if deliver:
+            await self.deliver()
+        return outcome
+
+    async def deliver(self) -> bool:
+        return await self.conversation.deliver(self.person.user_id, self.transport)
+
+    def button(self, action: str, message_id: int | None = None) -> Tapped:
+        """The tap of the button with this action on a message (by default the newest with
+        buttons in this chat)."""
+        if message_id is None:
+            message_id = max(
+                mid
+                for mid, body in self.transport.screen.items()
+                if self.transport.chat_of[mid] == self.person.chat_id
+                and "inline_keyboard" in body.get("markup", {})
+            )
+        markup = self.transport.screen[message_id].get("markup", {})
+        for row in markup.get("inline_keyboard", []):
+            for key in row:
+                press = callbacks.decode(key.get("callback_data"))
+                if press is not None and press.action == action:
+                    question = None if press.question == callbacks.NO_QUESTION else press.question
+                    return Tapped(press.round, question, press.action, message_id)
+        raise AssertionError(f"no {action!r} button on message {message_id}")
+
+    async def tap(
+        self,
+        action: str,
+        message_id: int | None = None,
+        *,
+        update_id: int = 0,
+        deliver: bool = True,
+    ) -> Outcome:
+        return await self.act(self.button(action, message_id), update_id=update_id, deliver=deliver)
+
+    async def answer_all(
+        self,
+        knowledge: Knowledge,
+        answers: dict[str, str] | None = None,
+        *,
+        stop_at: str | None = None,
+    ) -> None:
+        """Tap through the questions (up to ``stop_at``): these answers, else the neutral one."""
+        answers = answers or {}
+        while (question_id := (await self.session()).question_id) not in (None, stop_at):
+            question = knowledge.question(question_id)
+            assert question is not None
+            neutral = next(o.id for o in question.options if o.is_neutral)
+            await self.tap(answers.get(question_id, neutral))
+
+    async def session(self) -> Session:
+        async with self.store.unit(self.person.user_id) as uow:
+            stored = await uow.sessions.get(self.person.chat_id, self.person.user_id)
+        assert stored is not None
+        return stored.session
+
+    async def live(self) -> Live | None:
+        async with self.store.unit(self.person.user_id) as uow:
+            return await uow.outbox.live(self.person.chat_id, self.person.user_id)
+
+    async def owed(self) -> list[Owed]:
+        async with self.store.unit(self.person.user_id) as uow:
+            return await uow.outbox.owed(self.person.user_id)
+
+
+# -- fixtures --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries within a turn happen at once (the tests count attempts, not seconds)."""
+    monkeypatch.setattr(service, "DELIVERY_BACKOFF_SECONDS", 0)
+
+
+@pytest.fixture
+async def store(knowledge: Knowledge) -> AsyncIterator[SqliteStore]:
+    opened = await SqliteStore(":memory:", knowledge).open()
+    yield opened
+    await opened.close()
+
+
+def build_conversation(
+    engine: DialogEngine, store: SqliteStore, *, sales_chat_id: int | None = SALES
+) -> Conversation:
+    """Wired as frontends/telegram/app.py wires it."""
+    share_codes = ShareCodes(engine.knowledge, b"secret")
+    presenter = TelegramPresenter(
+        engine.knowledge,
+        engine.welcome_values(),
+        share_codes=share_codes,
+        sales_chat_id=sales_chat_id,
+    )
+    return Conversation(
+        engine, store, presenter, share_codes=share_codes, sales_chat_id=sales_chat_id
+    )
+
+
+@pytest.fixture
+def conversation(engine: DialogEngine, store: SqliteStore) -> Conversation:
+    return build_conversation(engine, store)
+
+
+@pytest.fixture
+def transport() -> FakeTransport:
+    return FakeTransport()
+
+
+def visitor(
+    conversation: Conversation,
+    transport: FakeTransport,
+    *,
+    user_id: int = ADA,
+    chat_id: int | None = None,
+    private: bool = True,
+) -> Visitor:
+    chat = user_id if chat_id is None else chat_id
+    person = Person(chat, user_id, "Ada", "Ada Lovelace", private=private)
+    return Visitor(conversation, transport, person)
+
+
+@pytest.fixture
+def ada(conversation: Conversation, transport: FakeTransport) -> Visitor:
+    return visitor(conversation, transport)
+
+
+def prompt_of(knowledge: Knowledge, question_id: str) -> str:
+    question = knowledge.question(question_id)
+    assert question is not None
+    return question.prompt
+
+
+# -- starting and answering ------------------------------------------------------------------------
+
+
+async def test_starting_sends_the_first_question_as_the_live_message(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await ada.act(Begin())
+    [sent] = transport.delivered
+    assert (sent.kind, sent.chat_id, sent.live) == (SEND, ADA, True)
+    assert "Question 1 of 9" in sent.body["text"]
+    assert prompt_of(knowledge, "team") in sent.body["text"]
+    assert await ada.live() == Live(max(transport.screen), sent.digest)
+    assert (await ada.session()).state == "q_team"
+    assert await ada.owed() == []
+
+
+async def test_a_tapped_answer_is_committed_and_owes_an_edit_before_anything_is_delivered(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await ada.act(Begin())
+    first = await ada.live()
+    assert first is not None
+
+    await ada.tap("python", deliver=False)
+
+    session = await ada.session()
+    assert (session.state, session.answers) == ("q_security", {"team": "python"})
+    [owed] = await ada.owed()
+    assert (owed.message.kind, owed.message.live) == (EDIT, True)
+    assert owed.message.body["message_id"] == first.message_id
+    assert prompt_of(knowledge, "security") in owed.message.body["text"]
+    assert len(transport.delivered) == 1  # only the first question so far
+
+    assert await ada.deliver()
+    assert await ada.live() == Live(first.message_id, owed.message.digest)
+    assert await ada.owed() == []
+
+
+async def test_typed_help_shows_help_and_keeps_the_user_where_they_were(
+    ada: Visitor, transport: FakeTransport, conversation: Conversation
+) -> None:
+    await ada.act(Begin())
+    await ada.tap("python")
+    before = await ada.session()
+
+    await ada.act(Typed("help"))
+
+    assert await ada.session() == before
+    presenter = conversation.presenter
+    assert isinstance(presenter, TelegramPresenter)
+    assert transport.texts()[-1] == presenter.t("telegram.help")
+
+
+async def test_an_update_seen_before_is_ignored(ada: Visitor, transport: FakeTransport) -> None:
+    await ada.act(Begin(), update_id=10)
+    tap = ada.button("python")
+    await ada.act(tap, update_id=11)
+    delivered = len(transport.delivered)
+
+    again = await ada.act(tap, update_id=11)
+    older = await ada.act(Commanded("restart"), update_id=9)
+
+    assert again.repeat and older.repeat
+    session = await ada.session()
+    assert (session.state, session.answers, session.round) == ("q_security", {"team": "python"}, 0)
+    assert len(transport.delivered) == delivered
+    assert await ada.owed() == []
+
+
+async def test_only_a_tracked_link_an_admin_made_counts_as_the_source(
+    conversation: Conversation, transport: FakeTransport, store: SqliteStore
+) -> None:
+    await conversation.register_link(BOB, "spring_ads")
+    ada = visitor(conversation, transport, user_id=ADA)
+    eve = visitor(conversation, transport, user_id=BOB + 1)
+    await ada.act(Begin(payload="spring_ads"))
+    await eve.act(Begin(payload="made_up"))
+    assert (await ada.session()).source == "spring_ads"
+    assert (await eve.session()).source is None
+    sources = {(e.user_id, e.kind): e.source for e in await store.events_since(0)}
+    assert sources == {(ADA, STARTED): "spring_ads", (BOB + 1, STARTED): None}
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+async def test_a_transient_failure_keeps_a_message_owed_and_next_time_only_the_rest_is_sent(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await ada.act(Begin())
+    last = knowledge.questions[-1]
+    await ada.answer_all(knowledge, TWO_PART_RESULT, stop_at=last.id)
+    question_message = await ada.live()
+
+    def second_part(message: Outgoing) -> bool:
+        return message.kind == SEND and message.live
+
+    transport.fail(DELIVERY_ATTEMPTS, transient=True, when=second_part)
+    sent_before = len(transport.delivered)
+    await ada.tap(next(o.id for o in last.options if o.is_neutral), deliver=False)
+    edit_done, first_part, second = [item.message for item in await ada.owed()]
+    assert (edit_done.kind, first_part.kind, second.kind) == (EDIT, SEND, SEND)
+
+    assert not await ada.deliver()
+    assert [item.message for item in await ada.owed()] == [second]
+    assert transport.delivered[sent_before:] == [edit_done, first_part]
+    assert await ada.live() == question_message  # the result is not live until it arrives
+
+    assert await ada.deliver()
+    assert transport.delivered[sent_before:] == [edit_done, first_part, second]
+    assert await ada.owed() == []
+    live = await ada.live()
+    assert live is not None and live.digest == second.digest
+    assert "Start over" in str(transport.screen[live.message_id]["markup"])
+
+
+async def test_a_permanent_failure_drops_the_message(
+    ada: Visitor, transport: FakeTransport
+) -> None:
+    transport.fail(1, transient=False)
+    await ada.act(Begin())
+    assert transport.attempts == 1
+    assert transport.delivered == []
+    assert await ada.owed() == []
+    assert await ada.live() is None
+    assert (await ada.session()).state == "q_team"
+
+
+async def test_deliver_all_resumes_everyone_still_owed(
+    conversation: Conversation, transport: FakeTransport
+) -> None:
+    ada = visitor(conversation, transport, user_id=ADA)
+    bob = visitor(conversation, transport, user_id=BOB)
+    await ada.act(Begin(), deliver=False)
+    await bob.act(Begin(), deliver=False)
+    assert await conversation.deliver_all(transport) == 0
+    assert {m.chat_id for m in transport.delivered} == {ADA, BOB}
+    assert await conversation.store.owing_users() == []
+
+
+# -- taps that come late or twice ----------------------------------------------------------------
+
+
+async def test_a_double_tap_on_start_over_sends_the_first_question_once(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    tap = ada.button(service.RESTART)
+    sent_before = len(transport.delivered)
+
+    first = await ada.act(tap)
+    second = await ada.act(tap)
+
+    assert first.toast is None
+    assert second.toast == Notice("telegram.stale")
+    firsts = [t for t in transport.texts()[sent_before:] if "Question 1 of 9" in t]
+    assert len(firsts) == 1
+    session = await ada.session()
+    assert (session.state, session.round) == ("q_team", 1)
+
+
+async def test_a_double_tap_on_start_over_before_the_first_is_delivered_sends_the_question_once(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    result = await ada.live()
+    assert result is not None
+    tap = ada.button(service.RESTART)
+    result_text = transport.screen[result.message_id]["text"]
+    sent_before = len(transport.delivered)
+
+    transport.fail(DELIVERY_ATTEMPTS, transient=True)  # the first answer does not get through
+    await ada.act(tap)
+    await ada.act(tap)  # so the user taps again; now everything arrives
+
+    firsts = [t for t in transport.texts()[sent_before:] if "Question 1 of 9" in t]
+    assert len(firsts) == 1
+    assert transport.screen[result.message_id]["text"] == result_text
+
+
+async def test_a_stale_tap_on_the_live_message_that_shows_the_current_question_owes_nothing(
+    ada: Visitor, transport: FakeTransport
+) -> None:
+    await ada.act(Begin())
+    tap = ada.button("python")
+    await ada.act(tap)
+    delivered = len(transport.delivered)
+
+    outcome = await ada.act(tap, deliver=False)
+
+    assert outcome.toast == Notice("telegram.stale_same")
+    assert await ada.owed() == []
+    assert (await ada.session()).answers == {"team": "python"}
+    assert await ada.deliver()
+    assert len(transport.delivered) == delivered
+
+
+async def test_a_stale_tap_on_the_live_message_repairs_it_when_an_edit_was_lost(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await ada.act(Begin())
+    tap = ada.button("python")
+    question_message = tap.message_id
+    assert question_message is not None
+    transport.fail(1, transient=False)  # the edit to question 2 never arrives
+    await ada.act(tap)
+    assert prompt_of(knowledge, "team") in transport.screen[question_message]["text"]
+
+    outcome = await ada.act(tap)
+
+    assert outcome.toast == Notice("telegram.stale_same")
+    assert prompt_of(knowledge, "security") in transport.screen[question_message]["text"]
+
+
+# -- statistics --------------------------------------------------------------------------------
+
+
+async def test_going_back_from_the_result_and_finishing_again_counts_one_start_and_one_finish(
+    ada: Visitor, knowledge: Knowledge, store: SqliteStore
+) -> None:
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    await ada.act(Commanded("back"))
+    assert (await ada.session()).question_id is not None
+    await ada.answer_all(knowledge)
+    assert (await ada.session()).state == RESULT
+
+    kinds = [event.kind for event in await store.events_since(0)]
+    assert kinds.count(STARTED) == 1
+    assert kinds.count(FINISHED) == 1
+
+
+async def test_starting_over_from_the_result_counts_a_new_start(
+    ada: Visitor, knowledge: Knowledge, store: SqliteStore
+) -> None:
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    await ada.tap(service.RESTART)
+    await ada.answer_all(knowledge)
+    kinds = [event.kind for event in await store.events_since(0)]
+    assert (kinds.count(STARTED), kinds.count(FINISHED)) == (2, 2)
+
+
+# -- the hand-off to an expert -----------------------------------------------------------------
+
+
+async def test_the_expert_buttons_do_nothing_in_a_group_chat(
+    conversation: Conversation, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    member = visitor(conversation, transport, chat_id=GROUP, private=False)
+    await member.act(Begin())
+    await member.answer_all(knowledge)
+    result = await member.live()
+    assert result is not None
+    with pytest.raises(AssertionError, match="no 'lead' button"):
+        member.button(service.LEAD_BUTTON)
+    session = await member.session()
+
+    for action in (service.LEAD_BUTTON, service.CONSENT):
+        outcome = await member.act(
+            Tapped(session.round, None, action, result.message_id), deliver=False
+        )
+        assert outcome.toast == Notice("telegram.stale")
+        assert await member.owed() == []
+    assert (await member.session()).state == RESULT
+
+
+async def test_the_expert_buttons_do_nothing_without_a_sales_chat(
+    engine: DialogEngine, store: SqliteStore, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    ada = visitor(build_conversation(engine, store, sales_chat_id=None), transport)
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    result = await ada.live()
+    assert result is not None
+    with pytest.raises(AssertionError, match="no 'lead' button"):
+        ada.button(service.LEAD_BUTTON)
+    session = await ada.session()
+
+    outcome = await ada.act(
+        Tapped(session.round, None, service.LEAD_BUTTON, result.message_id), deliver=False
+    )
+
+    assert outcome.toast == Notice("telegram.stale")
+    assert await ada.owed() == []
+    assert (await ada.session()).state == RESULT
+
+
+async def test_a_typed_email_at_the_contact_step_stores_a_lead_and_owes_the_sales_summary(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, store: SqliteStore
+) -> None:
+    await ada.conversation.register_link(BOB, "spring_ads")
+    await ada.act(Begin(payload="spring_ads"))
+    await ada.answer_all(knowledge, {"team": "python"})
+    await ada.tap(service.LEAD_BUTTON)
+    await ada.tap(service.CONSENT)
+    assert (await ada.session()).state == LEAD_CONTACT
+
+    await ada.act(Typed("  Ada@Example.ORG "), deliver=False)
+
+    [lead] = await store.all_leads()
+    assert (lead.user_id, lead.name, lead.contact) == (ADA, "Ada Lovelace", "Ada@example.org")
+    assert (lead.source, lead.recommendation) == ("spring_ads", "django")
+    assert lead.answers["team"] == "python"
+    owed = [item.message for item in await ada.owed()]
+    [summary] = [m for m in owed if m.chat_id == SALES]
+    assert "Ada@example.org" in summary.body["text"]
+    assert "spring_ads" in summary.body["text"]
+    assert summary.body["html"] is False
+    assert (await ada.session()).state == RESULT
+    assert LEAD in [event.kind for event in await store.events_since(0)]
+
+    assert await ada.deliver()
+    assert transport.texts(SALES) == [summary.body["text"]]
+
+
+async def test_a_bad_email_at_the_contact_step_asks_again_and_stores_nothing(
+    ada: Visitor, knowledge: Knowledge, store: SqliteStore, conversation: Conversation
+) -> None:
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    await ada.tap(service.LEAD_BUTTON)
+    await ada.tap(service.CONSENT)
+
+    await ada.act(Typed("call me maybe"), deliver=False)
+
+    assert await store.all_leads() == []
+    [owed] = await ada.owed()
+    presenter = conversation.presenter
+    assert isinstance(presenter, TelegramPresenter)
+    assert owed.message.body["text"] == presenter.t("lead.bad_email")
+    assert (await ada.session()).state == LEAD_CONTACT
+
+
+# -- forgetting ----------------------------------------------------------------------------------
+
+
+async def test_forget_removes_everything_about_the_user_in_every_chat(
+    conversation: Conversation, transport: FakeTransport, store: SqliteStore, knowledge: Knowledge
+) -> None:
+    private = visitor(conversation, transport)
+    group = visitor(conversation, transport, chat_id=GROUP, private=False)
+    bob = visitor(conversation, transport, user_id=BOB)
+    for someone in (private, group, bob):
+        await someone.act(Begin())
+    await private.answer_all(knowledge)
+    await group.act(Typed("python"), deliver=False)  # still owed when forgotten
+
+    removed = await conversation.forget(ADA)
+
+    assert removed > 0
+    assert {row.user_id for row in await store.all_sessions()} == {BOB}
+    assert {event.user_id for event in await store.events_since(0)} == {BOB}
+    assert await private.live() is None and await group.live() is None
+    assert await private.owed() == []
+    assert await store.owing_users() == []
+    assert await bob.live() is not None
+    assert await conversation.owner_name(GROUP, ADA) is None

@@ -1,0 +1,645 @@
+"""The storage contract: what every backend of ``storage.base.Store`` must do, and SQLite's own.
+
+The contract tests run once per backend in :data:`BACKENDS`. A new backend (PostgreSQL, say)
+joins them by adding one entry: a factory that opens a fresh, empty store and a helper that
+writes corrupt session data the way only that backend can.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from advisor import Knowledge
+from dialogs.session import Session
+from storage.base import FINISHED, LEAD, STARTED, Lead, Live, Outgoing, Store, Stored
+from storage.sqlite import MIGRATIONS, SqliteStore
+
+DAY = 86400
+START = 1_800_000_000.0
+ADA, BOB = 101, 202
+GROUP = -300
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, *, days: float = 0, seconds: float = 0) -> None:
+        self.now += days * DAY + seconds
+
+
+# -- backends ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How to open a fresh store of one kind, and how to corrupt a stored session in it."""
+
+    open: Callable[[Path, Knowledge, Clock], Awaitable[Store]]
+    corrupt: Callable[[Store, int, int, str], Awaitable[None]]
+
+
+async def _open_sqlite_file(tmp: Path, knowledge: Knowledge, clock: Clock) -> Store:
+    return await SqliteStore(tmp / "state.sqlite3", knowledge, clock).open()
+
+
+async def _open_sqlite_memory(tmp: Path, knowledge: Knowledge, clock: Clock) -> Store:
+    return await SqliteStore(":memory:", knowledge, clock).open()
+
+
+async def _corrupt_sqlite(store: Store, chat_id: int, user_id: int, raw: str) -> None:
+    assert isinstance(store, SqliteStore)
+    store.db.execute(
+        "UPDATE sessions SET data = ? WHERE chat_id = ? AND user_id = ?", (raw, chat_id, user_id)
+    )
+
+
+BACKENDS: dict[str, Backend] = {
+    "sqlite-file": Backend(_open_sqlite_file, _corrupt_sqlite),
+    "sqlite-memory": Backend(_open_sqlite_memory, _corrupt_sqlite),
+}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=list(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return BACKENDS[request.param]
+
+
+@pytest.fixture
+async def store(
+    backend: Backend, tmp_path: Path, knowledge: Knowledge, clock: Clock
+) -> AsyncIterator[Store]:
+    opened = await backend.open(tmp_path, knowledge, clock)
+    yield opened
+    await opened.close()
+
+
+# -- builders ----------------------------------------------------------------------------------
+
+
+def a_session(**changes: object) -> Stored:
+    """A stored session on the second question, with a source and a name."""
+    session = Session(state="q_security", answers={"team": "python"}, round=2, source="ads")
+    for name, value in changes.items():
+        setattr(session, name, value)
+    return Stored(session, first_name="Ada", last_update=41)
+
+
+def a_lead(user_id: int = ADA, *, contact: str = "ada@example.org") -> Lead:
+    return Lead(
+        chat_id=user_id,
+        user_id=user_id,
+        name="Ada Lovelace",
+        contact=contact,
+        source="ads",
+        recommendation="django",
+        answers={"team": "python"},
+    )
+
+
+def a_message(text: str, *, chat_id: int = ADA, live: bool = False, digest: str = "") -> Outgoing:
+    return Outgoing(chat_id, "send", {"text": text, "html": True}, live=live, digest=digest)
+
+
+async def save(store: Store, user_id: int, stored: Stored, *, chat_id: int | None = None) -> None:
+    async with store.unit(user_id) as uow:
+        await uow.sessions.put(user_id if chat_id is None else chat_id, user_id, stored)
+
+
+async def load(store: Store, user_id: int, *, chat_id: int | None = None) -> Stored | None:
+    async with store.unit(user_id) as uow:
+        return await uow.sessions.get(user_id if chat_id is None else chat_id, user_id)
+
+
+async def live_of(store: Store, user_id: int, *, chat_id: int | None = None) -> Live | None:
+    async with store.unit(user_id) as uow:
+        return await uow.outbox.live(user_id if chat_id is None else chat_id, user_id)
+
+
+async def owed_texts(store: Store, user_id: int) -> list[str]:
+    async with store.unit(user_id) as uow:
+        return [item.message.body["text"] for item in await uow.outbox.owed(user_id)]
+
+
+# -- sessions ----------------------------------------------------------------------------------
+
+
+async def test_a_saved_session_loads_back_as_it_was(store: Store) -> None:
+    await save(store, ADA, a_session())
+    loaded = await load(store, ADA)
+    assert loaded is not None
+    assert loaded.session == Session("q_security", {"team": "python"}, 2, "ads")
+    assert (loaded.first_name, loaded.last_update) == ("Ada", 41)
+    assert loaded.updated_at == int(START)
+    assert not loaded.restored_fresh
+
+
+async def test_saving_again_replaces_the_session_and_stamps_the_time(
+    store: Store, clock: Clock
+) -> None:
+    await save(store, ADA, a_session())
+    clock.advance(seconds=30)
+    await save(store, ADA, a_session(state="result", answers={"team": "javascript"}))
+    loaded = await load(store, ADA)
+    assert loaded is not None
+    assert (loaded.session.state, loaded.session.answers) == ("result", {"team": "javascript"})
+    assert loaded.updated_at == int(START) + 30
+
+
+async def test_a_user_never_seen_has_no_session(store: Store) -> None:
+    await save(store, ADA, a_session())
+    assert await load(store, BOB) is None
+    assert await load(store, ADA, chat_id=GROUP) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{not json",
+        json.dumps({"v": 99, "s": "q_security", "a": {"team": "python"}}),
+        json.dumps({"v": 1, "s": "q_no_such_question", "a": {}}),
+        json.dumps(["a", "list"]),
+    ],
+    ids=["bad-json", "unknown-version", "unknown-question", "not-an-object"],
+)
+async def test_corrupt_session_data_gives_a_fresh_session_marked_as_restored_fresh(
+    store: Store, backend: Backend, raw: str
+) -> None:
+    await save(store, ADA, a_session())
+    await backend.corrupt(store, ADA, ADA, raw)
+    loaded = await load(store, ADA)
+    assert loaded is not None
+    assert loaded.session == Session()
+    assert loaded.restored_fresh
+    assert (loaded.first_name, loaded.last_update) == ("Ada", 41)
+
+
+@pytest.mark.parametrize("read_in_between", [False, True], ids=["buffered", "after-a-read"])
+async def test_a_unit_that_raises_commits_nothing(store: Store, read_in_between: bool) -> None:
+    await save(store, ADA, a_session())
+    with pytest.raises(RuntimeError, match="boom"):
+        async with store.unit(ADA) as uow:
+            await uow.sessions.put(ADA, ADA, a_session(state="result"))
+            await uow.events.add(ADA, STARTED)
+            await uow.leads.add(a_lead())
+            await uow.outbox.put(ADA, [a_message("hello")])
+            if read_in_between:
+                assert await uow.events.latest(ADA, [STARTED]) == STARTED
+            raise RuntimeError("boom")
+    loaded = await load(store, ADA)
+    assert loaded is not None and loaded.session.state == "q_security"
+    assert await store.events_since(0) == []
+    assert await store.all_leads() == []
+    assert await owed_texts(store, ADA) == []
+    assert await store.owing_users() == []
+
+
+async def test_reports_do_not_see_a_units_writes_before_it_commits(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, a_session())
+        await uow.events.add(ADA, STARTED)
+        assert await uow.events.latest(ADA, [STARTED]) == STARTED  # the writes are applied
+        report = asyncio.create_task(store.all_sessions())
+        await asyncio.sleep(0.05)
+        during = report.result() if report.done() else None  # a backend may wait for the unit
+    assert during in (None, [])
+    assert len(await report) == 1 if during is None else True
+    assert len(await store.all_sessions()) == 1
+
+
+async def test_a_unit_sees_its_own_writes_before_it_commits(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, a_session())
+        await uow.events.add(ADA, STARTED)
+        stored = await uow.sessions.get(ADA, ADA)
+        assert stored is not None and stored.session.state == "q_security"
+        assert await uow.events.latest(ADA, [STARTED, FINISHED]) == STARTED
+
+
+# -- events and leads --------------------------------------------------------------------------
+
+
+async def test_events_are_recorded_with_the_time_source_and_detail(
+    store: Store, clock: Clock
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.events.add(ADA, STARTED, source="ads")
+    clock.advance(seconds=60)
+    async with store.unit(ADA) as uow:
+        await uow.events.add(ADA, FINISHED, source="ads", detail="django")
+    events = await store.events_since(0)
+    assert [(e.at, e.user_id, e.kind, e.source, e.detail) for e in events] == [
+        (int(START), ADA, STARTED, "ads", None),
+        (int(START) + 60, ADA, FINISHED, "ads", "django"),
+    ]
+
+
+async def test_the_latest_event_is_the_most_recent_of_the_kinds_asked_for(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        assert await uow.events.latest(ADA, [STARTED, FINISHED]) is None
+        await uow.events.add(ADA, STARTED)
+        await uow.events.add(ADA, FINISHED, detail="django")
+        await uow.events.add(ADA, LEAD, detail="django")
+    async with store.unit(ADA) as uow:
+        assert await uow.events.latest(ADA, [STARTED, FINISHED]) == FINISHED
+        assert await uow.events.latest(ADA, [STARTED]) == STARTED
+        assert await uow.events.latest(BOB, [STARTED, FINISHED]) is None
+
+
+async def test_an_event_exists_only_for_its_user_kind_and_detail(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.events.add(ADA, "shared", detail="r_abc")
+    async with store.unit(ADA) as uow:
+        assert await uow.events.exists(ADA, "shared", "r_abc")
+        assert not await uow.events.exists(ADA, "shared", "r_xyz")
+        assert not await uow.events.exists(ADA, FINISHED, "r_abc")
+        assert not await uow.events.exists(BOB, "shared", "r_abc")
+
+
+async def test_events_since_leaves_out_older_events(store: Store, clock: Clock) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.events.add(ADA, STARTED, detail="old")
+    clock.advance(days=10)
+    async with store.unit(BOB) as uow:
+        await uow.events.add(BOB, STARTED, detail="new")
+    since = int(clock.now - DAY)
+    assert [e.detail for e in await store.events_since(since)] == ["new"]
+    assert [e.detail for e in await store.events_since(int(clock.now))] == ["new"]
+
+
+async def test_leads_come_back_oldest_first_with_their_answers(store: Store, clock: Clock) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.leads.add(a_lead(ADA, contact="ada@example.org"))
+    clock.advance(seconds=5)
+    async with store.unit(BOB) as uow:
+        await uow.leads.add(a_lead(BOB, contact="+15550100"))
+    leads = await store.all_leads()
+    assert [(lead.user_id, lead.contact, lead.at) for lead in leads] == [
+        (ADA, "ada@example.org", int(START)),
+        (BOB, "+15550100", int(START) + 5),
+    ]
+    assert leads[0].answers == {"team": "python"}
+    assert (leads[0].name, leads[0].source, leads[0].recommendation) == (
+        "Ada Lovelace",
+        "ads",
+        "django",
+    )
+
+
+# -- the outbox ----------------------------------------------------------------------------------
+
+
+async def test_owed_messages_come_back_in_the_order_they_were_put(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("one"), a_message("two")])
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("three")])
+    assert await owed_texts(store, ADA) == ["one", "two", "three"]
+    assert await owed_texts(store, BOB) == []
+
+
+async def test_an_owed_message_keeps_its_chat_kind_body_and_digest(store: Store) -> None:
+    message = Outgoing(
+        GROUP, "edit", {"message_id": 7, "text": "Ünïcode ✓", "markup": {"k": [1]}}, True, "d1"
+    )
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [message])
+    async with store.unit(ADA) as uow:
+        [owed] = await uow.outbox.owed(ADA)
+    assert owed.user_id == ADA
+    assert owed.message == message
+
+
+async def test_a_delivered_message_is_no_longer_owed(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("one"), a_message("two")])
+        first, _ = await uow.outbox.owed(ADA)
+    async with store.unit(ADA) as uow:
+        await uow.outbox.delivered(first, 55)
+    assert await owed_texts(store, ADA) == ["two"]
+    assert await live_of(store, ADA) is None  # a message that is not live stays not live
+
+
+async def test_a_delivered_live_message_becomes_the_live_one_with_its_digest(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("question 1", live=True, digest="aaa")])
+        [first] = await uow.outbox.owed(ADA)
+    async with store.unit(ADA) as uow:
+        await uow.outbox.delivered(first, 10)
+    assert await live_of(store, ADA) == Live(10, "aaa")
+
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("question 2", live=True, digest="bbb")])
+        [second] = await uow.outbox.owed(ADA)
+        await uow.outbox.delivered(second, 11)
+    assert await live_of(store, ADA) == Live(11, "bbb")
+    assert await live_of(store, ADA, chat_id=GROUP) is None
+
+
+async def test_a_live_message_delivered_without_an_id_leaves_the_live_one_alone(
+    store: Store,
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("q1", live=True, digest="aaa")])
+        [first] = await uow.outbox.owed(ADA)
+        await uow.outbox.delivered(first, 10)
+        await uow.outbox.put(ADA, [a_message("q2", live=True, digest="bbb")])
+        [dropped] = await uow.outbox.owed(ADA)
+        await uow.outbox.delivered(dropped, None)
+    assert await live_of(store, ADA) == Live(10, "aaa")
+    assert await owed_texts(store, ADA) == []
+
+
+async def test_release_leaves_no_live_message_in_that_chat_only(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("private", live=True, digest="p")])
+        await uow.outbox.put(ADA, [a_message("group", chat_id=GROUP, live=True, digest="g")])
+        for owed, message_id in zip(await uow.outbox.owed(ADA), (1, 2), strict=True):
+            await uow.outbox.delivered(owed, message_id)
+    async with store.unit(ADA) as uow:
+        await uow.outbox.release(ADA, ADA)
+    assert await live_of(store, ADA) is None
+    assert await live_of(store, ADA, chat_id=GROUP) == Live(2, "g")
+
+
+async def test_owing_users_are_those_with_messages_still_owed(store: Store) -> None:
+    assert await store.owing_users() == []
+    for user_id in (ADA, BOB):
+        async with store.unit(user_id) as uow:
+            await uow.outbox.put(user_id, [a_message("hi", chat_id=user_id)])
+    assert sorted(await store.owing_users()) == [ADA, BOB]
+    async with store.unit(ADA) as uow:
+        [owed] = await uow.outbox.owed(ADA)
+        await uow.outbox.delivered(owed, 1)
+    assert await store.owing_users() == [BOB]
+
+
+# -- reports and housekeeping ----------------------------------------------------------------
+
+
+async def test_reports_see_each_sessions_state_and_source(store: Store, clock: Clock) -> None:
+    await save(store, ADA, a_session())
+    clock.advance(days=3)
+    await save(store, BOB, a_session(state="result", source=None))
+    every = await store.all_sessions()
+    assert [(r.user_id, r.state, r.source, r.first_name) for r in every] == [
+        (ADA, "q_security", "ads", "Ada"),
+        (BOB, "result", None, "Ada"),
+    ]
+    assert every[0].answers == {"team": "python"}
+    assert every[1].updated_at == int(START) + 3 * DAY
+    recent = await store.sessions_since(int(clock.now - DAY))
+    assert [(r.user_id, r.state) for r in recent] == [(BOB, "result")]
+
+
+async def test_event_totals_add_up_events_per_source_kind_and_recommendation(
+    store: Store, clock: Clock
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.events.add(ADA, STARTED, source="old")
+    clock.advance(days=10)
+    async with store.unit(ADA) as uow:
+        for _ in range(3):
+            await uow.events.add(ADA, STARTED, source="ads")
+        await uow.events.add(ADA, FINISHED, source="ads", detail="django")
+        await uow.events.add(ADA, FINISHED, source="ads", detail="django")
+        await uow.events.add(ADA, FINISHED, source="ads", detail="nodejs")
+        await uow.events.add(BOB, STARTED)
+        await uow.events.add(BOB, LEAD, detail="nodejs")
+    totals = await store.event_totals(int(clock.now - DAY))
+    counted = {(e.source, e.kind, e.detail): e.count for e in totals}
+    assert counted == {
+        ("ads", STARTED, None): 3,
+        ("ads", FINISHED, "django"): 2,
+        ("ads", FINISHED, "nodejs"): 1,
+        (None, STARTED, None): 1,
+        (None, LEAD, None): 1,
+    }
+
+
+async def test_waiting_sessions_are_counted_per_question_within_the_window(
+    store: Store, clock: Clock
+) -> None:
+    await save(store, 1, a_session(state="q_size"))
+    clock.advance(days=10)
+    await save(store, 2, a_session())
+    await save(store, 3, a_session())
+    await save(store, 4, a_session(state="q_team", answers={}))
+    await save(store, 5, a_session(state="result"))
+    await save(store, 6, a_session(state="welcome", answers={}))
+    waiting = await store.waiting_since(int(clock.now - DAY))
+    assert waiting == {"q_security": 2, "q_team": 1}
+
+
+async def test_a_tracked_link_exists_once_made_and_making_it_again_changes_nothing(
+    store: Store,
+) -> None:
+    async with store.unit(ADA) as uow:
+        assert not await uow.links.exists("spring_ads")
+        await uow.links.add("spring_ads")
+        await uow.links.add("spring_ads")
+    async with store.unit(BOB) as uow:
+        assert await uow.links.exists("spring_ads")
+        assert not await uow.links.exists("spring")
+
+
+async def test_forgetting_the_admin_who_made_a_link_keeps_the_link(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.links.add("spring_ads")
+        await uow.forget(ADA)
+    async with store.unit(BOB) as uow:
+        assert await uow.links.exists("spring_ads")
+
+
+async def test_the_first_name_is_kept_per_chat(store: Store) -> None:
+    await save(store, ADA, a_session())
+    assert await store.first_name(ADA, ADA) == "Ada"
+    assert await store.first_name(GROUP, ADA) is None
+
+
+async def test_purging_removes_only_sessions_idle_for_longer_than_the_ttl(
+    store: Store, clock: Clock
+) -> None:
+    await save(store, ADA, a_session())
+    clock.advance(days=20)
+    await save(store, BOB, a_session())
+    clock.advance(days=11)
+    assert await store.purge_idle(30) == 1
+    assert await load(store, ADA) is None
+    assert await load(store, BOB) is not None
+    assert await store.purge_idle(30) == 0
+
+
+async def _everything_about(store: Store, user_id: int) -> None:
+    """A session in the private chat and in a group, events, a lead, owed and live messages."""
+    await save(store, user_id, a_session())
+    await save(store, user_id, a_session(), chat_id=GROUP)
+    async with store.unit(user_id) as uow:
+        await uow.events.add(user_id, STARTED)
+        await uow.leads.add(a_lead(user_id))
+        await uow.outbox.put(user_id, [a_message("live", chat_id=user_id, live=True, digest="x")])
+        await uow.outbox.put(user_id, [a_message("group", chat_id=GROUP, live=True, digest="y")])
+        for owed, message_id in zip(await uow.outbox.owed(user_id), (5, 6), strict=True):
+            await uow.outbox.delivered(owed, message_id)
+        await uow.outbox.put(user_id, [a_message("still owed", chat_id=user_id)])
+
+
+async def test_forgetting_a_user_deletes_every_row_about_them_in_every_chat(store: Store) -> None:
+    await _everything_about(store, ADA)
+    await _everything_about(store, BOB)
+    async with store.unit(ADA) as uow:
+        removed = await uow.forget(ADA)
+    assert removed == 2 + 1 + 1 + 1 + 2  # sessions, events, leads, outbox, live
+    for chat_id in (ADA, GROUP):
+        assert await load(store, ADA, chat_id=chat_id) is None
+        assert await live_of(store, ADA, chat_id=chat_id) is None
+    assert await owed_texts(store, ADA) == []
+    assert {e.user_id for e in await store.events_since(0)} == {BOB}
+    assert {lead.user_id for lead in await store.all_leads()} == {BOB}
+    assert {row.user_id for row in await store.all_sessions()} == {BOB}
+    assert await store.owing_users() == [BOB]
+    assert await store.first_name(GROUP, ADA) is None
+
+
+async def test_forgetting_a_user_leaves_other_users_as_they_were(store: Store) -> None:
+    await _everything_about(store, ADA)
+    await _everything_about(store, BOB)
+    async with store.unit(ADA) as uow:
+        await uow.forget(ADA)
+    for chat_id in (BOB, GROUP):
+        assert await load(store, BOB, chat_id=chat_id) is not None
+    assert await live_of(store, BOB) == Live(5, "x")
+    assert await live_of(store, BOB, chat_id=GROUP) == Live(6, "y")
+    assert await owed_texts(store, BOB) == ["still owed"]
+
+
+async def test_a_late_delivery_after_forgetting_does_not_bring_a_live_message_back(
+    store: Store,
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("question", live=True, digest="q")])
+        [in_flight] = await uow.outbox.owed(ADA)
+    async with store.unit(ADA) as uow:
+        await uow.forget(ADA)
+    async with store.unit(ADA) as uow:
+        await uow.outbox.delivered(in_flight, 77)
+    assert await live_of(store, ADA) is None
+    assert await owed_texts(store, ADA) == []
+
+
+# -- SQLite only -----------------------------------------------------------------------------
+
+
+def _old_schema_file(path: Path) -> None:
+    """A database file as the bot wrote it before schema versioning (user_version 0)."""
+    data = json.dumps({"v": 1, "s": "q_security", "a": {"team": "python"}, "src": "ads"})
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(MIGRATIONS[0])
+        db.execute(
+            "INSERT INTO sessions (chat_id, user_id, data, message_id, first_name, last_update, "
+            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ADA, ADA, data, 4242, "Ada", 17, int(START)),
+        )
+        db.execute(
+            "INSERT INTO events (at, user_id, source, kind, detail) VALUES (?, ?, ?, ?, ?)",
+            (int(START), ADA, "ads", STARTED, None),
+        )
+        db.execute(
+            "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
+            "answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (int(START), ADA, ADA, "Ada Lovelace", "ada@example.org", "ads", "django", "{}"),
+        )
+        db.commit()
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    finally:
+        db.close()
+
+
+async def test_an_old_database_file_upgrades_on_open_without_losing_anything(
+    tmp_path: Path, knowledge: Knowledge, clock: Clock
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    _old_schema_file(path)
+    store = await SqliteStore(path, knowledge, clock).open()
+    try:
+        loaded = await load(store, ADA)
+        assert loaded is not None and not loaded.restored_fresh
+        assert loaded.session == Session("q_security", {"team": "python"}, 0, "ads")
+        assert (loaded.first_name, loaded.last_update) == ("Ada", 17)
+        assert await live_of(store, ADA) == Live(4242, "")
+        [row] = await store.all_sessions()
+        assert (row.state, row.source) == ("q_security", "ads")
+        assert [(e.kind, e.source) for e in await store.events_since(0)] == [(STARTED, "ads")]
+        assert [lead.contact for lead in await store.all_leads()] == ["ada@example.org"]
+        async with store.unit(ADA) as uow:
+            assert await uow.links.exists("ads")  # a source in use stays a known link
+        version = store.db.execute("PRAGMA user_version").fetchone()[0]
+        assert version == len(MIGRATIONS)
+    finally:
+        await store.close()
+
+
+async def test_opening_an_up_to_date_file_again_changes_nothing(
+    tmp_path: Path, knowledge: Knowledge, clock: Clock
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    first = await SqliteStore(path, knowledge, clock).open()
+    await save(first, ADA, a_session())
+    await first.close()
+    again = await SqliteStore(path, knowledge, clock).open()
+    try:
+        loaded = await load(again, ADA)
+        assert loaded is not None and loaded.session.state == "q_security"
+    finally:
+        await again.close()
+
+
+def _database_bytes(path: Path) -> dict[str, bytes]:
+    files = [path, Path(f"{path}-wal"), Path(f"{path}-shm")]
+    return {f.name: f.read_bytes() for f in files if f.exists()}
+
+
+async def test_after_forget_no_byte_of_the_users_contact_is_left_in_the_database_files(
+    tmp_path: Path, knowledge: Knowledge, clock: Clock
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    contact = b"ada.secret.contact@example.org"
+    store = await SqliteStore(path, knowledge, clock).open()
+    try:
+        await save(store, ADA, a_session())
+        async with store.unit(ADA) as uow:
+            await uow.leads.add(a_lead(contact=contact.decode()))
+            await uow.outbox.put(ADA, [a_message(f"New lead: {contact.decode()}")])
+        async with store.unit(ADA) as uow:
+            [summary] = await uow.outbox.owed(ADA)
+            await uow.outbox.delivered(summary, 9)
+        await _everything_about(store, BOB)
+        assert contact.decode() in [lead.contact for lead in await store.all_leads()]
+        assert any(contact in raw for raw in _database_bytes(path).values())
+
+        async with store.unit(ADA) as uow:
+            await uow.forget(ADA)
+
+        leftovers = [name for name, raw in _database_bytes(path).items() if contact in raw]
+        assert leftovers == []
+        assert [lead.user_id for lead in await store.all_leads()] == [BOB]
+    finally:
+        await store.close()
