@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -13,17 +15,22 @@ import yaml
 
 from .errors import DataError
 from .model import (
+    COMMANDS,
+    REPLIES,
     STACKS,
     VERDICT_SIGN,
+    Command,
     Criterion,
     Fit,
     Knowledge,
     Option,
     Question,
+    Reply,
     Scoring,
     Source,
     Stack,
     Verdict,
+    Vocabulary,
 )
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -186,6 +193,31 @@ def _word(node: _Node) -> str:
     return str(node.value)
 
 
+def _words(node: _Node, *, wildcard: bool = False) -> tuple[str, ...]:
+    """A list of phrases, each with at least one word (``*`` stands for words in commands)."""
+    phrases = []
+    for item in node.items():
+        phrase = _word(item)
+        words = _phrase_words(phrase)
+        if "*" in words and not wildcard:
+            raise item.fail(f"{phrase!r}: '*' works only in commands")
+        if not [w for w in words if w != "*"]:
+            raise item.fail(f"{phrase!r} has no words")
+        if words.count("*") > 1 or words[:1] == ["*"]:
+            raise item.fail(f"{phrase!r}: one '*' at most, after a word")
+        phrases.append(phrase)
+    if not phrases:
+        raise node.fail("no words")
+    return tuple(phrases)
+
+
+def _phrase_words(phrase: str) -> list[str]:
+    return [w for w in _NOT_WORD.sub(" ", phrase.casefold()).split() if w]
+
+
+_NOT_WORD = re.compile(r"[^\w*]+|_")
+
+
 def _unique(nodes: Iterable[_Node], what: str) -> list[tuple[_Node, str]]:
     seen: set[str] = set()
     result = []
@@ -250,6 +282,17 @@ def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Optio
     total = sum(weights.values()) + sum(f.points for f in fits)
     neutral = not fits and not any(weights.values())
     because = node.text("because", optional=neutral)
+    reply = node.text("reply", optional=True)
+    if reply and reply not in REPLIES:
+        raise node.child("reply").fail(
+            f"unknown reply {reply!r} (known: {', '.join(REPLIES)})"
+        )
+    if_negated_node = node.child("if_negated")
+    if_negated = _words(if_negated_node) if if_negated_node.value is not None else ()
+    combines_node = node.child("combines")
+    combines: tuple[str, ...] = ()
+    if combines_node.value is not None:
+        combines = tuple(_word(item) for item in combines_node.items())
     return Option(
         id=ident,
         label=node.text("label", max_len=MAX_LABEL),
@@ -259,6 +302,9 @@ def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Optio
         fits=tuple(fits),
         lead=lead,
         total=total,
+        reply=cast(Reply, reply) if reply else None,
+        if_negated=if_negated,
+        combines=combines,
     )
 
 
@@ -282,11 +328,30 @@ def _question(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Que
         raise options_node.fail(
             "no neutral option: every question needs a 'not sure' answer with no weights or fit"
         )
+    if not any(o.reply == "not_sure" for o in options):
+        raise options_node.fail(
+            "no option has reply: not_sure, so “dunno” would pick nothing; "
+            "give it to the neutral option"
+        )
+    ids = [o.id for o in options]
+    for index, option in enumerate(options):
+        for position, oid in enumerate(option.combines):
+            if oid not in ids or oid == option.id:
+                raise (
+                    options_node.child(index)
+                    .child("combines")
+                    .child(position)
+                    .fail(
+                        f"{oid!r} is not another option of question {ident!r} "
+                        f"(known: {', '.join(i for i in ids if i != option.id)})"
+                    )
+                )
     return Question(
         id=ident,
         prompt=node.text("prompt"),
         why=node.text("why"),
         options=options,
+        hint=node.text("hint"),
     )
 
 
@@ -308,7 +373,7 @@ def _conditions(node: _Node, question: Question, earlier: Mapping[str, Question]
                     f"(known: {', '.join(o.id for o in target.options)})"
                 )
         ask_if[qid] = frozenset(allowed)
-    return Question(question.id, question.prompt, question.why, question.options, ask_if)
+    return dataclasses.replace(question, ask_if=ask_if)
 
 
 def _scoring(node: _Node) -> Scoring:
@@ -420,6 +485,61 @@ def load_texts(data_dir: Path, required: Iterable[str] = ()) -> dict[str, str]:
     return texts
 
 
+VOCABULARY_LISTS = (
+    "negations",
+    "not_needed",
+    "clause_breaks",
+    "alternatives",
+    "hedges",
+    "vague",
+    "fillers",
+    "polite",
+    "known",
+)
+
+
+def load_vocabulary(data_dir: Path) -> Vocabulary:
+    """Read ``vocabulary.yaml``: the words typed answers and commands are read with."""
+    root = _read_yaml(data_dir, "vocabulary.yaml")
+    _no_unknown_keys(root, ("commands", "replies", "rewrites", *VOCABULARY_LISTS), "section")
+    commands_node = root.child("commands")
+    commands_node.mapping()
+    _no_unknown_keys(commands_node, COMMANDS, "command")
+    commands: dict[Command, tuple[str, ...]] = {}
+    for command in COMMANDS:
+        one = commands_node.child(command)
+        if one.value is None:
+            raise one.fail("missing")
+        commands[command] = _words(one, wildcard=True)
+    replies_node = root.child("replies")
+    replies_node.mapping()
+    _no_unknown_keys(replies_node, REPLIES, "reply")
+    replies: dict[Reply, tuple[str, ...]] = {}
+    for reply in REPLIES:
+        one = replies_node.child(reply)
+        if one.value is None:
+            raise one.fail("missing")
+        replies[reply] = _words(one)
+    rewrites_node = root.child("rewrites")
+    rewrites: dict[str, str] = {}
+    for key in rewrites_node.mapping():
+        one = rewrites_node.child(str(key))
+        if not isinstance(key, str):
+            raise one.fail("expected text, got true/false (put yes, no, on and off in quotes)")
+        if not _phrase_words(key):
+            raise one.fail(f"{key!r} has no words")
+        rewrites[key] = _word(one)
+        if not _phrase_words(rewrites[key]):
+            raise one.fail(f"{rewrites[key]!r} has no words")
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in VOCABULARY_LISTS:
+        one = root.child(name)
+        if one.value is None:
+            raise one.fail("missing")
+        lists[name] = _words(one)
+    return Vocabulary(commands=commands, replies=replies, rewrites=rewrites, **lists)
+
+
 def load_knowledge(
     data_dir: Path | str | None = None, *, required_texts: Iterable[str] = ()
 ) -> Knowledge:
@@ -472,5 +592,6 @@ def load_knowledge(
         questions=tuple(questions.values()),
         scoring=scoring,
         texts=load_texts(data_dir, required_texts),
+        vocabulary=load_vocabulary(data_dir),
         dependents={qid: deps for qid, deps in dependents.items() if deps},
     )

@@ -66,7 +66,7 @@ class DialogEngine:
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
-        self.interpreter = Interpreter({c: knowledge.text(f"words.{c}") for c in COMMANDS})
+        self.interpreter = Interpreter(knowledge)
         self._cursor = _Cursor()
         self._machine = Machine(
             model=self._cursor,

@@ -124,11 +124,11 @@ def test_a_missing_data_file_is_named(broken_data: Any) -> None:
     fails_with(broken_data, "data/texts.yaml: file not found")
 
 
-def test_an_unquoted_yes_among_synonyms_asks_for_quotes(broken_data: Any) -> None:
-    broken_data.replace("questions.yaml", 'synonyms: ["yes", core,', "synonyms: [yes, core,")
+def test_an_unquoted_yes_among_words_asks_for_quotes(broken_data: Any) -> None:
+    broken_data.replace("vocabulary.yaml", '"yes": ["yes", yep,', '"yes": [yes, yep,')
     fails_with(
         broken_data,
-        "data/questions.yaml: questions[4].options[0].synonyms[0]: "
+        "data/vocabulary.yaml: replies.yes[0]: "
         "expected text, got true/false (put yes, no, on and off in quotes)",
     )
 
