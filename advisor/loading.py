@@ -6,7 +6,7 @@ import dataclasses
 import os
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -193,8 +193,11 @@ def _word(node: _Node) -> str:
     return str(node.value)
 
 
-def _words(node: _Node, *, wildcard: bool = False) -> tuple[str, ...]:
-    """A list of phrases, each with at least one word (``*`` stands for words in commands)."""
+def _words(
+    node: _Node, *, wildcard: bool = False, fillers: Collection[str] = ()
+) -> tuple[str, ...]:
+    """A list of phrases, each with at least one word (``*`` stands for words in commands)
+    that is not a filler (a phrase of fillers only would never match anything)."""
     phrases = []
     for item in node.items():
         phrase = _word(item)
@@ -205,10 +208,20 @@ def _words(node: _Node, *, wildcard: bool = False) -> tuple[str, ...]:
             raise item.fail(f"{phrase!r} has no words")
         if words.count("*") > 1 or words[:1] == ["*"]:
             raise item.fail(f"{phrase!r}: one '*' at most, after a word")
+        if all(w in fillers or w == "*" for w in words):
+            raise item.fail(
+                f"{phrase!r} has only filler words (vocabulary.yaml, fillers), "
+                "so it would never match"
+            )
         phrases.append(phrase)
     if not phrases:
         raise node.fail("no words")
     return tuple(phrases)
+
+
+def _single_words(phrases: Iterable[str]) -> set[str]:
+    """The phrases that are one word ("kind of" is no filler of "kind")."""
+    return {words[0] for words in map(_phrase_words, phrases) if len(words) == 1}
 
 
 def _phrase_words(phrase: str) -> list[str]:
@@ -257,7 +270,9 @@ def _no_unknown_keys(node: _Node, known: Iterable[str], what: str) -> None:
             raise node.child(str(key)).fail(f"unknown {what} {key!r} (known: {', '.join(known)})")
 
 
-def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Option:
+def _option(
+    node: _Node, ident: str, criteria: Mapping[str, Criterion], fillers: Collection[str]
+) -> Option:
     weights: dict[str, int] = {}
     weights_node = node.child("weights")
     if weights_node.value is not None:
@@ -276,7 +291,7 @@ def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Optio
     synonyms_node = node.child("synonyms")
     synonyms: tuple[str, ...] = ()
     if synonyms_node.value is not None:
-        synonyms = tuple(_word(item) for item in synonyms_node.items())
+        synonyms = _words(synonyms_node, fillers=fillers)
     lead = sum(w * criteria[cid].sign for cid, w in weights.items())
     lead += sum(f.points if f.stack == "django" else -f.points for f in fits)
     total = sum(weights.values()) + sum(f.points for f in fits)
@@ -288,7 +303,9 @@ def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Optio
             f"unknown reply {reply!r} (known: {', '.join(REPLIES)})"
         )
     if_negated_node = node.child("if_negated")
-    if_negated = _words(if_negated_node) if if_negated_node.value is not None else ()
+    if_negated: tuple[str, ...] = ()
+    if if_negated_node.value is not None:
+        if_negated = _words(if_negated_node, fillers=fillers)
     combines_node = node.child("combines")
     combines: tuple[str, ...] = ()
     if combines_node.value is not None:
@@ -308,14 +325,16 @@ def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Optio
     )
 
 
-def _question(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Question:
+def _question(
+    node: _Node, ident: str, criteria: Mapping[str, Criterion], fillers: Collection[str]
+) -> Question:
     options_node = node.child("options")
     nodes = options_node.items()
     if not MIN_OPTIONS <= len(nodes) <= MAX_OPTIONS:
         raise options_node.fail(
             f"{len(nodes)} options, a question needs {MIN_OPTIONS} to {MAX_OPTIONS}"
         )
-    options = tuple(_option(n, oid, criteria) for n, oid in _unique(nodes, "option"))
+    options = tuple(_option(n, oid, criteria, fillers) for n, oid in _unique(nodes, "option"))
     labels = [o.label.casefold() for o in options]
     for index, label in enumerate(labels):
         if labels.index(label) != index:
@@ -498,9 +517,17 @@ VOCABULARY_LISTS = (
 )
 
 
+#: Lists whose words are read as they are, fillers included.
+UNFILTERED = ("fillers", "polite", "known")
+
+
 def load_vocabulary(data_dir: Path) -> Vocabulary:
     """Read ``vocabulary.yaml``: the words typed answers and commands are read with."""
     root = _read_yaml(data_dir, "vocabulary.yaml")
+    fillers_node = root.child("fillers")
+    if fillers_node.value is None:
+        raise fillers_node.fail("missing")
+    fillers = _single_words(_words(fillers_node))
     _no_unknown_keys(root, ("commands", "replies", "rewrites", *VOCABULARY_LISTS), "section")
     commands_node = root.child("commands")
     commands_node.mapping()
@@ -510,7 +537,7 @@ def load_vocabulary(data_dir: Path) -> Vocabulary:
         one = commands_node.child(command)
         if one.value is None:
             raise one.fail("missing")
-        commands[command] = _words(one, wildcard=True)
+        commands[command] = _words(one, wildcard=True, fillers=fillers)
     replies_node = root.child("replies")
     replies_node.mapping()
     _no_unknown_keys(replies_node, REPLIES, "reply")
@@ -519,7 +546,7 @@ def load_vocabulary(data_dir: Path) -> Vocabulary:
         one = replies_node.child(reply)
         if one.value is None:
             raise one.fail("missing")
-        replies[reply] = _words(one)
+        replies[reply] = _words(one, fillers=fillers)
     rewrites_node = root.child("rewrites")
     rewrites: dict[str, str] = {}
     for key in rewrites_node.mapping():
@@ -536,7 +563,7 @@ def load_vocabulary(data_dir: Path) -> Vocabulary:
         one = root.child(name)
         if one.value is None:
             raise one.fail("missing")
-        lists[name] = _words(one)
+        lists[name] = _words(one, fillers=() if name in UNFILTERED else fillers)
     return Vocabulary(commands=commands, replies=replies, rewrites=rewrites, **lists)
 
 
@@ -563,13 +590,15 @@ def load_knowledge(
     by_id = {c.id: c for c in criteria}
     scoring = _scoring(crit_root.child("scoring"))
 
+    vocabulary = load_vocabulary(data_dir)
+    fillers = _single_words(vocabulary.fillers)
     q_root = _read_yaml(data_dir, "questions.yaml")
     q_nodes = q_root.child("questions").items()
     if not q_nodes:
         raise q_root.child("questions").fail("no questions")
     questions: dict[str, Question] = {}
     for node, qid in _unique(q_nodes, "question"):
-        questions[qid] = _conditions(node, _question(node, qid, by_id), questions)
+        questions[qid] = _conditions(node, _question(node, qid, by_id, fillers), questions)
     moved = {
         cid for q in questions.values() for o in q.options for cid, w in o.weights.items() if w
     }
@@ -592,6 +621,6 @@ def load_knowledge(
         questions=tuple(questions.values()),
         scoring=scoring,
         texts=load_texts(data_dir, required_texts),
-        vocabulary=load_vocabulary(data_dir),
+        vocabulary=vocabulary,
         dependents={qid: deps for qid, deps in dependents.items() if deps},
     )

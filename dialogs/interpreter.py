@@ -336,7 +336,10 @@ class Interpreter:
         content = [m for m in matches if not m.inside and (m.names_option or m.foreign)]
         for neg in (m for m in matches if m.has(Kind.NEGATION)):
             after = [m for m in matches if m.start >= neg.end and m.clause == neg.clause]
-            needed = any(m.has(Kind.NOT_NEEDED) and m.start - neg.end < NEEDED_WITHIN for m in after)
+            needed = any(  # "chat is not needed" ("not essential" negates only "essential")
+                m.has(Kind.NOT_NEEDED) and not m.names_option and m.start - neg.end < NEEDED_WITHIN
+                for m in after
+            )
             at_end = neg.end >= len(words) or words[neg.end] == BREAK
             if needed or (at_end and not neg.inside):  # "chat is not needed", "chat? no"
                 before = [m for m in content if m.end <= neg.start and m.clause == neg.clause]
@@ -344,7 +347,16 @@ class Interpreter:
                     before = [m for m in content if m.clause == neg.clause - 1]
                 for m in before:
                     m.negated = True
-            if neg.inside:
+            if neg.inside:  # "no chat or video": on over "or" only
+                holder = max(
+                    (m for m in matches if m.start <= neg.start and neg.end <= m.end),
+                    key=lambda m: m.end - m.start,
+                )
+                choices = {o.start for o in matches if o.has(Kind.CHOICE)}
+                choices |= {i for i, w in enumerate(words) if w == CHOICE}
+                for m in content:
+                    if m.start == holder.end + 1 and holder.end in choices:
+                        m.negated = m.negated or not m.negative
                 continue
             for m in content:  # "not a small thing": what follows, a few words on
                 if m.clause == neg.clause and neg.end <= m.start < neg.end + SCOPE:
