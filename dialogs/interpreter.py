@@ -151,7 +151,7 @@ class Interpreter:
         self._filler_len = max(map(len, self._fillers), default=0)
         self._index: dict[tuple[str, ...], tuple[Cue, ...]] = {}
         self._vague = {self._phrase(p) for p in vocabulary.vague}
-        self._negation_words = {w for p in vocabulary.negations for w in self._phrase(p)}
+        self._negations = {p for p in map(self._phrase, vocabulary.negations) if p}
         self._add_vocabulary(vocabulary)
         for question in self._questions:
             for option in question.options:
@@ -197,6 +197,7 @@ class Interpreter:
             self._index[phrase] = (*cues, cue)
 
     def _add_vocabulary(self, vocabulary: Vocabulary) -> None:
+        self._reply_phrases = {r: {self._phrase(t) for t in vocabulary.replies[r]} for r in REPLIES}
         for reply in REPLIES:
             for text in vocabulary.replies[reply]:
                 negative = self._is_negative(text)
@@ -214,13 +215,18 @@ class Interpreter:
                 self._add(text, Cue(kind))
 
     def _is_negative(self, text: str) -> bool:
-        return bool(self._negation_words & set(self._phrase(text)))
+        words = self._phrase(text)
+        return any(
+            words[i : i + len(negation)] == negation
+            for negation in self._negations
+            for i in range(len(words))
+        )
 
     def _add_option(self, question: Question, option: Option) -> None:
-        for text in (option.label, option.id.replace("_", " "), *option.synonyms):
+        for text in (option.label, *option.synonyms):
             phrase = self._phrase(text)
-            if not phrase:
-                continue
+            if not phrase or (option.reply and phrase in self._reply_phrases[option.reply]):
+                continue  # "Not sure" is read as the reply it is
             weight = VAGUE if phrase in self._vague else STRONG + EXTRA_WORD * (len(phrase) - 1)
             negative = self._is_negative(text)
             cue = Cue(Kind.OPTION, question.id, option, weight=min(weight, 2.0), negative=negative)
@@ -362,8 +368,9 @@ class Interpreter:
                 if m.clause == neg.clause and neg.end <= m.start < neg.end + SCOPE:
                     m.negated = m.negated or not m.negative
         unsure = [m for m in matches if _is_reply(m, "not_sure") and not m.inside]
-        for doubt in unsure:
-            if any(h.has(Kind.HEDGE) and h.start >= doubt.end for h in matches):
+        for doubt in unsure:  # "idk, maybe python" is a guess at python; "idk maybe" is no guess
+            hedges = [h.end for h in matches if h.has(Kind.HEDGE) and h.start >= doubt.end]
+            if hedges and any(m.start >= min(hedges) for m in content if m.names_option):
                 doubt.cues = [c for c in doubt.cues if c.kind != Kind.REPLY]  # a guess follows
                 continue
             for m in content:
@@ -448,8 +455,9 @@ class Interpreter:
                     options = self._reply_options[question.id][cue.reply]
                     if options:
                         local.append(m)
+                    counted = scores if cue.reply == "not_sure" else replies  # doubt always counts
                     for option in options:
-                        replies[option] = replies.get(option, 0.0) + cue.weight
+                        counted[option] = counted.get(option, 0.0) + cue.weight
             if m.negated:  # "no developers" → hire; "no private data" → nothing sensitive
                 meant = {
                     c.option
