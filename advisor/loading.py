@@ -299,9 +299,7 @@ def _option(
     because = node.text("because", optional=neutral)
     reply = node.text("reply", optional=True)
     if reply and reply not in REPLIES:
-        raise node.child("reply").fail(
-            f"unknown reply {reply!r} (known: {', '.join(REPLIES)})"
-        )
+        raise node.child("reply").fail(f"unknown reply {reply!r} (known: {', '.join(REPLIES)})")
     if_negated_node = node.child("if_negated")
     if_negated: tuple[str, ...] = ()
     if if_negated_node.value is not None:
@@ -319,7 +317,7 @@ def _option(
         fits=tuple(fits),
         lead=lead,
         total=total,
-        reply=cast(Reply, reply) if reply else None,
+        reply=reply if reply else None,
         if_negated=if_negated,
         combines=combines,
     )

@@ -22,7 +22,7 @@ from transitions import Machine
 
 from advisor import Knowledge, Option, Question, Recommendation, recommend
 
-from .interpreter import COMMANDS, Command, Interpreter
+from .interpreter import Command, Interpreter
 from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
 
 SECONDS_PER_QUESTION = 10

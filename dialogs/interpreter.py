@@ -278,7 +278,9 @@ class Interpreter:
             return word
         edits = 1 if len(word) <= 8 else 2
         choices = [
-            w for n in range(len(word) - edits, len(word) + edits + 1) for w in self._by_length.get(n, ())
+            w
+            for n in range(len(word) - edits, len(word) + edits + 1)
+            for w in self._by_length.get(n, ())
         ]
         found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=edits, limit=3)
         if not found:
@@ -332,7 +334,9 @@ class Interpreter:
                 matches.append(_Match(f.start, f.end, cues, foreign, reading.clause_of[f.start]))
         spans = [(m.start, m.end) for m in matches if m.cues]
         for m in matches:
-            m.inside = any(s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in spans)
+            m.inside = any(
+                s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in spans
+            )
         self._scope(matches, reading.words)
         return matches
 
