@@ -512,11 +512,12 @@ VOCABULARY_LISTS = (
     "fillers",
     "polite",
     "known",
+    "endings",
 )
 
 
 #: Lists whose words are read as they are, fillers included.
-UNFILTERED = ("fillers", "polite", "known")
+UNFILTERED = ("fillers", "polite", "known", "endings")
 
 
 def load_vocabulary(data_dir: Path) -> Vocabulary:

@@ -154,6 +154,8 @@ class Vocabulary:
     polite: tuple[str, ...]
     #: Common words that are never taken for a typo of a known word ("like" is not "live").
     known: tuple[str, ...]
+    #: Word endings that make no difference to the meaning: "bookings" is read as "booking".
+    endings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)

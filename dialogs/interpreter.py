@@ -174,6 +174,8 @@ class Interpreter:
         meaningful |= {w for phrase in self._commands for w in phrase}
         meaningful |= {w for p, s, _ in self._templates for w in (*p, *s)}
         meaningful |= {w for phrase in self._rewrites for w in phrase}
+        self._meaningful = meaningful
+        self._endings = tuple(e for e in map(normalize, vocabulary.endings) if e)
         self._known = meaningful | {w for p in self._fillers for w in p}
         self._known |= {w for p in vocabulary.known for w in _phrase(p)}
         self._known |= {w for q in self._questions for w in _phrase(f"{q.prompt} {q.why}")}
@@ -273,8 +275,16 @@ class Interpreter:
         return out
 
     def _correct(self, word: str) -> str:
-        """The known word a typo stands for, or the word itself."""
-        if word in self._known or len(word) < 4 or not word.isalpha():
+        """The known word a typo or another ending stands for, or the word itself."""
+        if word in self._meaningful or not word.isalpha():
+            return word
+        for ending in self._endings:  # "bookings" → "booking", "card" → "cards"
+            stem = word[: -len(ending)]
+            if word.endswith(ending) and len(stem) >= 3 and stem in self._meaningful:
+                return stem
+            if word + ending in self._meaningful:
+                return word + ending
+        if word in self._known or len(word) < 4:
             return word
         edits = 1 if len(word) <= 8 else 2
         choices = [
@@ -495,6 +505,9 @@ class Interpreter:
             return NOTHING
         best = ranked[0][0]
         close = [o for s, o in ranked if s >= best * (CLOSE_CHOICE if reading.choice else CLOSE)]
+        if len(close) == 2 and scores is not replies and not reading.choice:
+            said = [o for o in close if o in replies]  # "streaming, so yes": yes breaks the tie
+            close = said if len(said) == 1 else close
         if len(close) == 1:
             return Understood(option=close[0])
         if len(close) == 2:

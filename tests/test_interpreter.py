@@ -222,6 +222,20 @@ def test_typos_in_longer_words_are_forgiven(
     assert picked(interpreter, knowledge, question, text) == meant
 
 
+@pytest.mark.parametrize(
+    ("question", "text", "meant"),
+    [
+        ("security", "we take deposits by card", "payments"),
+        ("realtime_kind", "live dashboard", "dashboards"),
+        ("compute", "a few reports", "some"),
+    ],
+)
+def test_another_ending_of_a_word_means_the_same(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str, meant: str
+) -> None:
+    assert picked(interpreter, knowledge, question, text) == meant
+
+
 def test_a_common_word_is_never_taken_for_a_typo_of_an_answer(
     interpreter: Interpreter, knowledge: Knowledge
 ) -> None:
