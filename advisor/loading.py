@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -13,17 +15,22 @@ import yaml
 
 from .errors import DataError
 from .model import (
+    COMMANDS,
+    REPLIES,
     STACKS,
     VERDICT_SIGN,
+    Command,
     Criterion,
     Fit,
     Knowledge,
     Option,
     Question,
+    Reply,
     Scoring,
     Source,
     Stack,
     Verdict,
+    Vocabulary,
 )
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -186,6 +193,44 @@ def _word(node: _Node) -> str:
     return str(node.value)
 
 
+def _words(
+    node: _Node, *, wildcard: bool = False, fillers: Collection[str] = ()
+) -> tuple[str, ...]:
+    """A list of phrases, each with at least one word (``*`` stands for words in commands)
+    that is not a filler (a phrase of fillers only would never match anything)."""
+    phrases = []
+    for item in node.items():
+        phrase = _word(item)
+        words = _phrase_words(phrase)
+        if "*" in words and not wildcard:
+            raise item.fail(f"{phrase!r}: '*' works only in commands")
+        if not [w for w in words if w != "*"]:
+            raise item.fail(f"{phrase!r} has no words")
+        if words.count("*") > 1 or words[:1] == ["*"]:
+            raise item.fail(f"{phrase!r}: one '*' at most, after a word")
+        if all(w in fillers or w == "*" for w in words):
+            raise item.fail(
+                f"{phrase!r} has only filler words (vocabulary.yaml, fillers), "
+                "so it would never match"
+            )
+        phrases.append(phrase)
+    if not phrases:
+        raise node.fail("no words")
+    return tuple(phrases)
+
+
+def _single_words(phrases: Iterable[str]) -> set[str]:
+    """The phrases that are one word ("kind of" is no filler of "kind")."""
+    return {words[0] for words in map(_phrase_words, phrases) if len(words) == 1}
+
+
+def _phrase_words(phrase: str) -> list[str]:
+    return [w for w in _NOT_WORD.sub(" ", phrase.casefold()).split() if w]
+
+
+_NOT_WORD = re.compile(r"[^\w*]+|_")
+
+
 def _unique(nodes: Iterable[_Node], what: str) -> list[tuple[_Node, str]]:
     seen: set[str] = set()
     result = []
@@ -225,7 +270,9 @@ def _no_unknown_keys(node: _Node, known: Iterable[str], what: str) -> None:
             raise node.child(str(key)).fail(f"unknown {what} {key!r} (known: {', '.join(known)})")
 
 
-def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Option:
+def _option(
+    node: _Node, ident: str, criteria: Mapping[str, Criterion], fillers: Collection[str]
+) -> Option:
     weights: dict[str, int] = {}
     weights_node = node.child("weights")
     if weights_node.value is not None:
@@ -244,12 +291,23 @@ def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Optio
     synonyms_node = node.child("synonyms")
     synonyms: tuple[str, ...] = ()
     if synonyms_node.value is not None:
-        synonyms = tuple(_word(item) for item in synonyms_node.items())
+        synonyms = _words(synonyms_node, fillers=fillers)
     lead = sum(w * criteria[cid].sign for cid, w in weights.items())
     lead += sum(f.points if f.stack == "django" else -f.points for f in fits)
     total = sum(weights.values()) + sum(f.points for f in fits)
     neutral = not fits and not any(weights.values())
     because = node.text("because", optional=neutral)
+    reply = node.text("reply", optional=True)
+    if reply and reply not in REPLIES:
+        raise node.child("reply").fail(f"unknown reply {reply!r} (known: {', '.join(REPLIES)})")
+    if_negated_node = node.child("if_negated")
+    if_negated: tuple[str, ...] = ()
+    if if_negated_node.value is not None:
+        if_negated = _words(if_negated_node, fillers=fillers)
+    combines_node = node.child("combines")
+    combines: tuple[str, ...] = ()
+    if combines_node.value is not None:
+        combines = tuple(_word(item) for item in combines_node.items())
     return Option(
         id=ident,
         label=node.text("label", max_len=MAX_LABEL),
@@ -259,17 +317,22 @@ def _option(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Optio
         fits=tuple(fits),
         lead=lead,
         total=total,
+        reply=reply if reply else None,
+        if_negated=if_negated,
+        combines=combines,
     )
 
 
-def _question(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Question:
+def _question(
+    node: _Node, ident: str, criteria: Mapping[str, Criterion], fillers: Collection[str]
+) -> Question:
     options_node = node.child("options")
     nodes = options_node.items()
     if not MIN_OPTIONS <= len(nodes) <= MAX_OPTIONS:
         raise options_node.fail(
             f"{len(nodes)} options, a question needs {MIN_OPTIONS} to {MAX_OPTIONS}"
         )
-    options = tuple(_option(n, oid, criteria) for n, oid in _unique(nodes, "option"))
+    options = tuple(_option(n, oid, criteria, fillers) for n, oid in _unique(nodes, "option"))
     labels = [o.label.casefold() for o in options]
     for index, label in enumerate(labels):
         if labels.index(label) != index:
@@ -282,11 +345,30 @@ def _question(node: _Node, ident: str, criteria: Mapping[str, Criterion]) -> Que
         raise options_node.fail(
             "no neutral option: every question needs a 'not sure' answer with no weights or fit"
         )
+    if not any(o.reply == "not_sure" for o in options):
+        raise options_node.fail(
+            "no option has reply: not_sure, so “dunno” would pick nothing; "
+            "give it to the neutral option"
+        )
+    ids = [o.id for o in options]
+    for index, option in enumerate(options):
+        for position, oid in enumerate(option.combines):
+            if oid not in ids or oid == option.id:
+                raise (
+                    options_node.child(index)
+                    .child("combines")
+                    .child(position)
+                    .fail(
+                        f"{oid!r} is not another option of question {ident!r} "
+                        f"(known: {', '.join(i for i in ids if i != option.id)})"
+                    )
+                )
     return Question(
         id=ident,
         prompt=node.text("prompt"),
         why=node.text("why"),
         options=options,
+        hint=node.text("hint"),
     )
 
 
@@ -308,7 +390,7 @@ def _conditions(node: _Node, question: Question, earlier: Mapping[str, Question]
                     f"(known: {', '.join(o.id for o in target.options)})"
                 )
         ask_if[qid] = frozenset(allowed)
-    return Question(question.id, question.prompt, question.why, question.options, ask_if)
+    return dataclasses.replace(question, ask_if=ask_if)
 
 
 def _scoring(node: _Node) -> Scoring:
@@ -420,6 +502,70 @@ def load_texts(data_dir: Path, required: Iterable[str] = ()) -> dict[str, str]:
     return texts
 
 
+VOCABULARY_LISTS = (
+    "negations",
+    "not_needed",
+    "clause_breaks",
+    "alternatives",
+    "hedges",
+    "vague",
+    "fillers",
+    "polite",
+    "known",
+    "endings",
+)
+
+
+#: Lists whose words are read as they are, fillers included.
+UNFILTERED = ("fillers", "polite", "known", "endings")
+
+
+def load_vocabulary(data_dir: Path) -> Vocabulary:
+    """Read ``vocabulary.yaml``: the words typed answers and commands are read with."""
+    root = _read_yaml(data_dir, "vocabulary.yaml")
+    fillers_node = root.child("fillers")
+    if fillers_node.value is None:
+        raise fillers_node.fail("missing")
+    fillers = _single_words(_words(fillers_node))
+    _no_unknown_keys(root, ("commands", "replies", "rewrites", *VOCABULARY_LISTS), "section")
+    commands_node = root.child("commands")
+    commands_node.mapping()
+    _no_unknown_keys(commands_node, COMMANDS, "command")
+    commands: dict[Command, tuple[str, ...]] = {}
+    for command in COMMANDS:
+        one = commands_node.child(command)
+        if one.value is None:
+            raise one.fail("missing")
+        commands[command] = _words(one, wildcard=True, fillers=fillers)
+    replies_node = root.child("replies")
+    replies_node.mapping()
+    _no_unknown_keys(replies_node, REPLIES, "reply")
+    replies: dict[Reply, tuple[str, ...]] = {}
+    for reply in REPLIES:
+        one = replies_node.child(reply)
+        if one.value is None:
+            raise one.fail("missing")
+        replies[reply] = _words(one, fillers=fillers)
+    rewrites_node = root.child("rewrites")
+    rewrites: dict[str, str] = {}
+    for key in rewrites_node.mapping():
+        one = rewrites_node.child(str(key))
+        if not isinstance(key, str):
+            raise one.fail("expected text, got true/false (put yes, no, on and off in quotes)")
+        if not _phrase_words(key):
+            raise one.fail(f"{key!r} has no words")
+        rewrites[key] = _word(one)
+        if not _phrase_words(rewrites[key]):
+            raise one.fail(f"{rewrites[key]!r} has no words")
+    lists: dict[str, tuple[str, ...]] = {}
+    for name in VOCABULARY_LISTS:
+        one = root.child(name)
+        if one.value is None:
+            raise one.fail("missing")
+        lists[name] = _words(one, fillers=() if name in UNFILTERED else fillers)
+    return Vocabulary(commands=commands, replies=replies, rewrites=rewrites, **lists)
+
+
 def load_knowledge(
     data_dir: Path | str | None = None, *, required_texts: Iterable[str] = ()
 ) -> Knowledge:
@@ -443,13 +589,15 @@ def load_knowledge(
     by_id = {c.id: c for c in criteria}
     scoring = _scoring(crit_root.child("scoring"))
 
+    vocabulary = load_vocabulary(data_dir)
+    fillers = _single_words(vocabulary.fillers)
     q_root = _read_yaml(data_dir, "questions.yaml")
     q_nodes = q_root.child("questions").items()
     if not q_nodes:
         raise q_root.child("questions").fail("no questions")
     questions: dict[str, Question] = {}
     for node, qid in _unique(q_nodes, "question"):
-        questions[qid] = _conditions(node, _question(node, qid, by_id), questions)
+        questions[qid] = _conditions(node, _question(node, qid, by_id, fillers), questions)
     moved = {
         cid for q in questions.values() for o in q.options for cid, w in o.weights.items() if w
     }
@@ -472,5 +620,6 @@ def load_knowledge(
         questions=tuple(questions.values()),
         scoring=scoring,
         texts=load_texts(data_dir, required_texts),
+        vocabulary=vocabulary,
         dependents={qid: deps for qid, deps in dependents.items() if deps},
     )

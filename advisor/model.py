@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Stack = Literal["django", "nodejs"]
+#: What typed words can ask for besides an answer (data/vocabulary.yaml, ``commands``).
+Command = Literal["back", "restart", "why", "help", "quit", "skip", "bye"]
+COMMANDS: tuple[Command, ...] = ("back", "restart", "why", "help", "quit", "skip", "bye")
+#: The short replies any question may take ("yep", "nah", "dunno"), and the options they pick.
+Reply = Literal["yes", "no", "not_sure"]
+REPLIES: tuple[Reply, ...] = ("yes", "no", "not_sure")
 Verdict = Literal["django", "nodejs", "tie"]
 STACKS: tuple[Stack, ...] = ("django", "nodejs")
 
@@ -59,6 +65,12 @@ class Option:
     #: Django's lead and the total weight this option adds (precomputed for speed).
     lead: int = 0
     total: int = 0
+    #: The short reply ("yes", "no", "not_sure") that picks this option, if any.
+    reply: Reply | None = None
+    #: Words that mean this option when negated: "no developers" → "we'll hire".
+    if_negated: tuple[str, ...] = ()
+    #: Options that, named together ("python and javascript"), mean this one ("both").
+    combines: tuple[str, ...] = ()
 
     @property
     def is_neutral(self) -> bool:
@@ -75,6 +87,8 @@ class Question:
     why: str
     options: tuple[Option, ...]
     ask_if: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    #: What kinds of typed answers work here, shown when nothing typed fits.
+    hint: str = ""
     _by_id: Mapping[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +129,41 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class Vocabulary:
+    """The words typed answers are read with (data/vocabulary.yaml), all in one language.
+
+    Phrases are as written in the data; the interpreter normalises them like typed text.
+    """
+
+    #: command → phrases that, as the whole message, ask for it; ``*`` stands for a few words.
+    commands: Mapping[Command, tuple[str, ...]]
+    #: reply → phrases meaning it ("yep" → yes, "dunno" → not_sure).
+    replies: Mapping[Reply, tuple[str, ...]]
+    #: phrase → what it stands for, applied before anything else ("dont" → "do not").
+    rewrites: Mapping[str, str]
+    #: Words that negate what follows them in the same part of a sentence ("not", "no").
+    negations: tuple[str, ...]
+    #: Words that, right after a negation, negate what came before ("chat is not needed").
+    not_needed: tuple[str, ...]
+    #: Words that end one part of a sentence and start another ("but", "though").
+    clause_breaks: tuple[str, ...]
+    #: Words that offer a choice ("or"): two options named with one are not both meant.
+    alternatives: tuple[str, ...]
+    #: Words that end a "not sure" and give a guess ("idk, maybe python" → python).
+    hedges: tuple[str, ...]
+    #: Words that say only how much or whether, meaningless without the question ("a lot").
+    vague: tuple[str, ...]
+    #: Words left out before matching ("that" in "not that important").
+    fillers: tuple[str, ...]
+    #: Polite words around a command ("please", "thanks", "can we").
+    polite: tuple[str, ...]
+    #: Common words that are never taken for a typo of a known word ("like" is not "live").
+    known: tuple[str, ...]
+    #: Word endings that make no difference to the meaning: "bookings" is read as "booking".
+    endings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Knowledge:
     """Everything loaded from ``data/``: criteria, questions, scoring rules and texts."""
 
@@ -123,6 +172,7 @@ class Knowledge:
     questions: tuple[Question, ...]
     scoring: Scoring
     texts: Mapping[str, str]
+    vocabulary: Vocabulary
     #: question id → ids of the later questions whose ``ask_if`` depends on it, directly or
     #: through another question, in the order they are asked.
     dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

@@ -8,8 +8,12 @@ minutes, so by default a seeded, uniform random sample is measured; ``--all`` me
     python -m bench.advisor_bench --all      # every answer set, about ten minutes
 
 Each answer set is timed on its own, recommend + render_html and recommend + render_text
-taking turns, on one CPU core where the system lets us pin the process. The figures are
-printed and written to ``bench/results/advisor.json``; :func:`main` returns them.
+taking turns, on one CPU core where the system lets us pin the process.
+
+Reading one typed message (``Interpreter.understand``) is timed too, on every phrasing of the
+typed-answer corpus (tests/data/typed_answers.yaml) with the question it answers, each message
+read ``TYPED_ROUNDS`` times. The figures are printed and written to
+``bench/results/advisor.json``; :func:`main` returns them.
 """
 
 from __future__ import annotations
@@ -28,14 +32,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from advisor import Knowledge, load_knowledge, recommend
+import yaml
+
+from advisor import Knowledge, Question, load_knowledge, recommend
 from advisor.render import MAX_MESSAGES, TELEGRAM_LIMIT, render_html, render_text
+from dialogs.interpreter import Interpreter
 
 RESULTS = Path(__file__).resolve().parent / "results" / "advisor.json"
 SAMPLE = 20_000
 SEED = 2024
 WARM_UP = 500
 TARGET_MEDIAN_US = 200.0
+#: Typed messages: the phrasings people write, and the target for reading one (issue 11).
+TYPED_ANSWERS = Path(__file__).resolve().parent.parent / "tests" / "data" / "typed_answers.yaml"
+TYPED_ROUNDS = 20
+TYPED_TARGET_MEDIAN_US = 1000.0
 
 Answers = dict[str, str]
 Run = Callable[[Answers], object]
@@ -106,6 +117,30 @@ def measure(runs: dict[str, Run], sets: Sequence[Answers]) -> dict[str, list[flo
     return timings
 
 
+def typed_messages(knowledge: Knowledge) -> list[tuple[str, Question]]:
+    """Every phrasing of the typed-answer corpus, with the question it answers."""
+    corpus = yaml.safe_load(TYPED_ANSWERS.read_text(encoding="utf-8"))["answers"]
+    found = [(str(e["say"]), knowledge.question(e["q"])) for e in corpus]
+    return [(text, question) for text, question in found if question is not None]
+
+
+def measure_typed(knowledge: Knowledge, rounds: int = TYPED_ROUNDS) -> list[float]:
+    """Microseconds to read one typed message, for each message of the corpus, ``rounds`` times."""
+    interpreter = Interpreter(knowledge)
+    messages = typed_messages(knowledge)
+    for text, question in messages:  # warm up
+        interpreter.understand(text, question)
+    clock = time.perf_counter_ns
+    timings: list[float] = []
+    gc.collect()
+    for _ in range(rounds):
+        for text, question in messages:
+            start = clock()
+            interpreter.understand(text, question)
+            timings.append((clock() - start) / 1000)
+    return timings
+
+
 def summary(timings: list[float]) -> dict[str, float]:
     return {
         "median_us": round(statistics.median(timings), 1),
@@ -145,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     runs: dict[str, Run] = {"recommend_render_html": html, "recommend_render_text": text}
     with one_core() as core:
         timings = measure(runs, sets)
+        typed = measure_typed(knowledge, max(1, min(TYPED_ROUNDS, args.sample // 1000)))
     figures: dict[str, Any] = {
         "answer_sets": total,
         "measured": len(sets),
@@ -156,8 +192,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         **{name: summary(t) for name, t in timings.items()},
         "target_median_us": TARGET_MEDIAN_US,
         "largest_html": largest_html(knowledge, sets),
+        "interpret_typed_message": {
+            **summary(typed),
+            "messages": len(typed),
+            "target_median_us": TYPED_TARGET_MEDIAN_US,
+        },
     }
     figures["meets_target"] = figures["recommend_render_html"]["median_us"] <= TARGET_MEDIAN_US
+    figures["interpret_typed_message"]["meets_target"] = (
+        figures["interpret_typed_message"]["median_us"] <= TYPED_TARGET_MEDIAN_US
+    )
     report(figures)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
@@ -181,6 +225,13 @@ def report(figures: dict[str, Any]) -> None:
         )
     verdict = "met" if figures["meets_target"] else "NOT met"
     print(f"  target: median ≤ {figures['target_median_us']:g} µs (html): {verdict}")
+    typed = figures["interpret_typed_message"]
+    verdict = "met" if typed["meets_target"] else "NOT met"
+    print(
+        f"  reading a typed message ({typed['messages']:,} readings): median "
+        f"{typed['median_us']} µs, p95 {typed['p95_us']} µs; "
+        f"target median ≤ {typed['target_median_us']:g} µs: {verdict}"
+    )
     big = figures["largest_html"]
     print(
         f"  longest Telegram result: {big['chars']:,} characters in {big['messages']} message(s), "

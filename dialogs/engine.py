@@ -21,7 +21,7 @@ from transitions import Machine
 
 from advisor import Knowledge, Question, recommend
 
-from .interpreter import COMMANDS, Command, Interpreter
+from .interpreter import Command, Interpreter
 from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
 from .views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
 
@@ -46,7 +46,7 @@ class DialogEngine:
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
-        self.interpreter = Interpreter({c: knowledge.text(f"words.{c}") for c in COMMANDS})
+        self.interpreter = Interpreter(knowledge)
         self._cursor = _Cursor()
         self._machine = Machine(
             model=self._cursor,

@@ -1,34 +1,63 @@
-"""Understand typed answers: option numbers, labels, synonyms, small typos and commands."""
+"""Understand what people type: answers in their own words, short replies and commands.
+
+A message is read as a whole. Words are matched to every question's options (labels, synonyms,
+replies such as "yep" or "dunno"), typos in longer words are forgiven (rapidfuzz), and
+negations count only for the part of the sentence they stand in: in "no programmers so far"
+the programmers are negated, which points to hiring; in "it's not a small thing" the small
+option is excluded and nothing else is said. Options whose scores come close are returned as
+two candidates to ask about; when nothing fits, nothing is returned. Every word comes from
+``data/`` (vocabulary.yaml and questions.yaml); nothing typed is kept.
+"""
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from enum import IntEnum
 
-from advisor import Option, Question
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-Command = Literal["back", "restart", "why", "help", "quit"]
-COMMANDS: tuple[Command, ...] = ("back", "restart", "why", "help", "quit")
-MAX_TEXT = 200
-FUZZY_CUTOFF = 0.8
-AMBIGUITY_GAP = 0.05
-_NOT_WORD = re.compile(r"[^\w]+|_")
+from advisor import Knowledge, Option, Question
+from advisor.model import COMMANDS, REPLIES, Command, Reply, Vocabulary
+
+__all__ = ["COMMANDS", "NOTHING", "Command", "Interpreter", "Understood", "normalize"]
+
+#: Longer messages are not read at all (no answer is that long; it keeps the time bounded).
+MAX_TEXT = 300
+#: A second option scoring at least this share of the best one is too close to call.
+CLOSE = 0.75
+#: ... and when the message offers a choice ("small or medium?"), any second option named.
+CLOSE_CHOICE = 0.3
+#: Weights of the cues: a named option, a vague word ("a lot"), a short reply, a negated cue.
+STRONG, EXTRA_WORD, VAGUE, YES_NO, NOT_SURE, NEGATED = 1.0, 0.25, 0.5, 0.75, 0.8, 0.6
+#: Words after a negation that it still reaches, and words a "not needed" may follow it by.
+SCOPE, NEEDED_WITHIN = 6, 2
+#: Words a ``*`` in a command stands for.
+WILDCARD = range(1, 7)
+
+BREAK = "\x00,"  # a punctuation mark between two parts of a sentence
+CHOICE = "\x00/"  # "python/js": a choice, like "or"
+_WORD_DASH = re.compile(r"(?<=\w)[-‐](?=\w)")
+_TOKEN = re.compile(r"[^\W_]+|/|[,.;:!?()\[\]…–—-]+")
 
 
 def normalize(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form: 'Pythón!! ' → 'python'."""
+    return " ".join(t for t in _tokens(text) if t not in (BREAK, CHOICE))
+
+
+def _tokens(text: str) -> list[str]:
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_NOT_WORD.sub(" ", stripped.casefold()).split())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    found = _TOKEN.findall(_WORD_DASH.sub(" ", stripped))
+    return [t if t[0].isalnum() else CHOICE if t == "/" else BREAK for t in found]
 
 
 @dataclass(frozen=True, slots=True)
 class Understood:
-    """What typed text meant: a command, an option, several possible options, or nothing."""
+    """What typed text meant: a command, an option, two options to ask about, or nothing."""
 
     command: Command | None = None
     option: Option | None = None
@@ -38,115 +67,498 @@ class Understood:
 NOTHING = Understood()
 
 
-class Interpreter:
-    """Maps text to commands (words from data) and to the options of a question."""
+class Kind(IntEnum):
+    """What a phrase found in a message is."""
 
-    def __init__(self, command_words: Mapping[Command, str]) -> None:
-        self._commands: dict[str, Command] = {}
-        for command, words in command_words.items():
-            for word in words.split(","):
-                if norm := normalize(word):
-                    self._commands[norm] = command
+    OPTION = 1  # names an option
+    IF_NEGATED = 2  # names an option when negated ("no developers" → hire)
+    REPLY = 3  # a short reply ("yep")
+    NEGATION = 4
+    NOT_NEEDED = 5
+    BREAK = 6
+    CHOICE = 7
+    HEDGE = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """One meaning of a phrase."""
+
+    kind: Kind
+    question: str = ""
+    option: Option | None = None
+    reply: Reply | None = None
+    weight: float = STRONG
+    #: The phrase holds a negation ("no rush"): another negation does not turn it around.
+    negative: bool = False
+    #: A "no" reply counts only at the end of a part of a sentence ("no developers" is no no).
+    at_end: bool = False
+
+
+@dataclass(slots=True)
+class _Found:
+    """A phrase found in the message, with all its meanings (for every question)."""
+
+    start: int
+    end: int
+    cues: tuple[Cue, ...]
+
+
+@dataclass(slots=True)
+class _Match:
+    """A phrase found in the message, with its meanings for the question asked."""
+
+    start: int
+    end: int
+    cues: list[Cue]
+    foreign: bool  # names an option of another question, clearly
+    clause: int = 0
+    negated: bool = False
+    unsure: bool = False
+    inside: bool = False  # inside a longer phrase found at the same place
+
+    def has(self, kind: Kind) -> bool:
+        return any(c.kind == kind for c in self.cues)
+
+    @property
+    def names_option(self) -> bool:
+        return any(c.kind in (Kind.OPTION, Kind.IF_NEGATED) for c in self.cues)
+
+    @property
+    def negative(self) -> bool:
+        return any(c.negative for c in self.cues)
+
+
+@dataclass(slots=True)
+class _Reading:
+    """A message as words, the phrases found in them, and its parts (question-independent)."""
+
+    words: list[str]
+    found: list[_Found] = field(default_factory=list)
+    clause_of: list[int] = field(default_factory=list)
+    choice: bool = False
+
+
+class Interpreter:
+    """Maps typed text to commands and to the options of a question, using data/ words."""
+
+    def __init__(self, knowledge: Knowledge) -> None:
+        vocabulary = knowledge.vocabulary
+        self._questions = knowledge.questions
+        self._rewrites = {_phrase(k): _phrase(v) for k, v in vocabulary.rewrites.items()}
+        self._rewrite_len = max(map(len, self._rewrites), default=0)
+        self._fillers = {p for p in map(self._raw_phrase, vocabulary.fillers) if p}
+        self._filler_len = max(map(len, self._fillers), default=0)
+        self._index: dict[tuple[str, ...], tuple[Cue, ...]] = {}
+        self._vague = {self._phrase(p) for p in vocabulary.vague}
+        self._negations = {p for p in map(self._phrase, vocabulary.negations) if p}
+        self._add_vocabulary(vocabulary)
+        for question in self._questions:
+            for option in question.options:
+                self._add_option(question, option)
+        self._longest = max(map(len, self._index), default=1)
+        self._reply_options = {
+            q.id: {r: tuple(o for o in q.options if o.reply == r) for r in REPLIES}
+            for q in self._questions
+        }
+        self._labels = {q.id: {normalize(o.label): o for o in q.options} for q in self._questions}
+        self._commands: dict[tuple[str, ...], Command] = {}
+        self._templates: list[tuple[tuple[str, ...], tuple[str, ...], Command]] = []
+        for command in COMMANDS:
+            for phrase in vocabulary.commands[command]:
+                self._add_command(command, phrase)
+        self._polite = sorted(
+            {p for p in map(self._phrase, vocabulary.polite) if p}, key=len, reverse=True
+        )
+        meaningful = {w for phrase in self._index for w in phrase}
+        meaningful |= {w for phrase in self._commands for w in phrase}
+        meaningful |= {w for p, s, _ in self._templates for w in (*p, *s)}
+        meaningful |= {w for phrase in self._rewrites for w in phrase}
+        self._meaningful = meaningful
+        self._endings = tuple(e for e in map(normalize, vocabulary.endings) if e)
+        self._known = meaningful | {w for p in self._fillers for w in p}
+        self._known |= {w for p in vocabulary.known for w in _phrase(p)}
+        self._known |= {w for q in self._questions for w in _phrase(f"{q.prompt} {q.why}")}
+        self._by_length: dict[int, list[str]] = {}
+        for word in sorted(meaningful):
+            if word.isalpha() and len(word) >= 3:
+                self._by_length.setdefault(len(word), []).append(word)
+
+    # -- building -----------------------------------------------------------------------------
+
+    def _raw_phrase(self, text: str) -> tuple[str, ...]:
+        """Words of a phrase from the data, rewritten (the fillers not yet left out)."""
+        return tuple(self._rewrite(list(_phrase(text))))
+
+    def _phrase(self, text: str) -> tuple[str, ...]:
+        return tuple(self._unfill(list(self._raw_phrase(text))))
+
+    def _add(self, text: str, cue: Cue) -> None:
+        phrase = self._phrase(text)
+        if phrase and cue not in (cues := self._index.get(phrase, ())):
+            self._index[phrase] = (*cues, cue)
+
+    def _add_vocabulary(self, vocabulary: Vocabulary) -> None:
+        self._reply_phrases = {r: {self._phrase(t) for t in vocabulary.replies[r]} for r in REPLIES}
+        for reply in REPLIES:
+            for text in vocabulary.replies[reply]:
+                negative = self._is_negative(text)
+                weight = NOT_SURE if reply == "not_sure" else YES_NO
+                at_end = negative and reply == "no"
+                self._add(text, Cue(Kind.REPLY, reply=reply, weight=weight, at_end=at_end))
+        for kind, texts in (
+            (Kind.NEGATION, vocabulary.negations),
+            (Kind.NOT_NEEDED, vocabulary.not_needed),
+            (Kind.BREAK, vocabulary.clause_breaks),
+            (Kind.CHOICE, vocabulary.alternatives),
+            (Kind.HEDGE, vocabulary.hedges),
+        ):
+            for text in texts:
+                self._add(text, Cue(kind))
+
+    def _is_negative(self, text: str) -> bool:
+        words = self._phrase(text)
+        return any(
+            words[i : i + len(negation)] == negation
+            for negation in self._negations
+            for i in range(len(words))
+        )
+
+    def _add_option(self, question: Question, option: Option) -> None:
+        for text in (option.label, *option.synonyms):
+            phrase = self._phrase(text)
+            if not phrase or (option.reply and phrase in self._reply_phrases[option.reply]):
+                continue  # "Not sure" is read as the reply it is
+            weight = VAGUE if phrase in self._vague else STRONG + EXTRA_WORD * (len(phrase) - 1)
+            negative = self._is_negative(text)
+            cue = Cue(Kind.OPTION, question.id, option, weight=min(weight, 2.0), negative=negative)
+            self._add(text, cue)
+        for text in option.if_negated:
+            self._add(text, Cue(Kind.IF_NEGATED, question.id, option, weight=NEGATED))
+
+    def _add_command(self, command: Command, text: str) -> None:
+        before, star, after = text.partition("*")
+        prefix, suffix = self._phrase(before), self._phrase(after)
+        if star:
+            self._templates.append((prefix, suffix, command))
+        elif prefix:
+            self._commands.setdefault(prefix, command)
+
+    # -- reading a message --------------------------------------------------------------------
+
+    def _rewrite(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self._rewrite_len, len(words) - i), 0, -1):
+                replacement = self._rewrites.get(tuple(words[i : i + n]))
+                if replacement is not None:
+                    out.extend(replacement)
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def _unfill(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self._filler_len, len(words) - i), 0, -1):
+                if tuple(words[i : i + n]) in self._fillers:
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def _correct(self, word: str) -> str:
+        """The known word a typo or another ending stands for, or the word itself."""
+        if word in self._meaningful or not word.isalpha():
+            return word
+        for ending in self._endings:  # "bookings" → "booking", "card" → "cards"
+            stem = word[: -len(ending)]
+            if word.endswith(ending) and len(stem) >= 3 and stem in self._meaningful:
+                return stem
+            if word + ending in self._meaningful:
+                return word + ending
+        if word in self._known or len(word) < 4:
+            return word
+        edits = 1 if len(word) <= 8 else 2
+        choices = [
+            w
+            for n in range(len(word) - edits, len(word) + edits + 1)
+            for w in self._by_length.get(n, ())
+        ]
+        found = process.extract(word, choices, scorer=OSA.distance, score_cutoff=edits, limit=3)
+        if not found:
+            return word
+        distance = found[0][1]
+        closest = [w for w, d, _ in found if d == distance]
+        if len(closest) > 1:  # as close to two known words: a slip of the fingers, or no guess
+            closest = [w for w in closest if _slip(word, w)]
+        if len(closest) != 1 or (len(word) <= 5 and not _slip(word, closest[0])):
+            return word
+        return closest[0]
+
+    def _words(self, text: str) -> list[str]:
+        words = [t if t in (BREAK, CHOICE) else self._correct(t) for t in _tokens(text)]
+        return self._unfill(self._rewrite(words))
+
+    def _read(self, words: list[str]) -> _Reading:
+        """Find every known phrase in the words, and the parts of the sentence."""
+        reading = _Reading(words)
+        for i in range(len(words)):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                cues = self._index.get(tuple(words[i : i + n]))
+                if cues:
+                    reading.found.append(_Found(i, i + n, cues))
+        found = reading.found
+        ends = {f.start for f in found if _leads(f)} | {len(words)}
+        ends |= {i for i, w in enumerate(words) if w == BREAK}
+        for f in found:  # "no developers" holds no "no" reply
+            if any(c.at_end for c in f.cues) and f.end not in ends:
+                f.cues = tuple(c for c in f.cues if not c.at_end)
+        breaks = {f.start for f in found if any(c.kind == Kind.BREAK for c in f.cues)}
+        clause = 0
+        for i, word in enumerate(words):
+            clause += word == BREAK or i in breaks
+            reading.clause_of.append(clause)
+        reading.choice = CHOICE in words or any(
+            c.kind == Kind.CHOICE for f in found for c in f.cues
+        )
+        return reading
+
+    def _matches(self, reading: _Reading, question: Question) -> list[_Match]:
+        """The phrases found, with their meanings for this question, and what reaches them."""
+        matches = []
+        for f in reading.found:
+            cues = [c for c in f.cues if c.question in ("", question.id)]
+            foreign = any(
+                c.kind == Kind.OPTION and c.question not in ("", question.id) and c.weight > VAGUE
+                for c in f.cues
+            )
+            if cues or foreign:
+                matches.append(_Match(f.start, f.end, cues, foreign, reading.clause_of[f.start]))
+        spans = [(m.start, m.end) for m in matches if m.cues]
+        for m in matches:
+            m.inside = any(
+                s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in spans
+            )
+        self._scope(matches, reading.words)
+        return matches
+
+    @staticmethod
+    def _scope(matches: list[_Match], words: list[str]) -> None:
+        """Mark what negations and "not sure" reach."""
+        content = [m for m in matches if not m.inside and (m.names_option or m.foreign)]
+        for neg in (m for m in matches if m.has(Kind.NEGATION)):
+            after = [m for m in matches if m.start >= neg.end and m.clause == neg.clause]
+            needed = any(  # "chat is not needed" ("not essential" negates only "essential")
+                m.has(Kind.NOT_NEEDED) and not m.names_option and m.start - neg.end < NEEDED_WITHIN
+                for m in after
+            )
+            at_end = neg.end >= len(words) or words[neg.end] == BREAK
+            if needed or (at_end and not neg.inside):  # "chat is not needed", "chat? no"
+                before = [m for m in content if m.end <= neg.start and m.clause == neg.clause]
+                if not before and neg.start > 0 and words[neg.start - 1] == BREAK:
+                    before = [m for m in content if m.clause == neg.clause - 1]
+                for m in before:
+                    m.negated = True
+            if neg.inside:  # "no chat or video": on over "or" only
+                holder = max(
+                    (m for m in matches if m.start <= neg.start and neg.end <= m.end),
+                    key=lambda m: m.end - m.start,
+                )
+                choices = {o.start for o in matches if o.has(Kind.CHOICE)}
+                choices |= {i for i, w in enumerate(words) if w == CHOICE}
+                for m in content:
+                    if m.start == holder.end + 1 and holder.end in choices:
+                        m.negated = m.negated or not m.negative
+                continue
+            for m in content:  # "not a small thing": what follows, a few words on
+                if m.clause == neg.clause and neg.end <= m.start < neg.end + SCOPE:
+                    m.negated = m.negated or not m.negative
+        unsure = [m for m in matches if _is_reply(m, "not_sure") and not m.inside]
+        for doubt in unsure:  # "idk, maybe python" is a guess at python; "idk maybe" is no guess
+            hedges = [h.end for h in matches if h.has(Kind.HEDGE) and h.start >= doubt.end]
+            if hedges and any(m.start >= min(hedges) for m in content if m.names_option):
+                doubt.cues = [c for c in doubt.cues if c.kind != Kind.REPLY]  # a guess follows
+                continue
+            for m in content:
+                if m.clause == doubt.clause and m.start >= doubt.end:
+                    m.unsure = True
+
+    # -- the public API -----------------------------------------------------------------------
 
     def command(self, text: str) -> Command | None:
-        """The command this text names, if any."""
-        return self._commands.get(normalize(text)) if len(text) <= MAX_TEXT else None
+        """The command this whole text asks for, if any."""
+        if len(text) > MAX_TEXT:
+            return None
+        return self._command([w for w in self._words(text) if w not in (BREAK, CHOICE)])
+
+    def _command(self, words: list[str]) -> Command | None:
+        for candidate in (words, self._strip_polite(words)):
+            found = self._commands.get(tuple(candidate))
+            if found is not None:
+                return found
+        for candidate in (words, self._strip_polite(words)):
+            n = len(candidate)
+            for prefix, suffix, command in self._templates:
+                gap = n - len(prefix) - len(suffix)
+                if (
+                    gap in WILDCARD
+                    and tuple(candidate[: len(prefix)]) == prefix
+                    and tuple(candidate[n - len(suffix) :]) == suffix
+                ):
+                    return command
+        return None
+
+    def _strip_polite(self, words: list[str]) -> list[str]:
+        changed = True
+        while changed and words:
+            changed = False
+            for phrase in self._polite:
+                n = len(phrase)
+                if tuple(words[:n]) == phrase and len(words) > n:
+                    words, changed = words[n:], True
+                elif tuple(words[-n:]) == phrase and len(words) > n:
+                    words, changed = words[:-n], True
+        return words
 
     def understand(self, text: str, question: Question | None) -> Understood:
         """Interpret text typed while ``question`` is asked (None: no question open)."""
-        if len(text) > MAX_TEXT:
+        if len(text) > MAX_TEXT or not text.strip():
             return NOTHING
-        norm = normalize(text)
-        if not norm:
+        if question is not None and (number := _number(text)) is not None:
+            if 0 < number <= len(question.options):
+                return Understood(option=question.options[number - 1])
             return NOTHING
-        if norm in self._commands:
-            return Understood(command=self._commands[norm])
+        if question is not None and (label := self._labels[question.id].get(normalize(text))):
+            return Understood(option=label)
+        words = self._words(text)
+        command = self._command([w for w in words if w not in (BREAK, CHOICE)])
+        if command is not None:
+            return Understood(command=command)
         if question is None:
-            return self._fuzzy_command(norm)
-        if norm.isdigit():
-            typed = text.strip().rstrip(".)")
-            if not (typed.isdecimal() and typed.isascii()):  # "-1", "1.5", "፩": no number
-                return NOTHING
-            index = int(typed) - 1
-            if 0 <= index < len(question.options):
-                return Understood(option=question.options[index])
             return NOTHING
-        return (
-            _pick(_exact(norm, question))
-            or _pick(_contained(norm, question))
-            or self._fuzzy(norm, question)
+        return self._answer(self._read(words), question)
+
+    def _answer(self, reading: _Reading, question: Question) -> Understood:
+        matches = self._matches(reading, question)
+        scores: dict[Option, float] = {}
+        replies: dict[Option, float] = {}
+        negated: set[Option] = set()
+        local: list[_Match] = []
+        strong = False
+        for m in matches:
+            if m.inside or not m.cues:
+                continue
+            if m.names_option:
+                local.append(m)
+            for cue in m.cues:
+                if cue.kind == Kind.OPTION and cue.option is not None:
+                    if m.negated:
+                        negated.add(cue.option)
+                    elif not m.unsure:
+                        scores[cue.option] = scores.get(cue.option, 0.0) + cue.weight
+                        strong = strong or cue.weight > VAGUE
+                elif cue.kind == Kind.REPLY and cue.reply is not None:
+                    options = self._reply_options[question.id][cue.reply]
+                    if options:
+                        local.append(m)
+                    counted = scores if cue.reply == "not_sure" else replies  # doubt always counts
+                    for option in options:
+                        counted[option] = counted.get(option, 0.0) + cue.weight
+            if m.negated:  # "no developers" → hire; "no private data" → nothing sensitive
+                meant = {
+                    c.option
+                    for o in matches
+                    if m.start <= o.start and o.end <= m.end
+                    for c in o.cues
+                    if c.kind == Kind.IF_NEGATED and c.option is not None
+                }
+                negated -= meant
+                for option in meant:
+                    scores[option] = scores.get(option, 0.0) + NEGATED
+                    strong = True
+        if not any(s > 0 for o, s in scores.items() if o not in negated):
+            scores = replies  # "yep" answers; "yes, some" is "some"
+            clauses = None  # a reply is no answer beside another question's words
+        else:
+            clauses = {m.clause for m in local}  # "some chat" to "heavy work?" is no "some"
+        foreign = any(
+            m.foreign
+            and not m.negated
+            and (clauses is None or m.clause in clauses)
+            and not any(o.start <= m.start and m.end <= o.end for o in local)
+            for m in matches
         )
-
-    def _fuzzy(self, norm: str, question: Question) -> Understood:
-        scored: dict[Option | Command, float] = {}
-        for option in question.options:
-            scored[option] = max(_ratio(norm, name) for name in _names(option))
-        for word, command in self._commands.items():
-            scored[command] = max(scored.get(command, 0.0), _ratio(norm, word))
-        ranked = sorted(scored.items(), key=lambda kv: -kv[1])
-        best, score = ranked[0]
-        if score < FUZZY_CUTOFF:
+        unsure = any(_is_reply(m, "not_sure") for m in matches if not m.inside)
+        self._combine(question, scores, negated, reading.choice or unsure)
+        ranked = sorted(
+            ((s, o) for o, s in scores.items() if o not in negated and s > 0), key=lambda so: -so[0]
+        )
+        if not ranked or (foreign and not strong):
             return NOTHING
-        close = [target for target, s in ranked if s >= score - AMBIGUITY_GAP]
-        if len(close) > 1:
-            options = tuple(t for t in close if isinstance(t, Option))
-            return Understood(candidates=options) if len(options) > 1 else NOTHING
-        if isinstance(best, Option):
-            return Understood(option=best)
-        return Understood(command=best)
+        best = ranked[0][0]
+        close = [o for s, o in ranked if s >= best * (CLOSE_CHOICE if reading.choice else CLOSE)]
+        if len(close) == 2 and scores is not replies and not reading.choice:
+            said = [o for o in close if o in replies]  # "streaming, so yes": yes breaks the tie
+            close = said if len(said) == 1 else close
+        if len(close) == 1:
+            return Understood(option=close[0])
+        if len(close) == 2:
+            return Understood(candidates=tuple(o for o in question.options if o in close))
+        return NOTHING
 
-    def _fuzzy_command(self, norm: str) -> Understood:
-        match = difflib.get_close_matches(norm, list(self._commands), n=1, cutoff=FUZZY_CUTOFF)
-        return Understood(command=self._commands[match[0]]) if match else NOTHING
-
-
-def _names(option: Option) -> list[str]:
-    return [normalize(n) for n in (option.label, option.id.replace("_", " "), *option.synonyms)]
-
-
-def _ratio(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, a, b).ratio()
-
-
-def _exact(norm: str, question: Question) -> list[Option]:
-    return [o for o in question.options if norm in _names(o)]
-
-
-#: Words that turn "python" into "not python": a name found after one of them is no answer.
-NEGATIONS = frozenset({"not", "no", "dont", "don", "never", "without", "nor", "isn", "isnt"})
+    @staticmethod
+    def _combine(
+        question: Question, scores: dict[Option, float], negated: set[Option], choice: bool
+    ) -> None:
+        """Options named together that mean another one: "python and javascript" → both."""
+        if choice:
+            return
+        for option in question.options:
+            parts = [question.option(oid) for oid in option.combines]
+            if parts and all(p in scores and p not in negated for p in parts):
+                scores[option] = scores.get(option, 0.0) + sum(scores.pop(p) for p in parts if p)
 
 
-def _contained(norm: str, question: Question) -> list[Option]:
-    """Options named inside the text.
-
-    A name inside a longer name found there does not count ("no" in "no idea"); names of
-    different options side by side ("python or javascript") make the text ambiguous.
-    """
-    padded = f" {norm} "
-    spans: list[tuple[int, int, Option]] = []
-    for option in question.options:
-        for name in filter(None, _names(option)):
-            start = padded.find(f" {name} ")
-            while start != -1:
-                spans.append((start + 1, start + 1 + len(name), option))
-                start = padded.find(f" {name} ", start + 1)
-    kept = [
-        (start, end, option)
-        for start, end, option in spans
-        if not any(s <= start and end <= e and e - s > end - start for s, e, _ in spans)
-    ]
-    position = 0
-    for word in norm.split():  # "not python" is no answer: a negation outside every name
-        start = padded.find(f" {word} ", position) + 1
-        position = start + len(word)
-        if word in NEGATIONS and not any(s <= start < e for s, e, _ in kept):
-            return []
-    return list(dict.fromkeys(option for _, _, option in kept))
+# -- small helpers ------------------------------------------------------------------------------
 
 
-def _pick(options: list[Option]) -> Understood | None:
-    if not options:
-        return None
-    if len(options) == 1:
-        return Understood(option=options[0])
-    return Understood(candidates=tuple(options))
+def _phrase(text: str) -> tuple[str, ...]:
+    return tuple(t for t in _tokens(text) if t not in (BREAK, CHOICE))
+
+
+def _number(text: str) -> int | None:
+    typed = text.strip().rstrip(".)")
+    if not typed or not (typed.isdecimal() and typed.isascii()):
+        stripped = normalize(text)
+        return -1 if stripped.isdigit() else None  # "-1", "1.5", "፩": a number, but no option
+    return int(typed)
+
+
+def _slip(typed: str, known: str) -> bool:
+    """Whether a short word is a likely slip of the fingers: a letter left out, two letters
+    swapped or one doubled ("smal", "chta", "bigg"), never another letter ("like" ≠ "live")."""
+    if len(typed) == len(known) - 1:
+        return True
+    if len(typed) == len(known):
+        return sorted(typed) == sorted(known)
+    return len(typed) == len(known) + 1 and any(
+        typed[i] == typed[i + 1] and typed[:i] + typed[i + 1 :] == known
+        for i in range(len(typed) - 1)
+    )
+
+
+def _is_reply(m: _Match, reply: Reply) -> bool:
+    return any(c.kind == Kind.REPLY and c.reply == reply for c in m.cues)
+
+
+def _leads(found: _Found) -> bool:
+    """Whether a phrase may follow a "no" reply: another reply or negation ("no, nothing")."""
+    return any(c.kind in (Kind.NEGATION, Kind.REPLY) for c in found.cues)

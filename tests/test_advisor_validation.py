@@ -124,11 +124,11 @@ def test_a_missing_data_file_is_named(broken_data: Any) -> None:
     fails_with(broken_data, "data/texts.yaml: file not found")
 
 
-def test_an_unquoted_yes_among_synonyms_asks_for_quotes(broken_data: Any) -> None:
-    broken_data.replace("questions.yaml", 'synonyms: ["yes", core,', "synonyms: [yes, core,")
+def test_an_unquoted_yes_among_words_asks_for_quotes(broken_data: Any) -> None:
+    broken_data.replace("vocabulary.yaml", '"yes": ["yes", yep,', '"yes": [yes, yep,')
     fails_with(
         broken_data,
-        "data/questions.yaml: questions[4].options[0].synonyms[0]: "
+        "data/vocabulary.yaml: replies.yes[0]: "
         "expected text, got true/false (put yes, no, on and off in quotes)",
     )
 
@@ -227,3 +227,138 @@ def test_check_data_on_broken_data_prints_one_error_line_and_fails(broken_data: 
     )
     assert done.stderr.count("\n") == 1
     assert "Traceback" not in done.stderr
+
+
+# -- the words typed answers are read with -------------------------------------------------
+
+KNOWN_COMMANDS = "back, restart, why, help, quit, skip, bye"
+
+
+def test_a_missing_vocabulary_file_is_named(broken_data: Any) -> None:
+    broken_data.path("vocabulary.yaml").unlink()
+    fails_with(broken_data, "data/vocabulary.yaml: file not found")
+
+
+def test_an_unknown_command_lists_the_known_ones(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data["commands"].update(jump=["jump"]))
+    fails_with(
+        broken_data,
+        f"data/vocabulary.yaml: commands.jump: unknown command 'jump' (known: {KNOWN_COMMANDS})",
+    )
+
+
+def test_a_command_without_words_is_reported_missing(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data["commands"].pop("skip"))
+    fails_with(broken_data, "data/vocabulary.yaml: commands.skip: missing")
+
+
+def test_an_unknown_reply_lists_the_known_ones(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data["replies"].update(maybe=["perhaps"]))
+    fails_with(
+        broken_data,
+        "data/vocabulary.yaml: replies.maybe: unknown reply 'maybe' (known: yes, no, not_sure)",
+    )
+
+
+def test_an_unknown_section_of_the_vocabulary_is_named(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data.update(synonyms=["x"]))
+    with pytest.raises(
+        DataError, match=r"^data/vocabulary.yaml: synonyms: unknown section 'synonyms' \(known: "
+    ):
+        broken_data.load()
+
+
+def test_a_missing_word_list_is_named(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data.pop("negations"))
+    fails_with(broken_data, "data/vocabulary.yaml: negations: missing")
+
+
+def test_a_phrase_without_words_is_rejected(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data["negations"].insert(0, "?!"))
+    fails_with(broken_data, "data/vocabulary.yaml: negations[0]: '?!' has no words")
+
+
+def test_a_phrase_of_filler_words_only_is_rejected(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data["hedges"].insert(0, "so that"))
+    fails_with(
+        broken_data,
+        "data/vocabulary.yaml: hedges[0]: 'so that' has only filler words "
+        "(vocabulary.yaml, fillers), so it would never match",
+    )
+
+
+def test_a_wildcard_outside_a_command_is_rejected(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data["replies"]["yes"].insert(0, "yes *"))
+    fails_with(
+        broken_data, "data/vocabulary.yaml: replies.yes[0]: 'yes *': '*' works only in commands"
+    )
+
+
+def test_a_command_starting_with_a_wildcard_is_rejected(broken_data: Any) -> None:
+    broken_data.edit("vocabulary.yaml", lambda data: data["commands"]["why"].insert(0, "* mean"))
+    fails_with(
+        broken_data,
+        "data/vocabulary.yaml: commands.why[0]: '* mean': one '*' at most, after a word",
+    )
+
+
+def test_an_unquoted_no_as_a_rewrite_asks_for_quotes(broken_data: Any) -> None:
+    broken_data.replace("vocabulary.yaml", 'not that i know of: "no"', "not that i know of: no")
+    fails_with(
+        broken_data,
+        "data/vocabulary.yaml: rewrites.not that i know of: "
+        "expected text, got true/false (put yes, no, on and off in quotes)",
+    )
+
+
+def test_a_question_without_a_hint_is_reported_missing(broken_data: Any) -> None:
+    broken_data.edit("questions.yaml", lambda data: data["questions"][2].pop("hint"))
+    fails_with(broken_data, "data/questions.yaml: questions[2].hint: missing")
+
+
+def test_an_unknown_reply_of_an_option_lists_the_known_ones(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "        reply: not_sure", "        reply: dunno")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[4].reply: "
+        "unknown reply 'dunno' (known: yes, no, not_sure)",
+    )
+
+
+def test_a_question_no_not_sure_reply_can_pick_is_rejected(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "        reply: not_sure", '        reply: "no"')
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options: no option has reply: not_sure, "
+        "so “dunno” would pick nothing; give it to the neutral option",
+    )
+
+
+def test_combining_an_unknown_option_lists_the_others(broken_data: Any) -> None:
+    broken_data.replace(
+        "questions.yaml", "combines: [python, javascript]", "combines: [python, rust]"
+    )
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[2].combines[1]: 'rust' is not another option "
+        "of question 'team' (known: python, javascript, neither, not_sure)",
+    )
+
+
+def test_a_synonym_of_filler_words_only_is_rejected(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "synonyms: [py,", "synonyms: [the, py,")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[0].synonyms[0]: 'the' has only filler words "
+        "(vocabulary.yaml, fillers), so it would never match",
+    )
+
+
+def test_a_negated_word_without_letters_is_rejected(broken_data: Any) -> None:
+    broken_data.replace(
+        "questions.yaml", "if_negated: [developer,", "if_negated: ['...', developer,"
+    )
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[3].if_negated[0]: '...' has no words",
+    )

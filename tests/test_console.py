@@ -59,7 +59,7 @@ def test_back_and_restart_mid_way_go_where_the_user_expects(repo_root: Path) -> 
 def test_why_explains_the_question_and_asks_it_again(repo_root: Path) -> None:
     output = chat(repo_root, "why")
     after_why = screens(output)[1]
-    assert "Why we ask: Building on what your developers already know" in after_why
+    assert "Why we ask: Building on what your team already knows" in after_why
     assert "Question 1 of 9" in after_why
 
 

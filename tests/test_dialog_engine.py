@@ -406,7 +406,8 @@ def test_a_valid_saved_session_is_restored(knowledge: Knowledge) -> None:
         ("realtime", "no", "none"),
         ("realtime_kind", "Dashbords", "dashboards"),
         ("compute", "machine learning", "heavy"),
-        ("hiring", "doesn't matter", "not_sure"),
+        ("hiring", "doesn't matter", "little"),
+        ("realtime", "yes, some", "some"),
     ],
 )
 def test_typed_answers_choose_the_option_meant(
@@ -440,7 +441,8 @@ def test_text_that_names_no_option_re_asks_the_question(engine: DialogEngine, te
     [
         ("team", "python or javascript", ("python", "javascript")),
         ("team", "py or js", ("python", "javascript")),
-        ("realtime", "yes, some", ("core", "some")),
+        ("realtime", "we need chat", ("core", "some")),
+        ("size", "small or medium", ("small", "medium")),
     ],
 )
 def test_text_naming_several_options_asks_which_one_was_meant(
@@ -514,4 +516,8 @@ def test_every_label_synonym_and_number_picks_its_own_option(
         for number, option in enumerate(question.options, start=1):
             for text in (str(number), option.label, *option.synonyms):
                 understood = engine.interpreter.understand(text, question)
-                assert understood.option is option, (question.id, text, understood)
+                sharing = tuple(o for o in question.options if text in o.synonyms)
+                if len(sharing) > 1:  # "chat": live features at the core, or on the side?
+                    assert understood.candidates == sharing, (question.id, text, understood)
+                else:
+                    assert understood.option is option, (question.id, text, understood)

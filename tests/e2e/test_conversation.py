@@ -233,7 +233,7 @@ async def test_two_users_at_once_do_not_mix_their_answers(fake: FakeTelegram, bo
     js = [
         "JavaScript",
         "Nothing sensitive",
-        "Small and simple (an MVP)",
+        "Small and simple",
         "Many small services",
         "Yes, they are the core",
         "Chat or messaging",

@@ -167,7 +167,7 @@ async def test_after_forget_no_copy_of_the_contact_is_left_on_disk_even_after_a_
     try:
         await wait_until_polling(fake, 0)
         await ann.send_command("start")
-        for label in ("Python", "Nothing sensitive", "Small and simple (an MVP)"):
+        for label in ("Python", "Nothing sensitive", "Small and simple"):
             await ann.press(label)
         await ann.send_command("restart")
         for _ in range(9):

@@ -1,0 +1,366 @@
+"""Typed answers read as whole sentences: words anywhere, typos, scoped negation, replies,
+asking instead of guessing, and commands beside answers."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor import Knowledge, Question
+from dialogs.interpreter import NOTHING, Interpreter, Understood
+
+
+@pytest.fixture(scope="module")
+def interpreter(knowledge: Knowledge) -> Interpreter:
+    return Interpreter(knowledge)
+
+
+def read(interpreter: Interpreter, knowledge: Knowledge, question: str, text: str) -> Understood:
+    asked = knowledge.question(question)
+    assert asked is not None
+    return interpreter.understand(text, asked)
+
+
+def picked(interpreter: Interpreter, knowledge: Knowledge, question: str, text: str) -> str | None:
+    understood = read(interpreter, knowledge, question, text)
+    return understood.option.id if understood.option else None
+
+
+# -- whole sentences -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "meant"),
+    [
+        ("team", "we've got two python guys", "python"),
+        ("team", "no developers at the moment, will hire", "neither"),
+        ("security", "card payments yes", "payments"),
+        ("realtime", "nah, nothing live", "none"),
+        ("compute", "lots of reporting and number crunching", "heavy"),
+        ("deadline", "asap!!", "tight"),
+    ],
+)
+def test_options_are_found_anywhere_in_a_sentence(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str, meant: str
+) -> None:
+    assert picked(interpreter, knowledge, question, text) == meant
+
+
+def test_python_and_javascript_named_together_mean_both_and_named_as_a_choice_ask(
+    interpreter: Interpreter, knowledge: Knowledge
+) -> None:
+    assert picked(interpreter, knowledge, "team", "python and js") == "both"
+    understood = read(interpreter, knowledge, "team", "python or js?")
+    assert [o.id for o in understood.candidates] == ["python", "javascript"]
+
+
+# -- negation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "negated"),
+    [
+        ("size", "it's not a small thing", "small"),
+        ("size", "not small at all", "small"),
+        ("team", "not python", "python"),
+        ("team", "definitely not javascript", "javascript"),
+        ("realtime", "live stuff isn't needed", "core"),
+        ("compute", "nothing too demanding", "heavy"),
+        ("hiring", "it's not that important to us", "lot"),
+        ("services", "i don't want microservices", "microservices"),
+        ("deadline", "not urgent at all", "tight"),
+    ],
+)
+def test_a_negated_option_is_never_chosen(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str, negated: str
+) -> None:
+    understood = read(interpreter, knowledge, question, text)
+    assert negated not in [o.id for o in (understood.option, *understood.candidates) if o]
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "meant"),
+    [
+        ("team", "no programmers so far", "neither"),
+        ("compute", "nothing too demanding", "light"),
+        ("realtime", "live stuff isn't needed", "none"),
+        ("hiring", "it's not that important to us", "little"),
+        ("team", "definitely not javascript, we use python", "python"),
+        ("security", "no payments but we store home addresses", "personal"),
+        ("compute", "no ML, just a few reports", "some"),
+    ],
+)
+def test_a_negation_reaches_only_its_part_of_the_sentence(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str, meant: str
+) -> None:
+    assert picked(interpreter, knowledge, question, text) == meant
+
+
+def test_it_is_not_a_small_thing_picks_nothing_rather_than_small(
+    interpreter: Interpreter, knowledge: Knowledge
+) -> None:
+    assert read(interpreter, knowledge, "size", "it's not a small thing").option is None
+
+
+# -- short replies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["yep", "yeah", "yes!", "Yup", "sure"])
+def test_yes_slang_picks_the_yes_option_where_the_question_has_one(
+    interpreter: Interpreter, knowledge: Knowledge, text: str
+) -> None:
+    assert picked(interpreter, knowledge, "realtime", text) == "core"
+    assert picked(interpreter, knowledge, "compute", text) == "heavy"
+    assert picked(interpreter, knowledge, "size", text) is None, "no yes on a size question"
+
+
+@pytest.mark.parametrize("text", ["nah", "nope", "no", "not really", "Nah."])
+def test_no_slang_picks_the_no_option_where_the_question_has_one(
+    interpreter: Interpreter, knowledge: Knowledge, text: str
+) -> None:
+    assert picked(interpreter, knowledge, "realtime", text) == "none"
+    assert picked(interpreter, knowledge, "security", text) == "nothing"
+    assert picked(interpreter, knowledge, "compute", text) == "light"
+
+
+@pytest.mark.parametrize("text", ["idk", "dunno", "no clue", "no idea", "not sure", "Not sure!"])
+def test_not_sure_slang_picks_the_not_sure_option_of_every_question(
+    interpreter: Interpreter, knowledge: Knowledge, text: str
+) -> None:
+    for question in knowledge.questions:
+        understood = interpreter.understand(text, question)
+        assert understood.option is not None and understood.option.reply == "not_sure"
+
+
+def test_a_guess_after_not_sure_is_taken_as_the_answer(
+    interpreter: Interpreter, knowledge: Knowledge
+) -> None:
+    assert picked(interpreter, knowledge, "team", "idk, maybe python") == "python"
+    assert picked(interpreter, knowledge, "realtime", "idk maybe") == "not_sure"
+
+
+def test_a_yes_with_a_more_precise_answer_is_that_answer(
+    interpreter: Interpreter, knowledge: Knowledge
+) -> None:
+    assert picked(interpreter, knowledge, "realtime", "yes, some") == "some"
+    assert picked(interpreter, knowledge, "compute", "nah, just a few reports") == "some"
+
+
+# -- asking instead of guessing --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "candidates"),
+    [
+        ("size", "small or medium", ["small", "medium"]),
+        ("realtime", "we need chat", ["core", "some"]),
+        ("security", "yes", ["payments", "personal"]),
+        ("deadline", "soon or in a few months", ["tight", "normal"]),
+    ],
+)
+def test_two_close_options_are_returned_as_exactly_those_two_candidates(
+    interpreter: Interpreter,
+    knowledge: Knowledge,
+    question: str,
+    text: str,
+    candidates: list[str],
+) -> None:
+    understood = read(interpreter, knowledge, question, text)
+    assert understood.option is None
+    assert [o.id for o in understood.candidates] == candidates
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        ("team", "cobol"),
+        ("team", "it has to handle card payments"),
+        ("hiring", "very tight deadline"),
+        ("compute", "some chat"),
+        ("compute", "yes, we take payments"),
+        ("hiring", "a lot of video streaming"),
+        ("freedom", "python"),
+        ("size", "🐍🚀"),
+    ],
+)
+def test_an_answer_to_another_question_or_to_none_fits_nothing(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str
+) -> None:
+    assert read(interpreter, knowledge, question, text) == NOTHING
+
+
+def test_every_question_says_what_kinds_of_answers_work_when_nothing_fits(
+    knowledge: Knowledge,
+) -> None:
+    hints = [q.hint for q in knowledge.questions]
+    assert all(hints) and len(set(hints)) == len(hints)
+
+
+# -- typos -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "meant"),
+    [
+        ("team", "pyhton", "python"),
+        ("team", "javscript", "javascript"),
+        ("security", "paymnets", "payments"),
+        ("size", "smal", "small"),
+        ("services", "mircoservices", "microservices"),
+        ("realtime_kind", "dashbords", "dashboards"),
+        ("compute", "machine lerning", "heavy"),
+        ("deadline", "relaxd", "relaxed"),
+    ],
+)
+def test_typos_in_longer_words_are_forgiven(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str, meant: str
+) -> None:
+    assert picked(interpreter, knowledge, question, text) == meant
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "meant"),
+    [
+        ("security", "we take deposits by card", "payments"),
+        ("realtime_kind", "live dashboard", "dashboards"),
+        ("compute", "a few reports", "some"),
+    ],
+)
+def test_another_ending_of_a_word_means_the_same(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str, meant: str
+) -> None:
+    assert picked(interpreter, knowledge, question, text) == meant
+
+
+def test_a_common_word_is_never_taken_for_a_typo_of_an_answer(
+    interpreter: Interpreter, knowledge: Knowledge
+) -> None:
+    assert picked(interpreter, knowledge, "realtime", "like") is None, "like is not live"
+    assert picked(interpreter, knowledge, "realtime", "care") is None, "care is not core"
+    assert picked(interpreter, knowledge, "size", "smell") is None, "not a slip of the fingers"
+
+
+# -- commands beside answers -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("just tell me what to use", "skip"),
+        ("skip the rest", "skip"),
+        ("skip", "skip"),
+        ("thanks bye", "bye"),
+        ("ok bye!", "bye"),
+        ("what does microservices mean?", "why"),
+        ("what is that", "why"),
+        ("What's an MVP?", "why"),
+        ("i have no idea what that is", "why"),
+        ("go back please", "back"),
+        ("can we start over", "restart"),
+        ("restrat", "restart"),
+        ("help", "help"),
+        ("quit", "quit"),
+    ],
+)
+def test_commands_are_understood_at_any_question_and_outside_one(
+    interpreter: Interpreter, knowledge: Knowledge, text: str, command: str
+) -> None:
+    for question in (*knowledge.questions, None):
+        understood = interpreter.understand(text, question)
+        assert (understood.command, understood.option) == (command, None), question
+    assert interpreter.command(text) == command
+
+
+def test_a_command_word_inside_an_answer_is_no_command(
+    interpreter: Interpreter, knowledge: Knowledge
+) -> None:
+    assert read(interpreter, knowledge, "size", "big, it will help us grow").command is None
+    assert interpreter.command("we want to get back to customers fast") is None
+
+
+# -- properties ------------------------------------------------------------------------------
+
+WORDS = [
+    "not",
+    "no",
+    "yes",
+    "nah",
+    "idk",
+    "or",
+    "and",
+    "but",
+    ",",
+    ".",
+    "?",
+    "!",
+    "python",
+    "js",
+    "hire",
+    "big",
+    "small",
+    "live",
+    "chat",
+    "none",
+    "heavy",
+    "reports",
+    "a",
+    "lot",
+    "some",
+    "very",
+    "tight",
+    "asap",
+    "important",
+    "why",
+    "back",
+    "skip",
+    "1",
+    "2",
+    "🐍",
+    "é",
+]
+texts = st.one_of(
+    st.text(max_size=120),
+    st.lists(st.sampled_from(WORDS), max_size=12).map(" ".join),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts, index=st.integers(min_value=0, max_value=9))
+def test_reading_any_text_never_fails_and_answers_only_with_the_question_s_own_options(
+    interpreter: Interpreter, knowledge: Knowledge, text: str, index: int
+) -> None:
+    question: Question = knowledge.questions[index]
+    understood = interpreter.understand(text, question)
+    chosen = [o for o in (understood.option, *understood.candidates) if o is not None]
+    assert all(o in question.options for o in chosen)
+    assert understood.candidates == () or len(set(understood.candidates)) == 2
+    assert not (understood.option and understood.candidates)
+    assert not (understood.command and chosen)
+    assert interpreter.understand(text, question) == understood, "the same every time"
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=texts)
+def test_without_a_question_only_commands_are_understood(
+    interpreter: Interpreter, text: str
+) -> None:
+    understood = interpreter.understand(text, None)
+    assert understood.option is None and understood.candidates == ()
+
+
+def test_reading_one_message_takes_well_under_a_millisecond(
+    interpreter: Interpreter, knowledge: Knowledge
+) -> None:
+    """A loose guard for the tests; bench/advisor_bench.py measures it properly."""
+    question = knowledge.question("realtime")
+    messages = ["nah, nothing live", "we've got two python guys", "live stuff isn't needed"] * 50
+    timings = []
+    for text in messages:
+        start = time.perf_counter()
+        interpreter.understand(text, question)
+        timings.append(time.perf_counter() - start)
+    assert statistics.median(timings) < 0.005
