@@ -32,16 +32,20 @@ def person_of(update: Update) -> c.Person | None:
 
 
 async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcome | None:
-    """Apply the action, answer a tap, then deliver what is owed (older messages first)."""
+    """Apply the action, deliver what is owed (older messages first), then answer a tap.
+
+    The action is committed before anything is sent, so a tap Telegram no longer lets us
+    answer ("query is too old") is harmless; delivery retries are bounded well within the
+    time Telegram gives a callback answer."""
     person = person_of(update)
     if person is None:
         return None
     svc = context.services
     outcome = await svc.conversation.handle(person, action, update_id=update.update_id)
-    if update.callback_query is not None:
-        await answer(update.callback_query, context, outcome.toast)
     if not outcome.repeat and not await svc.conversation.deliver(person.user_id, svc.transport):
         await _apologise(context, person.chat_id)
+    if update.callback_query is not None:  # last: the spinner stops as the new screen shows
+        await answer(update.callback_query, context, outcome.toast)
     return outcome
 
 
