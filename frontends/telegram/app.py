@@ -6,7 +6,6 @@ import hashlib
 import logging
 
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -23,6 +22,7 @@ from storage.sqlite import SessionStore
 
 from . import admin, handlers, lead, privacy, share
 from .ordering import PerUserOrder
+from .ratelimit import PerChatRateLimiter
 from .render import Views
 from .turn import Services
 
@@ -65,7 +65,7 @@ def build_application(
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(
-            AIORateLimiter(
+            PerChatRateLimiter(
                 overall_max_rate=settings.rate_limit,
                 group_max_rate=20 if limited else 0,
                 max_retries=3,
