@@ -13,6 +13,7 @@ import contextlib
 import functools
 import logging
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeAlias, TypeVar
@@ -70,6 +71,9 @@ def run_telegram(settings: Settings, knowledge: Knowledge) -> int:
     except BotStopped as exc:  # logged through the formatter that hides the token
         logger.error("%s", exc)
         return exc.exit_code
+    except (TelegramError, OSError, sqlite3.Error) as exc:  # anything not foreseen above
+        logger.error("could not run the bot: %s", exc)
+        return 1
     return 0
 
 

@@ -10,7 +10,7 @@ from advisor import Knowledge
 from fake_telegram import FakeTelegram
 from tests.e2e.conftest import MakeSettings, running
 
-RETRY_AFTER = 3
+RETRY_AFTER = 4
 
 
 @pytest.mark.parametrize("rate_limit", ["0", "30"])
@@ -29,7 +29,7 @@ async def test_one_chats_429_does_not_delay_another_users_start(
         asked = loop.time()
         await bob.send_command("start")
         assert "Question 1 of 9" in bob.last_message().text
-        assert loop.time() - asked < 1.0, "Bob waited for Ann's 429"
+        assert loop.time() - asked < RETRY_AFTER / 2, "Bob waited for Ann's 429"
         await anns_help
         retried = [c for c in fake.calls_to("sendMessage") if c.chat_id == ann.chat.id][-1]
         assert retried.ok and "/restart" in ann.last_message().text

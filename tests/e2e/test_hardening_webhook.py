@@ -39,7 +39,22 @@ async def webhook_bot(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[tuple
         LOG_LEVEL="INFO",
     ) as process:
         await fake.wait_for(lambda: fake.webhook is not None, timeout=30, what="setWebhook")
+        await accepting(port)
         yield process, url
+
+
+async def accepting(port: int) -> None:
+    """Wait until the port accepts connections (a server may register before it listens)."""
+    for _ in range(100):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 async def raw_request(url: str, head: str, body: bytes = b"") -> str:
