@@ -7,7 +7,10 @@ code, instead of a traceback, a retry loop or a silent, dead process.
 from __future__ import annotations
 
 import asyncio
+import signal
 from pathlib import Path
+
+import pytest
 
 from fake_telegram import FakeTelegram
 from tests.e2e.test_process import BotProcess, free_port
@@ -165,8 +168,6 @@ async def test_a_second_bot_on_the_same_state_db_is_refused_with_one_line(
 async def test_the_lock_of_a_killed_bot_does_not_block_its_restart(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
-    import signal
-
     first = quick(fake, tmp_path)
     await first.start()
     await wait_until_polling(fake, 0)
@@ -200,3 +201,53 @@ async def test_a_bot_whose_token_another_process_polls_with_ends_with_one_line(
         assert "Question 1 of 9" in ann.last_message().text, "the other one serves"
     finally:
         await second.stop()
+
+
+# -- the runner itself: transient trouble and a clean stop -----------------------------------
+
+
+async def test_polling_rides_out_server_errors_on_get_updates(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    process = quick(fake, tmp_path)
+    await process.start()
+    try:
+        await wait_until_polling(fake)
+        fake.fail_next("getUpdates", status=502, times=2)
+        ann = fake.user("Ann", timeout=20)
+        await ann.send_command("start")
+        assert "Question 1 of 9" in ann.last_message().text
+        assert process.proc is not None and process.proc.returncode is None
+    finally:
+        await process.stop()
+    assert "polling failed (Bad Gateway); trying again" in process.stderr.decode()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_sigterm_while_a_reply_is_in_flight_lets_it_finish_and_exits_0(
+    fake: FakeTelegram, tmp_path: Path, mode: str
+) -> None:
+    port = free_port()
+    webhook = {
+        "MODE": "webhook",
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/hook",
+        "WEBHOOK_SECRET": "s3cret",
+        "LISTEN": "127.0.0.1",
+        "PORT": str(port),
+    }
+    process = quick(fake, tmp_path, **(webhook if mode == "webhook" else {}))
+    await process.start()
+    try:
+        if mode == "webhook":
+            await fake.wait_for(lambda: fake.webhook is not None, timeout=30, what="setWebhook")
+        else:
+            await wait_until_polling(fake)
+        fake.stall_next("sendMessage", 2)
+        ann = fake.user("Ann", timeout=20)
+        await ann.send_command("start", expect_response=False)
+        await fake.wait_for(lambda: not fake._stalls["sendMessage"], timeout=10, what="a reply")
+    finally:
+        await process.stop(signal.SIGTERM)  # while the reply waits in the stall
+    assert process.proc is not None and process.proc.returncode == 0
+    replies = [c for c in fake.calls_to("sendMessage") if c.chat_id == ann.chat.id]
+    assert replies and replies[0].ok, "the reply in flight was sent before the bot exited"
