@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +18,12 @@ DEFAULT_API_URL = "https://api.telegram.org"
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
 SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: A host name (RFC 1123, plus "_" which container networks use), optionally fully qualified.
+HOSTNAME_RE = re.compile(
+    r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?", re.ASCII
+)
+#: Characters a webhook path may use (the server matches the path exactly, unescaped).
+WEBHOOK_PATH_RE = re.compile(r"[A-Za-z0-9._~/-]*", re.ASCII)
 
 
 class SettingsError(StackAdvisorError):
@@ -47,6 +54,8 @@ class Settings:
     rate_limit: int = 30
     #: Signs share links; by default derived from the bot token.
     share_secret: str | None = None
+    #: How long to keep retrying when the Bot API cannot be reached at start-up, in seconds.
+    startup_retry_seconds: int = 60
 
     def __repr__(self) -> str:
         hidden = "***" if self.bot_token else None
@@ -73,14 +82,18 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             "BOT_TOKEN", "does not look like a token from @BotFather (digits:letters)"
         )
     api_url = (get.text("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/")
-    _check_url("TELEGRAM_API_URL", api_url)
+    _check_url("TELEGRAM_API_URL", api_url, query_allowed=False)
     mode = (get.text("MODE") or "polling").lower()
     if mode not in ("polling", "webhook"):
         raise SettingsError("MODE", f"must be 'polling' or 'webhook', not {mode!r}")
     webhook_url = get.text("WEBHOOK_URL")
     secret = get.text("WEBHOOK_SECRET")
     if webhook_url is not None:
-        _check_url("WEBHOOK_URL", webhook_url)
+        _check_url("WEBHOOK_URL", webhook_url, query_allowed=True)
+        if not WEBHOOK_PATH_RE.fullmatch(urlsplit(webhook_url).path):
+            raise SettingsError(
+                "WEBHOOK_URL", "the path may only use letters, digits and . _ ~ - / characters"
+            )
     if mode == "webhook":
         if webhook_url is None:
             raise SettingsError("WEBHOOK_URL", "is required when MODE=webhook")
@@ -97,15 +110,16 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         mode=mode,  # type: ignore[arg-type]
         webhook_url=webhook_url,
         webhook_secret=secret,
-        listen=get.text("LISTEN") or "0.0.0.0",
+        listen=_listen_address(get.text("LISTEN") or "0.0.0.0"),
         port=get.integer("PORT", 8443, low=1, high=65535),
-        state_db=Path(get.text("STATE_DB") or "state/stack_advisor.sqlite3"),
+        state_db=_state_db(get.text("STATE_DB") or "state/stack_advisor.sqlite3"),
         session_ttl_days=get.integer("SESSION_TTL_DAYS", 30, low=1, high=3650),
         log_level=level,
         admin_ids=get.id_list("ADMIN_IDS"),
         sales_chat_id=get.optional_integer("SALES_CHAT_ID"),
         rate_limit=get.integer("RATE_LIMIT", 30, low=0, high=10_000),
         share_secret=get.text("SHARE_SECRET"),
+        startup_retry_seconds=get.integer("STARTUP_RETRY_SECONDS", 60, low=0, high=86_400),
     )
 
 
@@ -152,7 +166,45 @@ class _Reader:
         return frozenset(ids)
 
 
-def _check_url(name: str, url: str) -> None:
-    parts = urlsplit(url)
+def _check_url(name: str, url: str, *, query_allowed: bool) -> None:
+    """Refuse anything the HTTP client or web server would choke on later."""
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise SettingsError(name, f"must not contain spaces or control characters: {url!r}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # parsed lazily: an out-of-range or non-numeric port raises here
+    except ValueError as exc:
+        raise SettingsError(name, f"is not a valid URL ({exc}): {url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(name, f"must be an http(s) URL, not {url!r}")
+    host = parts.hostname or ""
+    if not (_is_ip(host) or HOSTNAME_RE.fullmatch(host)):
+        raise SettingsError(name, f"has no valid host name: {url!r}")
+    if port == 0:
+        raise SettingsError(name, f"has port 0, which cannot be reached: {url!r}")
+    if parts.fragment or url.endswith("#"):
+        raise SettingsError(name, f"must not have a #fragment: {url!r}")
+    if not query_allowed and (parts.query or "?" in url):
+        raise SettingsError(name, f"must not have a ?query: {url!r}")
+
+
+def _listen_address(value: str) -> str:
+    if _is_ip(value) or HOSTNAME_RE.fullmatch(value):
+        return value
+    raise SettingsError(
+        "LISTEN", f"must be an IP address (such as 0.0.0.0 or ::) or a host name, not {value!r}"
+    )
+
+
+def _state_db(value: str) -> Path:
+    if any(not char.isprintable() for char in value):
+        raise SettingsError("STATE_DB", f"must not contain control characters: {value!r}")
+    return Path(value)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import string
 from collections.abc import Mapping
 
@@ -20,6 +21,11 @@ PREFIX = "r_"
 VERSION = "1"
 MAC_CHARS = 8
 _DIGITS = string.digits + string.ascii_lowercase
+_MAX_DIGITS = 64 - len(PREFIX) - len(VERSION) - MAC_CHARS  # a start payload has 64 characters
+#: What ``encode`` writes: the prefix, the version, base-36 digits and an URL-safe base64 MAC.
+_CODE = re.compile(
+    rf"{PREFIX}{VERSION}([0-9a-z]{{1,{_MAX_DIGITS}}})([A-Za-z0-9_-]{{{MAC_CHARS}}})", re.ASCII
+)
 
 
 class ShareCodes:
@@ -46,17 +52,19 @@ class ShareCodes:
         return PREFIX + body + self._mac(body)
 
     def decode(self, payload: str) -> dict[str, str] | None:
-        """The answers in a payload, or None when it is not a valid, current share code."""
-        if not payload.startswith(PREFIX) or len(payload) > 64:
+        """The answers in a payload, or None when it is not a valid, current share code.
+
+        Never raises: anything that is not exactly what :meth:`encode` writes is refused
+        before the MAC is compared (which would raise on non-ASCII text).
+        """
+        match = _CODE.fullmatch(payload) if isinstance(payload, str) else None
+        if match is None:
             return None
-        code = payload[len(PREFIX) :]
-        body, mac = code[:-MAC_CHARS], code[-MAC_CHARS:]
-        if len(body) < 2 or body[0] != VERSION or not hmac.compare_digest(mac, self._mac(body)):
+        digits, mac = match.groups()
+        body = VERSION + digits
+        if not hmac.compare_digest(mac.encode(), self._mac(body).encode()):
             return None
-        try:
-            number = int(body[1:], 36)
-        except ValueError:
-            return None
+        number = int(digits, 36)
         answers: dict[str, str] = {}
         for question in self.knowledge.questions:
             number, digit = divmod(number, len(question.options) + 1)

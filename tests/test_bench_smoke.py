@@ -28,7 +28,7 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["correct"] is True
     assert summary["crashed"] == []
-    for name in ("advisor", "startup", "load_closed", "load_open", "memory"):
+    for name in ("advisor", "startup", "load_closed", "load_open", "memory", "reports"):
         assert (tmp_path / f"{name}.json").is_file(), name
     closed = json.loads((tmp_path / "load_closed.json").read_text())
     ours, floor = closed["ours"], closed["floor"]
@@ -44,3 +44,13 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
     assert memory["storage"]["sessions"] == 50
     assert memory["peak_rss_mb"] > 0
     assert memory["updates"] == 50 and memory["lost"] == 0
+    reports = json.loads((tmp_path / "reports.json").read_text())
+    assert reports["storage_prefilled"]["sessions"] == 2_000
+    assert reports["storage_prefilled"]["events"] == 10_000
+    assert reports["lost"] == reports["errors"] == reports["misordered"] == 0
+    assert [r["command"] for r in reports["reports"]] == ["stats"] * 2 + ["export"] * 2
+    assert all(r["ms"] is not None for r in reports["reports"])
+    assert reports["report_checks"]["export_rows"]["session"] >= 2_000
+    for command in ("stats", "export"):
+        assert reports[command]["users_during"]["updates"] > 0
+    assert reports["baseline"]["p99"] is not None

@@ -6,7 +6,6 @@ import hashlib
 import logging
 
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     CommandHandler,
@@ -28,6 +27,7 @@ from . import admin, handlers, share
 from .context import CONTEXT_TYPES, BotApp, BotContext, Services
 from .delivery import TelegramTransport
 from .ordering import PerUserOrder
+from .ratelimit import PerChatRateLimiter
 from .render import TelegramPresenter
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .job_queue(JobQueue[BotContext]())
         .rate_limiter(
-            AIORateLimiter(
+            PerChatRateLimiter(
                 overall_max_rate=settings.rate_limit,
                 group_max_rate=20 if limited else 0,
                 max_retries=3,

@@ -18,8 +18,14 @@ NO_QUESTION = "-"
 #: Actions of buttons that belong to no question (the result, a shared result, /forget).
 QUIZ, LEAD, CONSENT, DECLINE, FORGET, KEEP = "quiz", "lead", "consent", "decline", "forget", "keep"
 MAX_BYTES = 64
+#: Telegram user ids have at most 52 significant bits (Bot API, "User.id"); anything past
+#: 2**53 (the largest id a double holds exactly) cannot be one and would overflow SQLite.
+MAX_USER_ID = 2**53 - 1
+#: A number in base 36 as ``to36`` writes it: no sign, no leading zero, ASCII only.
+_BASE36 = r"0|[1-9a-z][0-9a-z]*"
 _PATTERN = re.compile(
-    r"^1\|([0-9a-z]{1,14})\|([0-9a-z]{1,8})\|([a-z0-9_]{1,20}|-)\|([a-z0-9_]{1,20}|[<?!])$"
+    rf"1\|({_BASE36})\|({_BASE36})\|([a-z0-9_]{{1,20}}|-)\|([a-z0-9_]{{1,20}}|[<?!])",
+    re.ASCII,
 )
 
 
@@ -42,9 +48,16 @@ def encode(user_id: int, round_: int, question: str, action: str) -> str:
 
 
 def decode(data: str | None) -> Press | None:
-    """The press this data describes, or None for data we did not make."""
-    match = _PATTERN.match(data or "")
+    """The press this data describes, or None for data we did not make (never raises)."""
+    if not isinstance(data, str) or len(data) > MAX_BYTES:
+        return None
+    match = _PATTERN.fullmatch(data)
     if match is None:
         return None
     user, round_, question, action = match.groups()
-    return Press(int(user, 36), int(round_, 36), question, action)
+    if len(user) > 11 or len(round_) > 8:  # 36**11 > 2**53; 8 digits is what encode allows
+        return None
+    user_id = int(user, 36)
+    if user_id > MAX_USER_ID:
+        return None
+    return Press(user_id, int(round_, 36), question, action)

@@ -1,48 +1,308 @@
-"""Running the bot: long polling or a webhook server, and what happens when that fails."""
+"""Running the bot: long polling or a webhook server, and what happens when that fails.
+
+Every way the bot cannot run, or cannot run on, ends the process with one line that names the
+cause, and an exit code a supervisor can act on: 2 when the setup must be fixed (a setting,
+the token, the database, a second copy of the bot), 1 when trying again later may help (the
+Bot API could not be reached).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import logging
+import signal
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import Update
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from advisor import Knowledge
+from advisor import Knowledge, StackAdvisorError
 from settings import Settings
+from storage.checks import StateDbError, check_state_db
+from storage.lock import lock_state_db
 
 from .app import build_application
 from .logs import configure_logging
+from .webhook import WebhookServer
 
 logger = logging.getLogger(__name__)
 
+App: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
+T = TypeVar("T")
+#: Seconds a getUpdates long poll may wait for updates.
+POLL_SECONDS = 10
+#: Start-up retries wait this long at first, doubling up to the cap, in seconds.
+FIRST_RETRY, LONGEST_RETRY = 0.5, 15.0
+#: While running, network failures of polling are retried after at most this long.
+LONGEST_POLL_RETRY = 30.0
+TOKEN_REJECTED = "BOT_TOKEN: Telegram rejected the token; check it with @BotFather"
+TOKEN_REVOKED = (
+    "BOT_TOKEN: Telegram stopped accepting the token while the bot was running "
+    "(revoked or replaced in @BotFather?); put the current token in BOT_TOKEN"
+)
+
+
+class BotStopped(StackAdvisorError):
+    """The bot cannot start or go on; one line for the operator, and the process's exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
 
 def run_telegram(settings: Settings, knowledge: Knowledge) -> int:
-    """Run the bot until stopped, by long polling or as a webhook server."""
+    """Run the bot until stopped, by long polling or as a webhook server; return the exit code."""
     configure_logging(settings.log_level, [settings.bot_token or "", settings.webhook_secret or ""])
-    app = build_application(settings, knowledge)
     try:
-        _run(app, settings)
-    except InvalidToken:
-        logger.error("BOT_TOKEN: Telegram rejected the token; check it with @BotFather")
+        with lock_state_db(settings.state_db):
+            check_state_db(settings.state_db)
+            app = build_application(settings, knowledge)
+            asyncio.run(_serve(app, settings))
+    except StateDbError as exc:
+        logger.error("%s", exc)
         return 2
-    except (TelegramError, OSError) as exc:  # logged through the formatter that hides the token
+    except BotStopped as exc:  # logged through the formatter that hides the token
+        logger.error("%s", exc)
+        return exc.exit_code
+    except (TelegramError, OSError, sqlite3.Error) as exc:  # anything not foreseen above
         logger.error("could not run the bot: %s", exc)
         return 1
     return 0
 
 
-def _run(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
-    if settings.mode == "webhook":
-        assert settings.webhook_url is not None
-        app.run_webhook(
-            listen=settings.listen,
-            port=settings.port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
+async def _serve(app: App, settings: Settings) -> None:
+    """Start, run until a stop signal or a fatal error, and always shut down in order."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
+        loop.add_signal_handler(sig, stop.set)
+    webhook: WebhookServer | None = None
+    polling: asyncio.Task[None] | None = None
+    retry = _Retry(settings)
+    try:
+        if not await _unless_stopped(stop, retry.run("reach the Bot API", app.initialize)):
+            return
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        if settings.mode == "webhook":
+            webhook = await _serve_webhook(app, settings)  # listening before Telegram is told
+            register = functools.partial(_register_webhook, app, settings)
+            if await _unless_stopped(stop, retry.run("register the webhook", register)):
+                await stop.wait()
+            return
+        if not await _unless_stopped(stop, retry.run("switch to polling", app.bot.delete_webhook)):
+            return
+        polling = asyncio.create_task(_poll(app, stop), name="polling")
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if polling.done():
+            polling.result()  # polling ends by itself only with BotStopped
+    finally:
+        stop.set()
+        if polling is not None:
+            with contextlib.suppress(BotStopped):
+                await polling  # confirms the last updates it fetched
+        if webhook is not None:
+            await webhook.stop()  # waits for updates in flight
+        if app.running:
+            await app.stop()  # finishes updates in flight
+            if app.post_stop is not None:
+                await app.post_stop(app)
+        await app.shutdown()
+        await app.bot.shutdown()  # in case start-up failed half-way
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+
+
+async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """The result of ``work``, or None as soon as ``stop`` is set (``work`` is cancelled)."""
+    task = asyncio.ensure_future(work)
+    waiting = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+    return task.result()
+
+
+# -- start-up ----------------------------------------------------------------------------------
+
+
+async def _register_webhook(app: App, settings: Settings) -> None:
+    assert settings.webhook_url is not None
+    await app.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=settings.webhook_secret,
+        allowed_updates=Update.ALL_TYPES,
+    )
+
+
+class _Retry:
+    """Runs start-up steps, retrying transient failures until STARTUP_RETRY_SECONDS pass."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.api = settings.telegram_api_url
+        self.seconds = settings.startup_retry_seconds
+        self.deadline = asyncio.get_running_loop().time() + self.seconds
+
+    async def run(self, what: str, step: Callable[[], Awaitable[object]]) -> bool:
+        """Run ``step`` until it succeeds (True), or raise BotStopped."""
+        delay = FIRST_RETRY
+        loop = asyncio.get_running_loop()
+        while True:
+            # A stalled server must not outlast the deadline; each try gets at least 1 s.
+            budget = max(self.deadline - loop.time(), 1.0) if self.seconds else None
+            try:
+                async with asyncio.timeout(budget):
+                    await step()
+                return True
+            except InvalidToken as exc:
+                raise BotStopped(self._refused(exc), 2) from None
+            except (NetworkError, RetryAfter, TimeoutError) as exc:  # TimedOut is a NetworkError
+                cause = _cause(exc)
+                wait = _retry_after(exc) or delay
+            except TelegramError as exc:
+                message = f"could not {what}: the Bot API at {self.api} said: {exc}"
+                raise BotStopped(message, 1) from None
+            remaining = self.deadline - loop.time()
+            if remaining <= 0:
+                raise BotStopped(
+                    f"could not {what} at TELEGRAM_API_URL={self.api} {self._tried()}: {cause}", 1
+                )
+            wait = min(wait, remaining)
+            logger.warning("could not %s yet (%s); trying again in %.1f s", what, cause, wait)
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, LONGEST_RETRY)
+
+    def _tried(self) -> str:
+        if not self.seconds:
+            return "(tried once, as STARTUP_RETRY_SECONDS=0)"
+        return f"within {self.seconds} s (STARTUP_RETRY_SECONDS)"
+
+    def _refused(self, exc: InvalidToken) -> str:
+        """A 401 is about the token; a 404 means the URL does not lead to a Bot API server."""
+        texts = [str(exc), str(exc.__cause__ or "")]
+        if any("Not Found" in text or "(404)" in text for text in texts):
+            return (
+                f"TELEGRAM_API_URL: {self.api} answered 404 Not Found for the Bot API methods; "
+                "it must be the root URL of a Bot API server, such as https://api.telegram.org"
+            )
+        return TOKEN_REJECTED
+
+
+def _cause(exc: Exception) -> str:
+    """What went wrong, in a few words."""
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc).lower():
+        return "no answer in time (the server stalls or the network is slow)"
+    if isinstance(exc, RetryAfter):
+        return f"asked to wait: {exc}"
+    text = str(exc)
+    if text.startswith("httpx."):
+        return f"cannot connect: {text}"
+    return f"the server answered with an error: {text}"
+
+
+def _retry_after(exc: Exception) -> float | None:
+    if isinstance(exc, RetryAfter):
+        return _seconds(exc)
+    return None
+
+
+def _seconds(exc: RetryAfter) -> float:
+    # The attribute's public form warns until PTB 23 (int vs timedelta); this is its value.
+    value: timedelta = exc._retry_after
+    return value.total_seconds()
+
+
+# -- webhook -----------------------------------------------------------------------------------
+
+
+async def _serve_webhook(app: App, settings: Settings) -> WebhookServer:
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    server = WebhookServer(
+        app,
+        path=urlsplit(settings.webhook_url).path,
+        secret=settings.webhook_secret,
+        listen=settings.listen,
+        port=settings.port,
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise BotStopped(
+            f"LISTEN/PORT: cannot listen on {settings.listen} port {settings.port}: {reason}", 2
+        ) from None
+    return server
+
+
+# -- polling -----------------------------------------------------------------------------------
+
+
+async def _poll(app: App, stop: asyncio.Event) -> None:
+    """Long-poll getUpdates into the application's queue until ``stop`` is set.
+
+    Network trouble is retried with a growing pause; a token Telegram no longer accepts and
+    another process polling with the same token end the bot (BotStopped) instead of looping.
+    """
+    offset: int | None = None
+    pause = 0.0
+    while not stop.is_set():
+        poll = app.bot.get_updates(
+            offset=offset, timeout=POLL_SECONDS, allowed_updates=Update.ALL_TYPES
         )
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            updates = await _unless_stopped(stop, poll)
+        except InvalidToken:
+            raise BotStopped(TOKEN_REVOKED, 2) from None
+        except Conflict as exc:
+            raise BotStopped(_conflict(exc), 2) from None
+        except RetryAfter as exc:
+            pause = _seconds(exc)
+        except TelegramError as exc:  # network trouble, 5xx, timeouts …
+            pause = min(max(pause * 2, 1.0), LONGEST_POLL_RETRY)
+            logger.warning("polling failed (%s); trying again in %.0f s", exc, pause)
+        else:
+            pause = 0.0
+            for update in updates or ():
+                await app.update_queue.put(update)
+                offset = update.update_id + 1
+        if pause:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+    if offset is not None:
+        await _confirm(app, offset)
+
+
+async def _confirm(app: App, offset: int) -> None:
+    """Tell Telegram the fetched updates arrived, so a restart does not receive them again."""
+    try:
+        await app.bot.get_updates(offset=offset, timeout=0, allowed_updates=Update.ALL_TYPES)
+    except TelegramError as exc:
+        logger.warning("could not confirm the last updates (they may come again): %s", exc)
+
+
+def _conflict(exc: Conflict) -> str:
+    if "webhook" in str(exc).lower():
+        return (
+            "BOT_TOKEN: a webhook was set for this bot while it was polling (is a copy running "
+            "with MODE=webhook?); run one bot per token"
+        )
+    return (
+        "BOT_TOKEN: another process is polling Telegram with this token (409 Conflict); "
+        "run one bot per token"
+    )
