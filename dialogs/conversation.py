@@ -42,7 +42,7 @@ from storage.base import (
 from .engine import DialogEngine, HandOffStep
 from .session import AFTER_RESULT, LEAD_CONTACT, RESULT, WELCOME, Session
 from .sharecode import ShareCodes
-from .views import Asking, Finished, Notice, View, Welcome
+from .views import Asking, Finished, Goodbye, Notice, View, Welcome
 
 logger = logging.getLogger(__name__)
 
@@ -399,6 +399,9 @@ class Conversation:
             self._contact_text(turn, text)
             return
         view = self.engine.handle_text(session, text)
+        if isinstance(view, Goodbye):  # "thanks, bye": like /cancel, with a goodbye
+            turn.release = True
+            turn.replies.append(Unbutton())
         turn.replies.append(Show(view))
 
     def _tapped(self, turn: _Turn, tap: Tapped) -> None:

@@ -15,15 +15,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from transitions import Machine
 
-from advisor import Knowledge, Question, recommend
+from advisor import Knowledge, Option, Question, recommend
 
 from .interpreter import Command, Interpreter
 from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
-from .views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
+from .views import (
+    Asking,
+    Consent,
+    ContactRequest,
+    Finished,
+    Goodbye,
+    Help,
+    Notice,
+    View,
+    Welcome,
+)
 
 SECONDS_PER_QUESTION = 10
 #: States after the questions: the result and the two steps of the hand-off to an expert.
@@ -73,6 +84,7 @@ class DialogEngine:
             {"trigger": "start", "source": WELCOME, "dest": first},
             {"trigger": "restart", "source": "*", "dest": first},
             {"trigger": "back", "source": [WELCOME, first], "dest": None},
+            {"trigger": "skip", "source": states, "dest": RESULT},
         ]
         for i, source in enumerate(states):
             table.append({"trigger": "why", "source": source, "dest": None})
@@ -172,24 +184,45 @@ class DialogEngine:
         return self.view(session)
 
     def handle_text(self, session: Session, text: str) -> View:
-        """Interpret typed text as a command or an answer; re-ask when unsure."""
+        """Interpret typed text as a command or an answer; ask rather than guess."""
         if session.state == WELCOME:
             return self.start(session)
-        understood = self.interpreter.understand(text, self.current_question(session))
+        question = self.current_question(session)
+        understood = self.interpreter.understand(text, question)
         if understood.command is not None:
             return self.command(session, understood.command)
-        if understood.option is not None:
-            return self.answer(session, understood.option.id)
-        if session.state == RESULT:
+        if understood.option is not None and question is not None:
+            return self._confirmed(self.answer(session, understood.option.id), understood.option)
+        if question is None:
             return self.view(session, notice=Notice("dialog.notice.at_result"))
-        if understood.candidates:
-            names = self.knowledge.text("dialog.notice.or").join(
-                f"“{o.label}”" for o in understood.candidates
-            )
-            return self.view(
-                session, notice=Notice("dialog.notice.ambiguous", {"candidates": names})
-            )
-        return self.view(session, notice=Notice("dialog.notice.reask"))
+        if len(understood.candidates) >= 2:
+            first, second = understood.candidates[:2]
+            values = {"first": first.label, "second": second.label}
+            asking = self.view(session, notice=Notice("dialog.notice.did_you_mean", values))
+            assert isinstance(asking, Asking)
+            return replace(asking, choices=(first, second))
+        return self.view(
+            session, notice=Notice("dialog.notice.nothing_fits", {"hint": question.hint})
+        )
+
+    @staticmethod
+    def _confirmed(view: View, option: Option) -> View:
+        """Say in one line what a typed answer was taken as (``back`` undoes it)."""
+        got_it = Notice("dialog.notice.got_it", {"answer": option.label})
+        if isinstance(view, Asking) and view.notice is None:
+            return replace(view, notice=got_it)
+        if isinstance(view, Finished) and view.notice is None:
+            return replace(view, intro=got_it)
+        return view
+
+    def skip(self, session: Session) -> View:
+        """The result now, from what is known (unanswered questions count as "not sure")."""
+        if not self.may(session, "skip"):
+            return self.view(session, notice=self._idle_notice(session))
+        self._fire(session, "skip")
+        view = self.view(session)
+        assert isinstance(view, Finished)
+        return replace(view, intro=Notice("dialog.notice.skipped"))
 
     def hand_off(self, session: Session, step: HandOffStep) -> View:
         """Move through the hand-off to an expert; ignored where that step does not apply."""
@@ -205,6 +238,10 @@ class DialogEngine:
             return self.restart(session)
         if command == "why":
             return self.why(session)
+        if command == "skip":
+            return self.skip(session)
+        if command in ("bye", "quit"):
+            return Goodbye()
         return Help(self.view(session))
 
     def current_question(self, session: Session) -> Question | None:
@@ -227,23 +264,32 @@ class DialogEngine:
         question = self.current_question(session)
         assert question is not None, session.state
         asked = self.knowledge.applicable(session.answers)
-        step = asked.index(question)
+        index = asked.index(question)
+        # Follow-up questions keep the number of the question before them, so the count
+        # never jumps when one appears ("Question 5 of 9", not "6 of 10").
+        numbered = [q for q in asked[: index + 1] if not q.ask_if]
         return Asking(
             question,
-            step=step + 1,
-            steps=len(asked),
-            can_go_back=step > 0,
+            step=max(1, len(numbered)),
+            steps=self._main_questions,
+            can_go_back=index > 0,
             selected=session.answers.get(question.id),
             show_why=show_why,
             notice=notice,
+            followup=bool(question.ask_if),
         )
 
     def _idle_notice(self, session: Session) -> Notice:
         return Notice("dialog.notice.done" if session.state == RESULT else "dialog.notice.reask")
 
+    @property
+    def _main_questions(self) -> int:
+        """How many questions everyone is asked (follow-ups are not counted)."""
+        return len([q for q in self.knowledge.questions if not q.ask_if])
+
     def welcome_values(self) -> dict[str, object]:
         """Values for the welcome text: how many questions and about how long."""
-        count = len([q for q in self.knowledge.questions if not q.ask_if])
+        count = self._main_questions
         return {
             "count": count,
             "minutes": max(1, math.ceil(count * SECONDS_PER_QUESTION / 60)),

@@ -37,6 +37,10 @@ class Asking:
     selected: str | None = None
     show_why: bool = False
     notice: Notice | None = None
+    #: A follow-up question (asked because of an earlier answer): it keeps that one's number.
+    followup: bool = False
+    #: When typed text could mean two options: just those two, to pick from.
+    choices: tuple[Option, ...] = ()
 
     @property
     def options(self) -> tuple[Option, ...]:
@@ -49,6 +53,8 @@ class Finished:
 
     recommendation: Recommendation
     notice: Notice | None = None
+    #: A line shown before the result (what a typed answer was taken as, or a skip).
+    intro: Notice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,4 +78,9 @@ class Help:
     current: View | None = None
 
 
-View = Welcome | Asking | Finished | Consent | ContactRequest | Help
+@dataclass(frozen=True, slots=True)
+class Goodbye:
+    """The person is leaving for now ("thanks, bye"); the answers are kept."""
+
+
+View = Welcome | Asking | Finished | Consent | ContactRequest | Help | Goodbye

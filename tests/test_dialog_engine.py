@@ -104,16 +104,18 @@ def test_each_answer_moves_to_the_next_question_and_the_last_one_to_the_result(
     assert view.recommendation.choice == "django"
 
 
-def test_progress_counts_only_the_questions_this_user_will_be_asked(
+def test_the_progress_line_never_jumps_when_a_follow_up_question_appears(
     engine: DialogEngine,
 ) -> None:
     session = started(engine)
     view = engine.view(session)
-    assert (view.step, view.steps) == (1, 9), "realtime_kind is not counted before it applies"
+    assert (view.step, view.steps, view.followup) == (1, 9, False)
     view = answer_all(engine, session, "python", "payments", "large", "monolith", "core")
-    assert (asked(view), view.step, view.steps) == ("realtime_kind", 6, 10)
-    view = answer_all(engine, session, "chat", "heavy")
-    assert (view.step, view.steps) == (8, 10)
+    assert (asked(view), view.step, view.steps, view.followup) == ("realtime_kind", 5, 9, True)
+    view = answer_all(engine, session, "chat")
+    assert (asked(view), view.step, view.steps, view.followup) == ("compute", 6, 9, False)
+    view = answer_all(engine, session, "heavy")
+    assert (view.step, view.steps) == (7, 9)
 
 
 def test_an_unknown_option_re_asks_the_same_question(engine: DialogEngine) -> None:
@@ -317,7 +319,7 @@ def test_changing_an_earlier_answer_skips_and_unskips_the_conditional_question(
     engine.back(session)
     view = engine.answer(session, "some")
     assert asked(view) == "realtime_kind"
-    assert (view.selected, view.steps) == (None, 10)
+    assert (view.selected, view.followup, view.steps) == (None, True, 9)
 
 
 # -- saving sessions -----------------------------------------------------------------------
@@ -429,10 +431,14 @@ def test_typed_answers_choose_the_option_meant(
         *("cobol", "not-python", "not-javascript", "4000x", "long"),
     ],
 )
-def test_text_that_names_no_option_re_asks_the_question(engine: DialogEngine, text: str) -> None:
+def test_text_that_names_no_option_re_asks_the_question_with_this_questions_hint(
+    engine: DialogEngine, knowledge: Knowledge, text: str
+) -> None:
     session = started(engine)
     view = engine.handle_text(session, text)
-    assert view.notice == Notice("dialog.notice.reask")
+    team = knowledge.question("team")
+    assert team is not None
+    assert view.notice == Notice("dialog.notice.nothing_fits", {"hint": team.hint})
     assert (session.state, session.answers) == ("q_team", {})
 
 
@@ -456,8 +462,10 @@ def test_text_naming_several_options_asks_which_one_was_meant(
     view = engine.handle_text(session, text)
     q = knowledge.question(question)
     assert q is not None
-    labels = [f"“{o.label}”" for o in q.options if o.id in candidates]
-    assert view.notice == Notice("dialog.notice.ambiguous", {"candidates": " or ".join(labels)})
+    first, second = (o for o in q.options if o.id in candidates)
+    assert isinstance(view, Asking) and {o.id for o in view.choices} == set(candidates)
+    assert view.notice is not None and view.notice.key == "dialog.notice.did_you_mean"
+    assert set(view.notice.values.values()) == {first.label, second.label}
     assert session.state == question_state(question) and question not in session.answers
 
 

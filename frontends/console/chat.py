@@ -11,12 +11,22 @@ import asyncio
 from collections.abc import Sequence
 from typing import TextIO
 
-from advisor import Knowledge
+from advisor import Knowledge, Option
 from advisor.render import render_text
 from dialogs import conversation as c
 from dialogs.conversation import Conversation, Person
 from dialogs.engine import DialogEngine
-from dialogs.views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
+from dialogs.views import (
+    Asking,
+    Consent,
+    ContactRequest,
+    Finished,
+    Goodbye,
+    Help,
+    Notice,
+    View,
+    Welcome,
+)
 from storage.base import Outgoing
 from storage.sqlite import SqliteStore
 
@@ -54,22 +64,27 @@ class ConsolePresenter:
                     lines.append(self.notice(view.notice))
                 if view.show_why:
                     lines += [f"{k.text('dialog.why_title')}: {view.question.why}", ""]
-                lines.append(k.text("dialog.progress", step=view.step, steps=view.steps))
-                lines.append(view.question.prompt)
+                if not view.choices:
+                    progress = "dialog.progress_followup" if view.followup else "dialog.progress"
+                    lines.append(k.text(progress, step=view.step, steps=view.steps))
+                    lines.append(view.question.prompt)
                 chosen = k.text("dialog.chosen")
-                for number, option in enumerate(view.options, start=1):
+                for number, option in enumerate(view.choices or view.options, start=1):
                     mark = f" ({chosen})" if option.id == view.selected else ""
                     lines.append(f"{number}. {option.label}{mark}")
                 return lines
             case Finished(_, notice) if notice is not None:
                 return ["", self.notice(notice)]
-            case Finished(rec):
-                return ["", render_text(rec, k), "", k.text("console.result_hint")]
+            case Finished(rec, _, intro):
+                lines = ["", self.notice(intro)] if intro is not None else []
+                return [*lines, "", render_text(rec, k), "", k.text("console.result_hint")]
             case Help(current):
-                lines = ["", k.text("dialog.notice.help")]
+                lines = ["", k.text("console.help")]
                 return lines + (self.screen(current)[1:] if current is not None else [])
-            case Welcome() | Consent() | ContactRequest():  # the conversation begins the
-                return []  # questions for a welcome; the hand-off to an expert is Telegram's
+            case Welcome() | Consent() | ContactRequest() | Goodbye():
+                # The conversation begins the questions for a welcome; the hand-off to an
+                # expert is Telegram's; a goodbye ends the chat (ConsoleChat says it).
+                return []
 
 
 class ConsoleChat:
@@ -83,6 +98,8 @@ class ConsoleChat:
         self.stdin = stdin
         self.stdout = stdout
         self.echo = not _isatty(stdin)
+        #: The two options of the last "Did you mean …?", if that was the last question.
+        self.choices: tuple[Option, ...] = ()
 
     def say(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
@@ -92,9 +109,24 @@ class ConsoleChat:
         self.say(str(message.body["text"]))
         return None
 
-    async def act(self, action: c.Action) -> None:
-        await self.conversation.handle(CONSOLE, action)
+    async def act(self, action: c.Action) -> bool:
+        """Apply one action and print the replies; False when the person said goodbye."""
+        outcome = await self.conversation.handle(CONSOLE, action)
         await self.conversation.deliver(CONSOLE.user_id, self._print)
+        self.choices = ()
+        for reply in outcome.replies:
+            if isinstance(reply, c.Show) and isinstance(reply.view, Asking):
+                self.choices = reply.view.choices
+        return not any(
+            isinstance(r, c.Show) and isinstance(r.view, Goodbye) for r in outcome.replies
+        )
+
+    def _typed(self, text: str) -> c.Typed:
+        """A typed line; "1" or "2" after "Did you mean …?" picks that choice."""
+        number = text.strip().rstrip(".)")
+        if self.choices and number in ("1", "2"):
+            return c.Typed(self.choices[int(number) - 1].label)
+        return c.Typed(text)
 
     async def run(self) -> int:
         """Run until the user quits or input ends; return the exit code."""
@@ -118,9 +150,10 @@ class ConsoleChat:
                 text = line.rstrip("\n")
                 if self.echo:
                     self.say(text)
-                if self.engine.interpreter.command(text) == "quit":
+                if self.engine.interpreter.command(text) in ("quit", "bye"):
                     break
-                await self.act(c.Typed(text))
+                if not await self.act(self._typed(text)):
+                    break
         except KeyboardInterrupt:
             pass
         except BrokenPipeError:  # the reader went away (e.g. piped into head)

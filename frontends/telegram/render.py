@@ -17,7 +17,17 @@ from advisor.render import render_html
 from dialogs import conversation as c
 from dialogs.session import Session
 from dialogs.sharecode import ShareCodes
-from dialogs.views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
+from dialogs.views import (
+    Asking,
+    Consent,
+    ContactRequest,
+    Finished,
+    Goodbye,
+    Help,
+    Notice,
+    View,
+    Welcome,
+)
 from storage.base import Lead, Outgoing
 
 from . import callbacks
@@ -106,7 +116,9 @@ class TelegramPresenter:
                 out.show_live(text, markup, edit=edit)
             case Finished(rec, notice) if notice is not None:
                 out.send(self.notice(notice), NO_KEYBOARD)
-            case Finished(rec):
+            case Finished(rec, _, intro):
+                if intro is not None:
+                    out.send(self.notice(intro))
                 if edit and out.live_id is not None:
                     out.add(EDIT, {"message_id": out.live_id, "text": self.t("telegram.done")})
                 elif out.live_id is not None:
@@ -129,6 +141,8 @@ class TelegramPresenter:
                 out.send(self.t("telegram.help"))
             case Welcome():  # the conversation begins the questions instead
                 pass
+            case Goodbye():
+                out.send(self.t("telegram.bye"))
 
     def _shared(self, out: _Out, rec: Recommendation | None) -> None:
         quiz = self.take_quiz_keyboard(out.audience.session, out.audience.person.user_id)
@@ -155,7 +169,8 @@ class TelegramPresenter:
             parts.append(self.t("dialog.welcome", **self.welcome_values))
         if name:
             parts.append(self.t("telegram.question_for", name=name))
-        body = bold(self.k.text("dialog.progress", step=view.step, steps=view.steps)) + "\n"
+        progress = "dialog.progress_followup" if view.followup else "dialog.progress"
+        body = bold(self.k.text(progress, step=view.step, steps=view.steps)) + "\n"
         body += esc(view.question.prompt)
         if view.show_why:
             body += f"\n\n<i>{self.t('dialog.why_title')}:</i> {esc(view.question.why)}"
@@ -170,7 +185,7 @@ class TelegramPresenter:
             return callbacks.encode(user_id, session.round, question.id, action)
 
         rows = []
-        for option in question.options:
+        for option in view.choices or question.options:
             label = option.label
             if option.id == view.selected:
                 label = self.k.text("telegram.button.chosen", label=label)
