@@ -54,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.bot_token is None:
         print(knowledge.text("console.telegram_hint"))
         return run_console(knowledge, sys.stdin, sys.stdout)
+    # python-telegram-bot's next-major behaviour (retry_after as a timedelta): without it, the
+    # first 429 prints a deprecation warning from inside the library.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     from frontends.telegram import run_telegram
 
     return run_telegram(settings, knowledge)

@@ -73,6 +73,10 @@ def read_environment(
     return values
 
 
+#: The default of every setting, written once (in :class:`Settings`).
+DEFAULTS = Settings()
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Validate the variables into :class:`Settings`; raise :class:`SettingsError` naming one."""
     get = _Reader(environ)
@@ -81,9 +85,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         raise SettingsError(
             "BOT_TOKEN", "does not look like a token from @BotFather (digits:letters)"
         )
-    api_url = (get.text("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/")
+    api_url = (get.text("TELEGRAM_API_URL") or DEFAULTS.telegram_api_url).rstrip("/")
     _check_url("TELEGRAM_API_URL", api_url, query_allowed=False)
-    mode = (get.text("MODE") or "polling").lower()
+    mode = (get.text("MODE") or DEFAULTS.mode).lower()
     if mode not in ("polling", "webhook"):
         raise SettingsError("MODE", f"must be 'polling' or 'webhook', not {mode!r}")
     webhook_url = get.text("WEBHOOK_URL")
@@ -101,7 +105,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise SettingsError("WEBHOOK_SECRET", "is required when MODE=webhook")
     if secret is not None and not SECRET_RE.match(secret):
         raise SettingsError("WEBHOOK_SECRET", "must be 1-256 characters of A-Z a-z 0-9 _ -")
-    level = (get.text("LOG_LEVEL") or "INFO").upper()
+    level = (get.text("LOG_LEVEL") or DEFAULTS.log_level).upper()
     if level not in LOG_LEVELS:
         raise SettingsError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     return Settings(
@@ -110,16 +114,20 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         mode=mode,  # type: ignore[arg-type]
         webhook_url=webhook_url,
         webhook_secret=secret,
-        listen=_listen_address(get.text("LISTEN") or "0.0.0.0"),
-        port=get.integer("PORT", 8443, low=1, high=65535),
-        state_db=_state_db(get.text("STATE_DB") or "state/stack_advisor.sqlite3"),
-        session_ttl_days=get.integer("SESSION_TTL_DAYS", 30, low=1, high=3650),
+        listen=_listen_address(get.text("LISTEN") or DEFAULTS.listen),
+        port=get.integer("PORT", DEFAULTS.port, low=1, high=65535),
+        state_db=_state_db(get.text("STATE_DB") or str(DEFAULTS.state_db)),
+        session_ttl_days=get.integer(
+            "SESSION_TTL_DAYS", DEFAULTS.session_ttl_days, low=1, high=3650
+        ),
         log_level=level,
         admin_ids=get.id_list("ADMIN_IDS"),
         sales_chat_id=get.optional_integer("SALES_CHAT_ID"),
-        rate_limit=get.integer("RATE_LIMIT", 30, low=0, high=10_000),
+        rate_limit=get.integer("RATE_LIMIT", DEFAULTS.rate_limit, low=0, high=10_000),
         share_secret=get.text("SHARE_SECRET"),
-        startup_retry_seconds=get.integer("STARTUP_RETRY_SECONDS", 60, low=0, high=86_400),
+        startup_retry_seconds=get.integer(
+            "STARTUP_RETRY_SECONDS", DEFAULTS.startup_retry_seconds, low=0, high=86_400
+        ),
     )
 
 
