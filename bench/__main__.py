@@ -7,9 +7,10 @@
 Phases (``--only`` picks some): ``advisor`` (the scoring core, bench/advisor_bench.py),
 ``startup`` (``bot.py --console`` to the first question), ``closed`` (N users finishing the
 dialog against our bot and against the floor, a minimal python-telegram-bot bot making the same
-calls), ``open`` (a fixed offered rate) and ``memory`` (10,000 stored sessions: RSS and bytes
-per session). The fake Bot API server, each bot and this load generator run as separate
-processes on 127.0.0.1.
+calls), ``open`` (a fixed offered rate), ``memory`` (10,000 stored sessions: RSS and bytes
+per session) and ``reports`` (``/stats`` and ``/export`` on 100,000 sessions and 500,000 events
+while users go through the dialog: how long they take, how much they delay the users). The fake
+Bot API server, each bot and this load generator run as separate processes on 127.0.0.1.
 
 Exit status: 1 when a run lost, misordered or mis-answered anything, or a phase crashed;
 with ``--strict`` also when a performance target is missed.
@@ -36,11 +37,11 @@ from typing import Any
 
 from bot import load
 
-from . import e2e, startup
+from . import e2e, reports, startup
 from .load import OpenLoopPlan
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PHASES = ("advisor", "startup", "closed", "open", "memory")
+PHASES = ("advisor", "startup", "closed", "open", "memory", "reports")
 
 # Targets from the issue.
 RATIO_TARGET = 0.7
@@ -51,6 +52,8 @@ STARTUP_TARGET_S = 1.0
 ADVISOR_TARGET_US = 200.0
 #: Users sending /start at once in the memory run (more only adds queueing, not sessions).
 MEMORY_CONCURRENCY = 100
+#: How much /stats or /export may add to the users' p99 latency while it runs.
+REPORT_ADDED_P99_TARGET_MS = 100.0
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -66,6 +69,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--open-users", type=int, default=50, help="users in a dialog at once, open loop (50)"
     )
     parser.add_argument("--sessions", type=int, default=10_000, help="stored sessions (10000)")
+    parser.add_argument(
+        "--report-sessions", type=int, default=100_000, help="sessions for /stats, /export (100000)"
+    )
+    parser.add_argument(
+        "--report-events", type=int, default=500_000, help="events for /stats, /export (500000)"
+    )
+    parser.add_argument(
+        "--report-users", type=int, default=20, help="users in a dialog during the reports (20)"
+    )
+    parser.add_argument(
+        "--report-repeats", type=int, default=3, help="times each of /stats, /export runs (3)"
+    )
+    parser.add_argument(
+        "--report-baseline", type=float, default=10.0, help="seconds of users alone (10)"
+    )
     parser.add_argument("--startup-runs", type=int, default=5, help="console starts (5)")
     parser.add_argument(
         "--advisor-sample", type=int, default=20_000, help="answer sets the advisor bench times"
@@ -93,6 +111,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.duration = min(args.duration, 1.0)
         args.open_users = min(args.open_users, 5)
         args.sessions = min(args.sessions, 50)
+        args.report_sessions = min(args.report_sessions, 2_000)
+        args.report_events = min(args.report_events, 10_000)
+        args.report_users = min(args.report_users, 10)
+        args.report_repeats = min(args.report_repeats, 2)
+        args.report_baseline = min(args.report_baseline, 1.0)
         args.startup_runs = min(args.startup_runs, 1)
         args.advisor_sample = min(args.advisor_sample, 600)
         args.time_limit = min(args.time_limit, 60.0)
@@ -390,6 +413,61 @@ class Run:
         )
         self.correct &= correctness_rows(section, fig, self.rows)
 
+    # reports -----------------------------------------------------------------------------------
+
+    async def reports(self) -> None:
+        a = self.args
+        plan = reports.ReportPlan(
+            sessions=a.report_sessions,
+            events=a.report_events,
+            users=a.report_users,
+            repeats=max(1, a.report_repeats),
+            warmup=0.3 if a.quick else 1.0,
+            baseline=a.report_baseline,
+        )
+        fig = await reports.run(self.knowledge, self.work / "reports", plan, a.seed)
+        self.results["reports"] = fig
+        self.write("reports", fig)
+        section = (
+            f"Reports, {a.report_sessions:,} sessions / {a.report_events:,} events, "
+            f"{a.report_users} users"
+        )
+        base = fig["baseline"]
+        self.rows.append(
+            Row(
+                section,
+                "users' latency p50 / p99, baseline",
+                f"{base['p50']} / {base['p99']} ms ({base['updates']} updates)",
+            )
+        )
+        for command in (reports.STATS, reports.EXPORT):
+            found = fig[command]
+            times = ", ".join(f"{t:.0f}" for t in found["report_ms"]) or "n/a"
+            size = ""
+            if command == reports.EXPORT:
+                sizes = [r["document_bytes"] for r in fig["reports"] if r["document_bytes"]]
+                size = f", {sizes[-1] / 1e6:.1f} MB CSV" if sizes else ""
+            self.rows.append(Row(section, f"/{command} time, each run", f"{times} ms{size}"))
+            lat = found["users_during"]
+            self.rows.append(
+                Row(
+                    section,
+                    f"users' latency p50 / p99 during /{command}",
+                    f"{lat['p50']} / {lat['p99']} ms ({lat['updates']} updates)",
+                )
+            )
+            added = found["added_p99_ms"]
+            self.rows.append(
+                Row(
+                    section,
+                    f"added delay p99 during /{command}",
+                    ms(added),
+                    f"≤ {REPORT_ADDED_P99_TARGET_MS:g} ms",
+                    added is not None and added <= REPORT_ADDED_P99_TARGET_MS,
+                )
+            )
+        self.correct &= correctness_rows(section, fig, self.rows)
+
     # all -----------------------------------------------------------------------------------
 
     async def run_async(self) -> None:
@@ -397,6 +475,7 @@ class Run:
         await self.phase("closed", self.closed)
         await self.phase("open", self.open)
         await self.phase("memory", self.memory)
+        await self.phase("reports", self.reports)
 
 
 def _throughput(fig: dict[str, Any]) -> float:

@@ -45,9 +45,12 @@ class Setup:
 
 @asynccontextmanager
 async def running(
-    kind: str, knowledge: Knowledge, work: Path, state_db: Path | None = None
+    kind: str, knowledge: Knowledge, work: Path, state_db: Path | None = None, **env: str
 ) -> AsyncIterator[Setup]:
-    """Start the fake and a bot (``ours`` or ``floor``); stop both when the block ends."""
+    """Start the fake and a bot (``ours`` or ``floor``); stop both when the block ends.
+
+    ``env`` adds settings for the bot (``ADMIN_IDS=...``).
+    """
     state_db = state_db or work / "state.sqlite3"
     timeout = aiohttp.ClientTimeout(total=60)
     connector = aiohttp.TCPConnector(limit=8)
@@ -57,7 +60,7 @@ async def running(
     ):
         fake, url = await children.fake()
         argv = our_bot_argv(work) if kind == "ours" else floor_bot_argv()
-        bot = await children.bot(kind, argv, url, STATE_DB=str(state_db))
+        bot = await children.bot(kind, argv, url, STATE_DB=str(state_db), **env)
         since = await wait_until_polling(http, url, bot)
         yield Setup(fake, bot, url, http, Driver(http, url, knowledge, since=since), state_db)
 
