@@ -264,6 +264,16 @@ class Run:
             )
         )
         self.rows.append(Row(section, "p95 / mean", f"{html['p95_us']} / {html['mean_us']} µs"))
+        typed = figures["interpret_typed_message"]
+        self.rows.append(
+            Row(
+                section,
+                "reading one typed message, median",
+                f"{typed['median_us']:.1f} µs",
+                f"≤ {typed['target_median_us']:g} µs",
+                typed["median_us"] <= typed["target_median_us"],
+            )
+        )
 
     # startup -----------------------------------------------------------------------------------
 
