@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from advisor import StackAdvisorError
@@ -213,6 +214,9 @@ class Store(Protocol):
 
     async def all_leads(self) -> list[Lead]:
         """Every lead, oldest first."""
+
+    async def export_csv(self, out: Path) -> None:
+        """Write every session and lead to ``out`` as CSV, without slowing the bot down."""
 
     async def close(self) -> None:
         """Release the backend's resources."""

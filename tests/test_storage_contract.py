@@ -8,6 +8,7 @@ writes corrupt session data the way only that backend can.
 from __future__ import annotations
 
 import asyncio
+import csv
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -643,3 +644,20 @@ async def test_after_forget_no_byte_of_the_users_contact_is_left_in_the_database
         assert [lead.user_id for lead in await store.all_leads()] == [BOB]
     finally:
         await store.close()
+
+
+async def test_the_csv_export_has_every_session_and_lead_with_formulas_neutralised(
+    store: Store, tmp_path: Path
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, a_session())
+        await uow.leads.add(
+            Lead(ADA, ADA, "=HYPERLINK(1)", "ada@example.com", None, "django", {"team": "python"})
+        )
+    out = tmp_path / "export.csv"
+    await store.export_csv(out)
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [r["type"] for r in rows] == ["session", "lead"]
+    assert rows[0]["state"] == "q_security" and json.loads(rows[0]["answers"]) == {"team": "python"}
+    assert rows[1]["name"] == "'=HYPERLINK(1)" and rows[1]["contact"] == "ada@example.com"
+    assert rows[0]["at"].endswith("+00:00")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import csv
 import io
-import json
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import segno
 from telegram import Update
@@ -15,7 +14,6 @@ from telegram.constants import ParseMode
 from dialogs import stats
 from dialogs.conversation import PAYLOAD_RE
 from dialogs.sharecode import ShareCodes
-from storage.base import Lead, SessionRow
 
 from .context import BotContext, Services
 from .render import bold
@@ -23,6 +21,7 @@ from .share import deep_link
 
 HTML = ParseMode.HTML
 QR_SCALE = 8
+EXPORT_NAME = "stack-advisor-export.csv"
 MESSAGE_LIMIT = 4096
 
 
@@ -123,86 +122,18 @@ def _tally_line(svc: Services, name: str, tally: stats.Tally) -> str:
     )
 
 
-EXPORT_COLUMNS = (
-    "type",
-    "at",
-    "chat_id",
-    "user_id",
-    "name",
-    "source",
-    "state",
-    "recommendation",
-    "answers",
-    "contact",
-)
-
-
-def _cell(value: object) -> object:
-    """Keep spreadsheets from running user-typed text (a name like "=HYPERLINK(…)") as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def _iso(at: int) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat()
-
-
-def _answers(answers: object) -> str:
-    return json.dumps(answers, separators=(",", ":"), sort_keys=True)
-
-
-def export_csv(sessions: list[SessionRow], leads: list[Lead]) -> bytes:
-    """Every session and lead as one CSV file (spreadsheet formulas neutralised)."""
-    rows: list[dict[str, object]] = []
-    for s in sessions:
-        rows.append(
-            {
-                "type": "session",
-                "at": _iso(s.updated_at),
-                "chat_id": s.chat_id,
-                "user_id": s.user_id,
-                "name": s.first_name or "",
-                "source": s.source or "",
-                "state": s.state,
-                "recommendation": "",
-                "answers": _answers(dict(s.answers)),
-                "contact": "",
-            }
-        )
-    for lead in leads:
-        rows.append(
-            {
-                "type": "lead",
-                "at": _iso(lead.at),
-                "chat_id": lead.chat_id,
-                "user_id": lead.user_id,
-                "name": lead.name,
-                "source": lead.source or "",
-                "state": "",
-                "recommendation": lead.recommendation,
-                "answers": _answers(dict(lead.answers)),
-                "contact": lead.contact,
-            }
-        )
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: _cell(value) for key, value in row.items()})
-    return buffer.getvalue().encode("utf-8")
-
-
 async def export(update: Update, context: BotContext) -> None:
     """Sends a CSV file of all sessions and leads."""
     svc, chat = context.services, update.effective_chat
     assert chat is not None
-    sessions, leads = await svc.store.all_sessions(), await svc.store.all_leads()
-    data = await asyncio.to_thread(export_csv, sessions, leads)  # not on the event loop
-    when = datetime.fromtimestamp(svc.store.clock(), UTC).strftime("%Y-%m-%d %H:%M UTC")
-    await context.bot.send_document(
-        chat.id,
-        data,
-        filename="stack-advisor-export.csv",
-        caption=svc.knowledge.text("admin.export_caption", when=when),
-    )
+    with tempfile.TemporaryDirectory(prefix="stack-advisor-export-") as folder:
+        path = Path(folder) / EXPORT_NAME
+        await svc.store.export_csv(path)
+        when = datetime.fromtimestamp(svc.store.clock(), UTC).strftime("%Y-%m-%d %H:%M UTC")
+        with path.open("rb") as file:
+            await context.bot.send_document(
+                chat.id,
+                file,
+                filename=EXPORT_NAME,
+                caption=svc.knowledge.text("admin.export_caption", when=when),
+            )
