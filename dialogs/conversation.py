@@ -35,6 +35,7 @@ from storage.base import (
     Outgoing,
     Owed,
     Store,
+    StoreBusy,
     Stored,
     UnitOfWork,
 )
@@ -54,6 +55,8 @@ REPEAT_WINDOW_SECONDS = 24 * 3600
 #: Delivery attempts of one owed message within a turn before it waits for the next update.
 DELIVERY_ATTEMPTS = 3
 DELIVERY_BACKOFF_SECONDS = 0.5
+#: Tries of a turn while another program holds the store's write lock.
+BUSY_ATTEMPTS = 3
 
 #: What the buttons that belong to no question do; each is a trigger of the dialog machine
 #: (``quiz`` — take the quiz from a shared result — works from anywhere).
@@ -262,7 +265,22 @@ class Conversation:
     # -- a turn ------------------------------------------------------------------------------
 
     async def handle(self, person: Person, action: Action, *, update_id: int = 0) -> Outcome:
-        """Apply one action: load, run the dialog, save, record events, owe the replies."""
+        """Apply one action: load, run the dialog, save, record events, owe the replies.
+
+        When another program holds the store's write lock too long, the whole turn (rolled
+        back, so nothing of it was kept) is tried again rather than losing the answer.
+        """
+        for attempt in range(BUSY_ATTEMPTS):
+            try:
+                return await self._handle(person, action, update_id)
+            except StoreBusy:
+                if attempt + 1 == BUSY_ATTEMPTS:
+                    raise
+                logger.warning("the store was busy; trying the turn again")
+                await asyncio.sleep(DELIVERY_BACKOFF_SECONDS)
+        raise AssertionError("unreachable")
+
+    async def _handle(self, person: Person, action: Action, update_id: int) -> Outcome:
         async with self.store.unit(person.user_id) as uow:
             found = await uow.sessions.get(person.chat_id, person.user_id)
             stored = found or Stored()

@@ -25,6 +25,10 @@ class StorageError(StackAdvisorError):
     """The store cannot be opened or used; the message says why in one line."""
 
 
+class StoreBusy(StorageError):
+    """Another program held the store's write lock for too long; trying again may work."""
+
+
 @dataclass(slots=True)
 class Stored:
     """One user's session in one chat, with what the service keeps around it."""

@@ -34,6 +34,7 @@ from .base import (
     Owed,
     SessionRow,
     StorageError,
+    StoreBusy,
     Stored,
 )
 
@@ -185,7 +186,12 @@ class SqliteStore:
         self._reader.shutdown(wait=False)
 
     async def _write(self, fn: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusy(f"{self.path}: {exc}") from exc
+            raise
 
     async def _read(self, fn: Callable[[], T]) -> T:
         if self._read_db is self._db:  # in memory: one connection, so wait for open units

@@ -3,10 +3,14 @@ late callback answers and wasted edits."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
+from advisor import Knowledge
 from fake_telegram import FakeTelegram
 from fake_telegram import updates as u
 from frontends.telegram import callbacks
-from tests.e2e.conftest import FINTECH, Office, finish
+from tests.e2e.conftest import FINTECH, MakeSettings, Office, finish, running
 
 
 async def test_a_forged_hand_off_in_a_group_shows_nothing_and_reaches_no_one(
@@ -97,3 +101,31 @@ async def test_a_double_tap_on_start_over_sends_the_first_question_once(
     await ann.press_data(result.message_id, start_over)
     firsts = [m for m in ann.messages() if "Question 1 of 9" in m.text]
     assert len(firsts) == 1
+
+
+async def test_another_program_holding_the_database_lock_freezes_no_one_and_loses_nothing(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> None:
+    settings = make_settings()
+    async with running(settings, knowledge):
+        ann, bob = fake.user("Ann", timeout=15), fake.user("Bob")
+        await ann.send_command("start")
+        holder = sqlite3.connect(settings.state_db, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # e.g. someone's sqlite3 shell, for 6 s
+        release = asyncio.get_running_loop().call_later(6.0, holder.execute, "COMMIT")
+        try:
+            tap = asyncio.create_task(ann.press("Python"))
+            await asyncio.sleep(0.3)
+            began = asyncio.get_running_loop().time()
+            await bob.send_command("help")  # needs no database: answered at once
+            assert asyncio.get_running_loop().time() - began < 1.0
+            await tap
+        finally:
+            release.cancel()
+            if holder.in_transaction:
+                holder.execute("COMMIT")
+            holder.close()
+        await fake.wait_for(
+            lambda: "Question 2 of 9" in ann.messages()[0].text, timeout=10, what="the answer"
+        )
+    assert "went wrong" not in "\n".join(m.text for m in ann.messages())
