@@ -516,11 +516,12 @@ VOCABULARY_LISTS = (
     "polite",
     "known",
     "endings",
+    "asking",
 )
 
 
 #: Lists whose words are read as they are, fillers included.
-UNFILTERED = ("fillers", "polite", "known", "endings")
+UNFILTERED = ("fillers", "polite", "known", "endings", "asking")
 
 
 def load_vocabulary(data_dir: Path) -> Vocabulary:

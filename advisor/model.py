@@ -161,6 +161,9 @@ class Vocabulary:
     known: tuple[str, ...]
     #: Word endings that make no difference to the meaning: "bookings" is read as "booking".
     endings: tuple[str, ...] = ()
+    #: Words that open a question back at the bot ("is python better?"): no answer is read
+    #: from such a question.
+    asking: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)

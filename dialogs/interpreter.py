@@ -11,13 +11,14 @@ two candidates to ask about; when nothing fits, nothing is returned. Every word 
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import IntEnum
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
 from advisor import Knowledge, Option, Question
 from advisor.model import COMMANDS, REPLIES, Command, Reply, Vocabulary
@@ -28,12 +29,17 @@ __all__ = ["COMMANDS", "NOTHING", "Command", "Interpreter", "Understood", "norma
 MAX_TEXT = 300
 #: A second option scoring at least this share of the best one is too close to call.
 CLOSE = 0.75
+#: A second option named on its own words, scoring at least this share of the best one, is a
+#: rival answer: asked about rather than outvoted ("a small MVP that grows into a big platform").
+RIVAL = 0.5
 #: ... and when the message offers a choice ("small or medium?"), any second option named.
 CLOSE_CHOICE = 0.3
 #: Weights of the cues: a named option, a vague word ("a lot"), a short reply, a negated cue.
 STRONG, EXTRA_WORD, VAGUE, YES_NO, NOT_SURE, NEGATED = 1.0, 0.25, 0.5, 0.75, 0.8, 0.6
 #: Words after a negation that it still reaches, and words a "not needed" may follow it by.
 SCOPE, NEEDED_WITHIN = 6, 2
+#: From this length on, a word may be misspelt, not only mistyped ("seperate", "microservises").
+LONG_WORD = 8
 #: Words a ``*`` in a command stands for.
 WILDCARD = range(1, 7)
 
@@ -48,10 +54,13 @@ def normalize(text: str) -> str:
     return " ".join(t for t in _tokens(text) if t not in (BREAK, CHOICE))
 
 
-def _tokens(text: str) -> list[str]:
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    found = _TOKEN.findall(_WORD_DASH.sub(" ", stripped))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def _tokens(text: str) -> list[str]:
+    found = _TOKEN.findall(_WORD_DASH.sub(" ", _fold(text)))
     return [t if t[0].isalnum() else CHOICE if t == "/" else BREAK for t in found]
 
 
@@ -176,6 +185,7 @@ class Interpreter:
         meaningful |= {w for phrase in self._rewrites for w in phrase}
         self._meaningful = meaningful
         self._endings = tuple(e for e in map(normalize, vocabulary.endings) if e)
+        self._asking = frozenset(w for p in vocabulary.asking for w in _phrase(p))
         self._known = meaningful | {w for p in self._fillers for w in p}
         self._known |= {w for p in vocabulary.known for w in _phrase(p)}
         self._known |= {w for q in self._questions for w in _phrase(f"{q.prompt} {q.why}")}
@@ -200,6 +210,10 @@ class Interpreter:
 
     def _add_vocabulary(self, vocabulary: Vocabulary) -> None:
         self._reply_phrases = {r: {self._phrase(t) for t in vocabulary.replies[r]} for r in REPLIES}
+        #: "no", "nope", "nah": a no said as it is (not "not", left of "not really").
+        self._plain_no = {
+            p for t in vocabulary.replies["no"] if (p := self._phrase(t)) == self._raw_phrase(t)
+        }
         for reply in REPLIES:
             for text in vocabulary.replies[reply]:
                 negative = self._is_negative(text)
@@ -276,11 +290,16 @@ class Interpreter:
 
     def _correct(self, word: str) -> str:
         """The known word a typo or another ending stands for, or the word itself."""
-        if word in self._meaningful or not word.isalpha():
+        if word in self._meaningful or not word.isalpha() or (word,) in self._fillers:
             return word
         for ending in self._endings:  # "bookings" → "booking", "card" → "cards"
             stem = word[: -len(ending)]
-            if word.endswith(ending) and len(stem) >= 3 and stem in self._meaningful:
+            if (
+                word.endswith(ending)
+                and len(stem) >= 3
+                and stem in self._meaningful
+                and (stem,) not in self._negations  # "notes" is no "not"
+            ):
                 return stem
             if word + ending in self._meaningful:
                 return word + ending
@@ -301,7 +320,7 @@ class Interpreter:
             closest = [w for w in closest if _slip(word, w)]
         if len(closest) != 1 or (len(word) <= 5 and not _slip(word, closest[0])):
             return word
-        return closest[0]
+        return closest[0] if _typo(word, closest[0]) else word
 
     def _words(self, text: str) -> list[str]:
         words = [t if t in (BREAK, CHOICE) else self._correct(t) for t in _tokens(text)]
@@ -350,8 +369,7 @@ class Interpreter:
         self._scope(matches, reading.words)
         return matches
 
-    @staticmethod
-    def _scope(matches: list[_Match], words: list[str]) -> None:
+    def _scope(self, matches: list[_Match], words: list[str]) -> None:
         """Mark what negations and "not sure" reach."""
         content = [m for m in matches if not m.inside and (m.names_option or m.foreign)]
         for neg in (m for m in matches if m.has(Kind.NEGATION)):
@@ -365,8 +383,9 @@ class Interpreter:
                 before = [m for m in content if m.end <= neg.start and m.clause == neg.clause]
                 if not before and neg.start > 0 and words[neg.start - 1] == BREAK:
                     before = [m for m in content if m.clause == neg.clause - 1]
+                said_no = not needed and _is_reply(neg, "no")  # "own team, so no": agreed
                 for m in before:
-                    m.negated = True
+                    m.negated = m.negated or not (said_no and _says_no(m))
             if neg.inside:  # "no chat or video": on over "or" only
                 holder = max(
                     (m for m in matches if m.start <= neg.start and neg.end <= m.end),
@@ -374,13 +393,18 @@ class Interpreter:
                 )
                 choices = {o.start for o in matches if o.has(Kind.CHOICE)}
                 choices |= {i for i, w in enumerate(words) if w == CHOICE}
+                vague = all(c.weight <= VAGUE for c in holder.cues if c.kind == Kind.OPTION)
                 for m in content:
                     if m.start == holder.end + 1 and holder.end in choices:
                         m.negated = m.negated or not m.negative
+                    elif m.start == holder.end and holder.negative and vague:
+                        m.negated = m.negated or not m.negative  # "not much processing"
                 continue
+            plain_no = neg.start == 0 and tuple(words[: neg.end]) in self._plain_no
             for m in content:  # "not a small thing": what follows, a few words on
                 if m.clause == neg.clause and neg.end <= m.start < neg.end + SCOPE:
-                    m.negated = m.negated or not m.negative
+                    agreed = plain_no and _says_no(m)  # "no, just public info" is no "no public"
+                    m.negated = m.negated or not (m.negative or agreed)
         unsure = [m for m in matches if _is_reply(m, "not_sure") and not m.inside]
         for doubt in unsure:  # "idk, maybe python" is a guess at python; "idk maybe" is no guess
             hedges = [h.end for h in matches if h.has(Kind.HEDGE) and h.start >= doubt.end]
@@ -444,7 +468,33 @@ class Interpreter:
             return Understood(command=command)
         if question is None:
             return NOTHING
+        asked = self._asked_back(text)
+        if asked is not None:
+            return asked
         return self._answer(self._read(words), question)
+
+    def _asked_back(self, text: str) -> Understood | None:
+        """A question back at the bot in a part of the message: "is python better?" answers
+        nothing, and "heavy? what do you mean" asks what the question means."""
+        parts: list[tuple[list[str], bool]] = []
+        words: list[str] = []
+        for token in _TOKEN.findall(_WORD_DASH.sub(" ", _fold(text))):
+            if token[0].isalnum():
+                words.append(token)
+            elif token != "/" and words:
+                parts.append((words, "?" in token))
+                words = []
+        if words:
+            parts.append((words, False))
+        if len(parts) < 2 and not any(asks for _, asks in parts):
+            return None
+        for part, asks in parts:
+            part = self._rewrite([self._correct(w) for w in part])
+            if asks and part[0] in self._asking and part[1:2] != ["not"]:
+                return NOTHING  # "doesn't matter?" still tells
+            if len(parts) > 1 and self._command(self._unfill(part)) == "why":
+                return Understood(command="why")
+        return None
 
     def _answer(self, reading: _Reading, question: Question) -> Understood:
         matches = self._matches(reading, question)
@@ -452,18 +502,24 @@ class Interpreter:
         replies: dict[Option, float] = {}
         negated: set[Option] = set()
         local: list[_Match] = []
+        #: What each phrase said for an option, to tell rival answers from shared words.
+        named: list[tuple[_Match, dict[Option, float]]] = []
+        #: Options meant by negating others ("no developers" → hire), with those others.
+        meant_by: list[tuple[set[Option], set[Option]]] = []
         strong = False
+        starts = {f.start for f in reading.found}
         for m in matches:
-            if m.inside or not m.cues:
+            if m.inside or not m.cues or self._about_else(m, reading.words, starts):
                 continue
             if m.names_option:
                 local.append(m)
+            said: dict[Option, float] = {}
             for cue in m.cues:
                 if cue.kind == Kind.OPTION and cue.option is not None:
                     if m.negated:
                         negated.add(cue.option)
                     elif not m.unsure:
-                        scores[cue.option] = scores.get(cue.option, 0.0) + cue.weight
+                        said[cue.option] = said.get(cue.option, 0.0) + cue.weight
                         strong = strong or cue.weight > VAGUE
                 elif cue.kind == Kind.REPLY and cue.reply is not None:
                     options = self._reply_options[question.id][cue.reply]
@@ -472,6 +528,10 @@ class Interpreter:
                     counted = scores if cue.reply == "not_sure" else replies  # doubt always counts
                     for option in options:
                         counted[option] = counted.get(option, 0.0) + cue.weight
+            for option, weight in said.items():
+                scores[option] = scores.get(option, 0.0) + weight
+            if said:
+                named.append((m, said))
             if m.negated:  # "no developers" → hire; "no private data" → nothing sensitive
                 meant = {
                     c.option
@@ -480,10 +540,15 @@ class Interpreter:
                     for c in o.cues
                     if c.kind == Kind.IF_NEGATED and c.option is not None
                 }
-                negated -= meant
-                for option in meant:
-                    scores[option] = scores.get(option, 0.0) + NEGATED
-                    strong = True
+                denied = {c.option for c in m.cues if c.kind == Kind.OPTION and c.option}
+                meant_by.append((meant, denied))
+        for meant, denied in meant_by:
+            negated -= meant
+            if denied & scores.keys():
+                continue  # "no ML but heavy reports": said and denied, so it means no "light"
+            for option in meant:
+                scores[option] = scores.get(option, 0.0) + NEGATED
+                strong = True
         if not any(s > 0 for o, s in scores.items() if o not in negated):
             scores = replies  # "yep" answers; "yes, some" is "some"
             clauses = None  # a reply is no answer beside another question's words
@@ -496,23 +561,97 @@ class Interpreter:
             and not any(o.start <= m.start and m.end <= o.end for o in local)
             for m in matches
         )
+        choice = CHOICE in reading.words or any(
+            m.has(Kind.CHOICE) and not m.inside for m in matches
+        )
         unsure = any(_is_reply(m, "not_sure") for m in matches if not m.inside)
-        self._combine(question, scores, negated, reading.choice or unsure)
+        hedged = any(m.has(Kind.HEDGE) for m in matches if not m.inside)  # "python, maybe js"
+        self._combine(question, scores, negated, choice or unsure or hedged)
         ranked = sorted(
             ((s, o) for o, s in scores.items() if o not in negated and s > 0), key=lambda so: -so[0]
         )
         if not ranked or (foreign and not strong):
             return NOTHING
         best = ranked[0][0]
-        close = [o for s, o in ranked if s >= best * (CLOSE_CHOICE if reading.choice else CLOSE)]
-        if len(close) == 2 and scores is not replies and not reading.choice:
-            said = [o for o in close if o in replies]  # "streaming, so yes": yes breaks the tie
-            close = said if len(said) == 1 else close
+        close = [o for s, o in ranked if s >= best * (CLOSE_CHOICE if choice else CLOSE)]
+        if len(close) == 2 and scores is not replies and not choice:
+            said_yes = [o for o in close if o in replies]  # "streaming, so yes": yes breaks the tie
+            close = said_yes if len(said_yes) == 1 else close
+        if len(close) == 1 and len(ranked) > 1 and scores is not replies:
+            first, (second_score, second) = close[0], ranked[1]
+            firsts = [m for m, said in named if first in said]
+            begins = firsts[0].start if firsts else len(reading.words)
+            turns = [b.start for b in matches if b.has(Kind.BREAK)]
+            rival = sum(
+                said.get(second, 0.0)
+                for m, said in named
+                if first not in said
+                # "light reporting", "built from scratch": one thing, not two answers
+                and not any(o.end == m.start or m.end == o.start for o in firsts)
+                # "no chat, but dashboards are the core": what is not wanted, then what is
+                and not (m.negative and any(m.end <= t < begins for t in turns))
+            )
+            if rival >= STRONG and second_score >= best * RIVAL:  # "small mvp, then big"
+                close = [first, second]
+        if len(close) == 1 and scores is not replies:
+            close = self._quantified(matches, close[0], scores) or close
         if len(close) == 1:
             return Understood(option=close[0])
         if len(close) == 2:
             return Understood(candidates=tuple(o for o in question.options if o in close))
         return NOTHING
+
+    @staticmethod
+    def _quantified(
+        matches: list[_Match], chosen: Option, scores: dict[Option, float]
+    ) -> list[Option] | None:
+        """Two options when a vague word of one says how much of another ("a lot of reports":
+        heavy work, or some reports?), unless the vague one is also named on its own."""
+        by_start = {m.start: m for m in matches if m.names_option and not m.inside}
+        for m in matches:
+            vague = {c.option for c in m.cues if c.kind == Kind.OPTION and c.weight <= VAGUE}
+            if (
+                m.inside
+                or m.negated
+                or m.unsure
+                or m.negative
+                or not vague
+                or m.end not in by_start
+            ):
+                continue
+            named = by_start[m.end]
+            other = {c.option for c in named.cues if c.kind == Kind.OPTION} - vague
+            if (
+                named.negated
+                or named.unsure
+                or not other
+                or vague & {c.option for c in named.cues if c.kind == Kind.OPTION}
+            ):
+                continue
+            strong_elsewhere = any(
+                c.option in vague and c.weight > VAGUE
+                for o in matches
+                if not (o.inside or o.negated or o.unsure)
+                for c in o.cues
+                if c.kind == Kind.OPTION
+            )
+            pair = {o for o in (*vague, *other) if o is not None and scores.get(o, 0) > 0}
+            if not strong_elsewhere and chosen in pair and len(pair) == 2:
+                return sorted(pair, key=lambda o: -scores[o])
+        return None
+
+    def _about_else(self, m: _Match, words: list[str], starts: set[int]) -> bool:
+        """Whether a vague word says how much of something else: "lots of photos", "a lot of
+        users" say nothing about heavy work."""
+        vague = [c for c in m.cues if c.kind == Kind.OPTION]
+        return (
+            bool(vague)
+            and all(c.weight <= VAGUE and not c.negative for c in vague)
+            and len(vague) == len(m.cues)
+            and m.end < len(words)
+            and words[m.end] in self._known
+            and m.end not in starts
+        )
 
     @staticmethod
     def _combine(
@@ -553,6 +692,47 @@ def _slip(typed: str, known: str) -> bool:
         typed[i] == typed[i + 1] and typed[:i] + typed[i + 1 :] == known
         for i in range(len(typed) - 1)
     )
+
+
+_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+_KEYS = {ch: (r, col + 0.35 * r) for r, keys in enumerate(_ROWS) for col, ch in enumerate(keys)}
+_VOWELS = frozenset("aeiouy")
+
+
+def _near(a: str, b: str) -> bool:
+    """Whether one letter is easily typed for another: next to it on the keyboard, or a vowel
+    for a vowel ("seperate")."""
+    if a in _VOWELS and b in _VOWELS:
+        return True
+    ka, kb = _KEYS.get(a), _KEYS.get(b)
+    return ka is not None and kb is not None and (ka[0] - kb[0]) ** 2 + (ka[1] - kb[1]) ** 2 < 1.7
+
+
+def _typo(typed: str, known: str) -> bool:
+    """Whether ``typed`` is a likely mistyping of ``known``: the first letter right (or swapped
+    with the second), and every changed letter near the one meant; "wealth" is not "health",
+    "related" is not "relaxed"."""
+    if typed[0] != known[0] and typed[:2] != known[1::-1]:
+        return False
+    ops = [op for op in Levenshtein.editops(typed, known) if op.tag == "replace"]
+    swapped = {
+        i
+        for a, b in itertools.pairwise(ops)
+        if b.src_pos == a.src_pos + 1
+        and b.dest_pos == a.dest_pos + 1
+        and typed[a.src_pos] == known[b.dest_pos]
+        and typed[b.src_pos] == known[a.dest_pos]
+        for i in (a.src_pos, b.src_pos)
+    }
+    return len(typed) >= LONG_WORD or all(  # "microservises": spelling, not fingers
+        op.src_pos in swapped or _near(typed[op.src_pos], known[op.dest_pos]) for op in ops
+    )
+
+
+def _says_no(m: _Match) -> bool:
+    """Whether a phrase names only options that a "no" picks ("nothing private", "own team")."""
+    options = [c.option for c in m.cues if c.kind == Kind.OPTION and c.option is not None]
+    return bool(options) and all(o.reply == "no" for o in options)
 
 
 def _is_reply(m: _Match, reply: Reply) -> bool:

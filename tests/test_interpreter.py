@@ -364,3 +364,45 @@ def test_reading_one_message_takes_well_under_a_millisecond(
         interpreter.understand(text, question)
         timings.append(time.perf_counter() - start)
     assert statistics.median(timings) < 0.005
+
+
+# -- precision: ask rather than guess (issue 11b) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "text"),
+    [
+        ("team", "is python better?"),  # a question back answers nothing
+        ("compute", "heavy? what do you mean"),  # ... or asks what the question means
+        ("size", "between medium and large"),  # a range is a choice
+        ("size", "start with a small mvp then grow into a big platform"),  # rival answers
+        ("compute", "a lot of reports every day"),  # heavy work, or some reports?
+        ("compute", "no ml but heavy reports"),  # said and denied: no "light" from it
+        ("team", "python i think, maybe js"),  # hedged names are no "both"
+        ("security", "we sell used cars"),  # "cars" is no typo of "cards"
+        ("security", "wealth management"),  # nor "wealth" of "health"
+    ],
+)
+def test_unclear_or_mixed_answers_pick_nothing(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str
+) -> None:
+    assert picked(interpreter, knowledge, question, text) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "meant"),
+    [
+        ("hiring", "we've got our own team so no", "little"),
+        ("hiring", "meh, not really", "little"),
+        ("security", "no just public info", "nothing"),
+        ("compute", "a lot of users but not much processing", "light"),
+        ("realtime", "hmm i think so", "core"),
+        ("services", "1 app", "monolith"),
+        ("security", "patient notes", "personal"),
+        ("services", "microservises", "microservices"),
+    ],
+)
+def test_a_no_agrees_with_the_no_option_and_small_words_read_right(
+    interpreter: Interpreter, knowledge: Knowledge, question: str, text: str, meant: str
+) -> None:
+    assert picked(interpreter, knowledge, question, text) == meant
