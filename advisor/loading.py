@@ -36,6 +36,7 @@ from .model import (
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 MAX_LABEL = 30
+MAX_SHORT = 20  # a criterion's short name: one line of the chart and the text bars
 MAX_WEIGHT = 3
 MAX_FIT = 3
 MIN_OPTIONS, MAX_OPTIONS = 2, 5
@@ -72,6 +73,49 @@ REQUIRED_TEXTS = (
     "result.reason_criterion",
     "result.reason_fit",
     "result.reason_article",
+    "result.beyond_article",
+    "result.criterion_verdict_tie",
+    "result.criteria_untouched",
+    "result.change_either",
+    "summary.verdict.clear",
+    "summary.verdict.moderate",
+    "summary.verdict.close",
+    "summary.verdict.either",
+    "summary.level.high",
+    "summary.level.medium",
+    "summary.level.low",
+    "summary.criterion",
+    "summary.criterion_tie",
+    "summary.criterion_even",
+    "summary.criterion_even_tie",
+    "summary.reasons_for",
+    "summary.reason_criterion",
+    "summary.change_joiner",
+    *(
+        f"summary.{voice}.{key}"
+        for voice in ("you", "they")
+        for key in (
+            "intro",
+            "criteria",
+            "criteria_even",
+            "reason",
+            "no_reasons",
+            "change",
+            "change_either",
+            "change_none",
+            "answered",
+            "invite",
+        )
+    ),
+    "hire.django",
+    "hire.nodejs",
+    "hire.either",
+    "details.title",
+    "details.stack",
+    "details.quote",
+    "chart.title",
+    "chart.axis",
+    "chart.tie",
     "result.change_joiner",
     "result.change_title",
     "result.change_one",
@@ -260,6 +304,7 @@ def _criterion(node: _Node, ident: str) -> Criterion:
         stacks={stack: stacks_node.text(stack) for stack in STACKS},
         favours=node.text("favours"),
         quote=node.text("quote"),
+        short=node.text("short", optional=True, max_len=MAX_SHORT) or node.text("title"),
     )
 
 
@@ -297,6 +342,10 @@ def _option(
     total = sum(weights.values()) + sum(f.points for f in fits)
     neutral = not fits and not any(weights.values())
     because = node.text("because", optional=neutral)
+    because_they = node.text("because_they", optional=not because)
+    beyond = node.child("beyond_article").value
+    if beyond is not None and not isinstance(beyond, bool):
+        raise node.child("beyond_article").fail(f"expected true or false, got {_kind(beyond)}")
     reply = node.text("reply", optional=True)
     if reply and reply not in REPLIES:
         raise node.child("reply").fail(f"unknown reply {reply!r} (known: {', '.join(REPLIES)})")
@@ -320,6 +369,8 @@ def _option(
         reply=reply if reply else None,
         if_negated=if_negated,
         combines=combines,
+        because_they=because_they,
+        beyond_article=bool(beyond),
     )
 
 

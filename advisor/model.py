@@ -31,6 +31,8 @@ class Criterion:
     stacks: Mapping[Stack, str]
     favours: str
     quote: str
+    #: A plain name for the one-screen summary and the chart ("Safety" for Security).
+    short: str = ""
 
     @property
     def sign(self) -> int:
@@ -71,6 +73,10 @@ class Option:
     if_negated: tuple[str, ...] = ()
     #: Options that, named together ("python and javascript"), mean this one ("both").
     combines: tuple[str, ...] = ()
+    #: ``because`` about someone else, for shared results ("their team knows Python").
+    because_they: str = ""
+    #: True when the reasons this answer gives are the advisor's own, not the article's.
+    beyond_article: bool = False
 
     @property
     def is_neutral(self) -> bool:

@@ -68,6 +68,9 @@ class Renderer:
         self.title = s.bold(self.t("result.title"))
         self.reasons_title = s.bold(self.t("result.reasons_title"))
         self.criteria_title = s.bold(self.t("result.criteria_title"))
+        self.criteria_untouched = (
+            f"{self.criteria_title}\n{self.line(self.t('result.criteria_untouched'))}"
+        )
         self.change_title = s.bold(self.t("result.change_title"))
         self.no_reasons = self.line(self.t("result.no_reasons"))
         self.change_none = self.line(self.t("result.change_none"))
@@ -83,18 +86,25 @@ class Renderer:
         self.criterion_head: dict[str, str] = {}
         self.criterion_tail: dict[str, str] = {}
         for number, c in enumerate(knowledge.criteria, start=1):
-            winner = self.stack(c.verdict)
+            if c.verdict == "tie":
+                verdict = self.t("result.criterion_verdict_tie")
+            else:
+                verdict = self.t("result.criterion_verdict", winner=self.stack(c.verdict))
             self.criterion_head[c.id] = "\n".join(
                 (
                     s.bold(self.t("result.criterion_line", number=number, title=c.title)),
                     self.line(s.escape(c.summary)),
-                    self.line(self.t("result.criterion_verdict", winner=winner)),
+                    self.line(verdict),
                 )
             )
             stacks: tuple[Stack, ...] = STACKS if c.verdict == "tie" else (c.winner,)
             tail = [self.line(s.bullet + s.escape(c.stacks[st])) for st in stacks]
             tail.append(self.line(s.italic(self.t("result.criterion_quote", quote=c.quote))))
             self.criterion_tail[c.id] = "\n".join(tail)
+        self.criterion_bare = {
+            c.id: f"{self.criterion_head[c.id]}\n{self.criterion_tail[c.id]}"
+            for c in knowledge.criteria
+        }
 
     def t(self, key: str, **values: object) -> str:
         """The escaped text at ``key`` with values filled in."""
@@ -115,8 +125,12 @@ class Renderer:
         django, nodejs = _points(rec)
         yield self._memo(("head", rec.choice, rec.confidence, django, nodejs), self._head, rec)
         yield self._memo(("reasons", rec.reasons), self._reasons, rec)
-        yield self.criteria_title
+        untouched = not any(cr.drivers for cr in rec.criteria)
+        yield self.criteria_untouched if untouched else self.criteria_title
         for cr in rec.criteria:
+            if untouched:
+                yield self.criterion_bare[cr.criterion.id]
+                continue
             drivers = tuple(d.option for d in cr.drivers)
             key = ("criterion", cr.criterion.id, cr.level, cr.contribution, drivers)
             yield self._memo(key, self._criterion, cr)
@@ -167,7 +181,12 @@ class Renderer:
         joined = self.k.text("result.change_joiner").join(
             self.answer_change(c) for c in rec.what_if.changes
         )
-        key = "result.change_one" if len(rec.what_if.changes) == 1 else "result.change_two"
+        if rec.what_if.choice == "either":
+            key = "result.change_either"
+        elif len(rec.what_if.changes) == 1:
+            key = "result.change_one"
+        else:
+            key = "result.change_two"
         text = self.t(key, change=joined, stack=self.stack(rec.what_if.choice))
         return f"{self.change_title}\n{self.line(text)}"
 
@@ -189,7 +208,10 @@ class Renderer:
 
     def reason(self, reason: Reason) -> str:
         if reason.fit is not None:
-            text = self.k.text("result.reason_fit", reason=reason.fit.reason)
+            assert reason.option is not None
+            text = self.k.text(
+                "result.reason_fit", because=reason.option.because, reason=reason.fit.reason
+            )
         elif reason.option is None:
             assert reason.criterion is not None
             text = self.k.text("result.reason_article", favours=reason.criterion.favours)
@@ -200,6 +222,8 @@ class Renderer:
                 because=reason.option.because,
                 favours=reason.criterion.favours,
             )
+        if reason.beyond_article:
+            text = self.k.text("result.beyond_article", reason=text)
         return self.s.escape(text[:1].upper() + text[1:])
 
     def answer_change(self, change: AnswerChange) -> str:

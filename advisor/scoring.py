@@ -13,11 +13,11 @@ The model is deliberately simple so that every number can be explained:
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .model import Chosen, Criterion, Fit, Knowledge, Option, Question, Stack
+from .model import STACKS, Chosen, Criterion, Fit, Knowledge, Option, Question, Stack
 
 Choice = Literal["django", "nodejs", "either"]
 Confidence = Literal["clear", "moderate", "close"]
@@ -58,6 +58,11 @@ class Reason:
     option: Option | None
     criterion: Criterion | None = None
     fit: Fit | None = None
+
+    @property
+    def beyond_article(self) -> bool:
+        """Whether this reason is the advisor's own rather than the article's."""
+        return self.option is not None and self.option.beyond_article
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +207,73 @@ def _reasons(knowledge: Knowledge, choice: Choice, chosen: list[Chosen]) -> tupl
     if len(mine) < MAX_REASONS:
         mine.extend(r for r in article if r.stack == choice)
     return tuple(mine[:MAX_REASONS])
+
+
+def reasons_by_side(
+    knowledge: Knowledge, rec: Recommendation, per_side: int = 2
+) -> dict[Stack, tuple[Reason, ...]]:
+    """The strongest reasons the answers give each stack, at most ``per_side`` each.
+
+    Unlike ``rec.reasons`` (the winner's case), both sides are heard: a side no answer speaks
+    for gets no entry. Stronger reasons first; among equals, the earlier question.
+    """
+    found: dict[Stack, list[Reason]] = {}
+    for _question, option in knowledge.select(rec.answers)[1]:
+        reason = _best_reason(knowledge, option)
+        if reason is not None:
+            found.setdefault(reason.stack, []).append(reason)
+    return {
+        stack: tuple(sorted(found[stack], key=lambda r: -r.points)[:per_side])
+        for stack in STACKS
+        if stack in found
+    }
+
+
+def settled_choice(
+    knowledge: Knowledge, answers: Mapping[str, str], remaining: Iterable[str] | None = None
+) -> Choice | None:
+    """The choice every way of answering the ``remaining`` questions leads to, or None.
+
+    ``remaining`` are the ids of the questions still to ask (by default every question not
+    answered yet); the other answers stay as they are. The bound is exact: the scores add up
+    answer by answer, so the reachable (lead, total) pairs are built question by question and
+    each is judged with :func:`choose`. Only the answers later conditions ask about are carried
+    along, so the set stays small (a few hundred pairs with today's data).
+    """
+    open_ids = (
+        frozenset(remaining)
+        if remaining is not None
+        else frozenset(q.id for q in knowledge.questions if q.id not in answers)
+    )
+    asked_about = _condition_ids(knowledge)
+    base = knowledge.scoring.base_importance
+    start = (base * sum(c.sign for c in knowledge.criteria), base * len(knowledge.criteria), ())
+    states: set[tuple[int, int, tuple[tuple[str, str], ...]]] = {start}
+    for question in knowledge.questions:
+        if question.id in open_ids:
+            options: tuple[Option | None, ...] = question.options
+        else:
+            options = (question.option(answers.get(question.id)),)
+        if options == (None,):
+            continue
+        following: set[tuple[int, int, tuple[tuple[str, str], ...]]] = set()
+        for lead, total, given in states:
+            if question.ask_if and not question.applies(dict(given)):
+                following.add((lead, total, given))
+                continue
+            for option in options:
+                assert option is not None
+                kept = (*given, (question.id, option.id)) if question.id in asked_about else given
+                following.add((lead + option.lead, total + option.total, kept))
+        states = following
+    choices = {choose(lead, total, knowledge)[0] for lead, total, _ in states}
+    return choices.pop() if len(choices) == 1 else None
+
+
+@functools.lru_cache(maxsize=16)
+def _condition_ids(knowledge: Knowledge) -> frozenset[str]:
+    """The questions whose answers some ``ask_if`` looks at."""
+    return frozenset(qid for q in knowledge.questions for qid in q.ask_if)
 
 
 def what_would_change(knowledge: Knowledge, answers: Mapping[str, str]) -> WhatIf | None:

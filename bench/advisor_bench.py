@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from advisor import Knowledge, Question, load_knowledge, recommend
+from advisor.chart import render_chart_png
 from advisor.render import MAX_MESSAGES, TELEGRAM_LIMIT, render_html, render_text
 from dialogs.interpreter import Interpreter
 
@@ -47,6 +48,9 @@ TARGET_MEDIAN_US = 200.0
 TYPED_ANSWERS = Path(__file__).resolve().parent.parent / "tests" / "data" / "typed_answers.yaml"
 TYPED_ROUNDS = 20
 TYPED_TARGET_MEDIAN_US = 1000.0
+#: The chart of the six criteria (advisor/chart.py, issue 12): charts drawn, and the target.
+CHART_SAMPLE = 100
+CHART_TARGET_MEDIAN_MS = 50.0
 
 Answers = dict[str, str]
 Run = Callable[[Answers], object]
@@ -141,6 +145,20 @@ def measure_typed(knowledge: Knowledge, rounds: int = TYPED_ROUNDS) -> list[floa
     return timings
 
 
+def measure_chart(knowledge: Knowledge, sets: Sequence[Answers]) -> list[float]:
+    """Milliseconds to draw one chart PNG, for the first ``CHART_SAMPLE`` answer sets."""
+    chosen = sets[:CHART_SAMPLE]
+    recs = [recommend(knowledge, answers) for answers in chosen]
+    render_chart_png(recs[0], knowledge)  # the first imports matplotlib and draws the texts
+    clock = time.perf_counter_ns
+    timings: list[float] = []
+    for rec in recs:
+        start = clock()
+        render_chart_png(rec, knowledge)
+        timings.append((clock() - start) / 1e6)
+    return timings
+
+
 def summary(timings: list[float]) -> dict[str, float]:
     return {
         "median_us": round(statistics.median(timings), 1),
@@ -181,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with one_core() as core:
         timings = measure(runs, sets)
         typed = measure_typed(knowledge, max(1, min(TYPED_ROUNDS, args.sample // 1000)))
+        chart = measure_chart(knowledge, sets)
     figures: dict[str, Any] = {
         "answer_sets": total,
         "measured": len(sets),
@@ -197,6 +216,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "messages": len(typed),
             "target_median_us": TYPED_TARGET_MEDIAN_US,
         },
+    }
+    chart_median = round(statistics.median(chart), 1)
+    figures["chart"] = {
+        "median_ms": chart_median,
+        "max_ms": round(max(chart), 1),
+        "charts": len(chart),
+        "target_median_ms": CHART_TARGET_MEDIAN_MS,
+        "meets_target": chart_median <= CHART_TARGET_MEDIAN_MS,
     }
     figures["meets_target"] = figures["recommend_render_html"]["median_us"] <= TARGET_MEDIAN_US
     figures["interpret_typed_message"]["meets_target"] = (
@@ -231,6 +258,12 @@ def report(figures: dict[str, Any]) -> None:
         f"  reading a typed message ({typed['messages']:,} readings): median "
         f"{typed['median_us']} µs, p95 {typed['p95_us']} µs; "
         f"target median ≤ {typed['target_median_us']:g} µs: {verdict}"
+    )
+    chart = figures["chart"]
+    verdict = "met" if chart["meets_target"] else "NOT met"
+    print(
+        f"  chart PNG ({chart['charts']} charts): median {chart['median_ms']} ms, "
+        f"max {chart['max_ms']} ms; target median ≤ {chart['target_median_ms']:g} ms: {verdict}"
     )
     big = figures["largest_html"]
     print(

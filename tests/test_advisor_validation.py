@@ -164,13 +164,13 @@ def test_a_condition_on_an_unknown_option_lists_the_known_ones(broken_data: Any)
 
 def test_a_question_without_a_neutral_answer_is_rejected(broken_data: Any) -> None:
     def drop_not_sure(data: dict[str, Any]) -> None:
-        services = next(q for q in data["questions"] if q["id"] == "services")
-        services["options"] = [o for o in services["options"] if o["id"] != "not_sure"]
+        size = next(q for q in data["questions"] if q["id"] == "size")
+        size["options"] = [o for o in size["options"] if o["id"] != "not_sure"]
 
     broken_data.edit("questions.yaml", drop_not_sure)
     fails_with(
         broken_data,
-        "data/questions.yaml: questions[3].options: no neutral option: "
+        "data/questions.yaml: questions[2].options: no neutral option: "
         "every question needs a 'not sure' answer with no weights or fit",
     )
 
@@ -362,3 +362,17 @@ def test_a_negated_word_without_letters_is_rejected(broken_data: Any) -> None:
         broken_data,
         "data/questions.yaml: questions[0].options[3].if_negated[0]: '...' has no words",
     )
+
+
+def test_beyond_article_must_be_true_or_false(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "beyond_article: true", "beyond_article: maybe")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[0].beyond_article: "
+        "expected true or false, got text",
+    )
+
+
+def test_an_answer_with_a_because_needs_its_third_person_version(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "\n        because_they: their team knows Python", "")
+    fails_with(broken_data, "data/questions.yaml: questions[0].options[0].because_they: missing")
