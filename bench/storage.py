@@ -193,6 +193,14 @@ def add_history(
             kinds.update(r[3] for r in rows)
             leads += len(lead_rows)
             left -= len(rows)
+        # The bot keeps daily totals beside the events as it records them; bulk SQL must too.
+        db.execute("DELETE FROM event_days")
+        db.execute(
+            "INSERT INTO event_days (day, source, kind, detail, count) "
+            "SELECT at / 86400, coalesce(source, ''), kind, "
+            "CASE WHEN kind = 'finished' THEN coalesce(detail, '') ELSE '' END, count(*) "
+            "FROM events GROUP BY 1, 2, 3, 4"
+        )
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:

@@ -204,8 +204,9 @@ class Store(Protocol):
         """Events at or after ``since`` (Unix time)."""
 
     async def event_totals(self, since: int) -> list[Event]:
-        """Events at or after ``since`` added up per source, kind and (for "finished" only)
-        recommendation, counted in the store: reports never load every event."""
+        """Events of the (UTC) day of ``since`` and after, added up per source, kind and (for
+        "finished" only) recommendation. Kept as daily totals without user ids, so reports
+        never read every event (and a forgotten user's past visits still count in them)."""
 
     async def waiting_since(self, since: int) -> dict[str, int]:
         """How many sessions updated at or after ``since`` stand at each question state."""

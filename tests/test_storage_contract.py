@@ -589,6 +589,8 @@ async def test_an_old_database_file_upgrades_on_open_without_losing_anything(
         [row] = await store.all_sessions()
         assert (row.state, row.source) == ("q_security", "ads")
         assert [(e.kind, e.source) for e in await store.events_since(0)] == [(STARTED, "ads")]
+        totals = await store.event_totals(0)  # the daily totals are built from old events
+        assert [(e.kind, e.source, e.count) for e in totals] == [(STARTED, "ads", 1)]
         assert [lead.contact for lead in await store.all_leads()] == ["ada@example.org"]
         async with store.unit(ADA) as uow:
             assert await uow.links.exists("ads")  # a source in use stays a known link
