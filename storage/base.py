@@ -211,9 +211,6 @@ class Store(Protocol):
     async def waiting_since(self, since: int) -> dict[str, int]:
         """How many sessions updated at or after ``since`` stand at each question state."""
 
-    async def sessions_since(self, since: int) -> list[SessionRow]:
-        """Sessions updated at or after ``since``."""
-
     async def all_sessions(self) -> list[SessionRow]:
         """Every stored session, oldest first."""
 

@@ -325,17 +325,13 @@ class SqliteStore:
         )
         return {state: n for state, n in rows}
 
-    async def sessions_since(self, since: int) -> list[SessionRow]:
-        return await self._read(lambda: self._session_rows("WHERE updated_at >= ?", (since,)))
-
     async def all_sessions(self) -> list[SessionRow]:
-        return await self._read(lambda: self._session_rows("", ()))
+        return await self._read(self._session_rows)
 
-    def _session_rows(self, where: str, args: tuple[object, ...]) -> list[SessionRow]:
+    def _session_rows(self) -> list[SessionRow]:
         rows = self._reads.execute(
             "SELECT chat_id, user_id, first_name, source, state, data, updated_at "
-            f"FROM sessions {where} ORDER BY updated_at",
-            args,
+            "FROM sessions ORDER BY updated_at"
         ).fetchall()
         return [
             SessionRow(chat, user, name, source, state, _answers(data), updated)

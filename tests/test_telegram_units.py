@@ -116,9 +116,9 @@ def test_a_share_code_round_trips_and_a_changed_character_breaks_it(knowledge: K
 # -- ordering ----------------------------------------------------------------------------------
 
 
-def _update(update_id: int, user_id: int) -> Update:
+def _update(update_id: int, user_id: int, chat_id: int | None = None) -> Update:
     user = User(user_id, "U", is_bot=False)
-    chat = Chat(user_id, "private")
+    chat = Chat(chat_id or user_id, "private" if chat_id is None else "group")
     message = Message(update_id, None, chat, from_user=user, text="x")  # type: ignore[arg-type]
     return Update(update_id, message=message)
 
@@ -140,3 +140,19 @@ async def test_one_users_updates_run_in_order_while_other_users_run_alongside() 
     ann = [event for user, event in log if user == 1]
     assert ann == ["a1 start", "a1 end", "a2 start", "a2 end"]
     assert log.index((2, "b1 end")) < log.index((1, "a1 end"))
+
+
+async def test_one_users_updates_in_a_group_and_in_private_run_in_order() -> None:
+    order = PerUserOrder()
+    log: list[str] = []
+
+    async def work(name: str, delay: float) -> None:
+        log.append(f"{name} start")
+        await asyncio.sleep(delay)
+        log.append(f"{name} end")
+
+    await asyncio.gather(
+        order.do_process_update(_update(1, 1, chat_id=-100), work("group tap", 0.05)),
+        order.do_process_update(_update(2, 1), work("private forget", 0.0)),
+    )
+    assert log == ["group tap start", "group tap end", "private forget start", "private forget end"]

@@ -10,12 +10,15 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 
-def update_key(update: object) -> tuple[int, int] | None:
-    """The (chat, user) an update belongs to, or None when it has no user."""
+def update_key(update: object) -> int | None:
+    """The user an update belongs to (in any chat), or None when it has no user.
+
+    Ordering per user, not per chat, keeps a /forget in a private chat from racing with a
+    button press of the same person in a group.
+    """
     if not isinstance(update, Update) or update.effective_user is None:
         return None
-    chat = update.effective_chat
-    return (chat.id if chat else 0, update.effective_user.id)
+    return update.effective_user.id
 
 
 class PerUserOrder(BaseUpdateProcessor):
@@ -27,7 +30,7 @@ class PerUserOrder(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 512) -> None:
         super().__init__(max_concurrent_updates)
-        self._tails: dict[tuple[int, int], asyncio.Future[None]] = {}
+        self._tails: dict[int, asyncio.Future[None]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = update_key(update)

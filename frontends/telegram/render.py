@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from advisor import Knowledge, Recommendation
+from advisor import Knowledge, Recommendation, recommend
 from advisor.render import render_html
 from dialogs import conversation as c
 from dialogs.session import Session
@@ -254,8 +254,6 @@ class TelegramPresenter:
                     k.text("lead.sales_answer", question=question.prompt, answer=option.label)
                 )
         rec = k.text(f"stack.{lead.recommendation}")
-        from advisor import recommend
-
         confidence = recommend(k, lead.answers).confidence
         return k.text(
             "lead.sales_summary",
