@@ -77,10 +77,11 @@ REQUIRED_TEXTS = (
     "result.criterion_verdict_tie",
     "result.criteria_untouched",
     "result.change_either",
-    "summary.verdict.clear",
-    "summary.verdict.moderate",
-    "summary.verdict.close",
-    "summary.verdict.either",
+    "summary.verdict",
+    "summary.lead.clear",
+    "summary.lead.moderate",
+    "summary.lead.close",
+    "summary.lead.either",
     "summary.level.high",
     "summary.level.medium",
     "summary.level.low",
@@ -420,6 +421,7 @@ def _question(
         why=node.text("why"),
         options=options,
         hint=node.text("hint"),
+        short=node.text("short", optional=True, max_len=MAX_SHORT) or ident.capitalize(),
     )
 
 
@@ -493,6 +495,7 @@ PLACEHOLDERS = frozenset(
         "nodejs_points",
         "number",
         "old",
+        "outcome",
         "points",
         "problem",
         "publisher",

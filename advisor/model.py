@@ -95,6 +95,8 @@ class Question:
     ask_if: Mapping[str, frozenset[str]] = field(default_factory=dict)
     #: What kinds of typed answers work here, shown when nothing typed fits.
     hint: str = ""
+    #: A plain name of a few words, for the list of answers ("Team's language").
+    short: str = ""
     _by_id: Mapping[str, Option] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

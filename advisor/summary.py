@@ -27,16 +27,26 @@ SUMMARY_LIMIT = 1000
 REASONS_PER_SIDE = 2
 
 
-def render_summary_html(rec: Recommendation, knowledge: Knowledge, *, voice: Voice = "you") -> str:
-    """The summary as one Telegram HTML message (a photo caption or a message of its own)."""
-    return _summary(knowledge, HTML).render(rec, voice)
+def render_summary_html(
+    rec: Recommendation, knowledge: Knowledge, *, voice: Voice = "you", limit: int = SUMMARY_LIMIT
+) -> str:
+    """The summary as one Telegram HTML message, within ``limit`` visible characters where the
+    strongest reason of each side fits."""
+    return _summary(knowledge, HTML).render(rec, voice, limit=limit)
 
 
 def render_summary_text(
-    rec: Recommendation, knowledge: Knowledge, *, voice: Voice = "you", bars: bool = False
+    rec: Recommendation,
+    knowledge: Knowledge,
+    *,
+    voice: Voice = "you",
+    bars: bool = False,
+    max_lines: int | None = None,
 ) -> str:
-    """The summary as plain text; ``bars`` shows the six criteria as text bars instead of lines."""
-    return _summary(knowledge, PLAIN).render(rec, voice, bars=bars)
+    """The summary as plain text; ``bars`` shows the six criteria as text bars instead of lines.
+
+    With ``max_lines``, one reason a side is kept when two would take more lines."""
+    return _summary(knowledge, PLAIN).render(rec, voice, bars=bars, max_lines=max_lines)
 
 
 def render_details_html(
@@ -94,23 +104,33 @@ class SummaryRenderer:
     def t(self, key: str, **values: object) -> str:
         return self.full.t(key, **values)
 
-    def render(self, rec: Recommendation, voice: Voice, *, bars: bool = False) -> str:
-        """Two reasons a side where they fit the screen, else the strongest one of each."""
+    def render(
+        self,
+        rec: Recommendation,
+        voice: Voice,
+        *,
+        bars: bool = False,
+        limit: int = SUMMARY_LIMIT,
+        max_lines: int | None = None,
+    ) -> str:
+        """Two reasons a side where they fit the screen, else the strongest one of each (and,
+        where lines are counted, without blank lines if it takes that)."""
         for per_side in range(REASONS_PER_SIDE, 0, -1):
             text = "\n".join(self._lines(rec, voice, bars, per_side)).strip("\n")
-            if _visible_length(text, self.s) <= SUMMARY_LIMIT:
-                break
+            fits = max_lines is None or text.count("\n") + 1 <= max_lines
+            if fits and visible_length(text, self.s) <= limit:
+                return text
+        if max_lines is not None and text.count("\n") + 1 > max_lines:
+            text = text.replace("\n\n", "\n")
         return text
 
     def _lines(self, rec: Recommendation, voice: Voice, bars: bool, per_side: int) -> Iterator[str]:
         s, line = self.s, self.full.line
         if intro := self.t(f"summary.{voice}.intro"):
             yield line(intro)
-        if rec.choice == "either":
-            verdict = self.t("summary.verdict.either")
-        else:
-            verdict = self.t(f"summary.verdict.{rec.confidence}", stack=self.full.stack(rec.choice))
-        yield s.bold(verdict)
+        yield s.bold(self.t("summary.verdict", stack=self.full.stack(rec.choice)))
+        lead = "either" if rec.choice == "either" else rec.confidence
+        yield line(self.t(f"summary.lead.{lead}"))
         yield ""
         even = not any(cr.drivers for cr in rec.criteria)
         head = self.t(f"summary.{voice}.criteria_even" if even else f"summary.{voice}.criteria")
@@ -201,7 +221,7 @@ class SummaryRenderer:
         return "\n".join(lines)
 
 
-def _visible_length(text: str, style: Style) -> int:
+def visible_length(text: str, style: Style = HTML) -> int:
     """Characters a reader sees: without markup and, in plain text, without line wrapping."""
     if style is HTML:
         text = html.unescape(re.sub(r"<[^>]+>", "", text))

@@ -274,6 +274,16 @@ class Run:
                 typed["median_us"] <= typed["target_median_us"],
             )
         )
+        chart = figures["chart"]
+        self.rows.append(
+            Row(
+                section,
+                f"chart PNG, median (max) of {chart['charts']}",
+                f"{chart['median_ms']} ms ({chart['max_ms']} ms)",
+                f"≤ {chart['target_median_ms']:g} ms",
+                chart["meets_target"],
+            )
+        )
 
     # startup -----------------------------------------------------------------------------------
 

@@ -3,10 +3,10 @@
 Per update it does what Stack Advisor does, with no logic and no storage: ``/start`` sends a
 question with an inline keyboard; a button press edits the message into the next question and
 answers the callback query; the last press edits the message into "all answered", sends the
-result message(s) and answers. Every screen is built once at start-up from the same data (the
-questions that are always asked, a fixed result), so texts and keyboards have the sizes of
-ours. Updates are processed concurrently, as many at a time as ours (the environment
-variable FLOOR_CONCURRENT_UPDATES changes that, for experiments).
+chart and the summary (with as many buttons as ours) and answers. Every screen is built once
+at start-up from the same data (the questions that are always asked, a fixed result), so texts
+and keyboards have the sizes of ours. Updates are processed concurrently, as many at a time as
+ours (the environment variable FLOOR_CONCURRENT_UPDATES changes that, for experiments).
 
     BOT_TOKEN=... TELEGRAM_API_URL=http://127.0.0.1:PORT python -m bench.floor_bot
 """
@@ -22,7 +22,8 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from advisor import Knowledge, recommend
-from advisor.render import render_html
+from advisor.chart import render_chart_png
+from advisor.summary import SUMMARY_LIMIT, render_summary_html, visible_length
 from bot import load
 from frontends.telegram.app import MAX_CONCURRENT_UPDATES
 
@@ -36,7 +37,7 @@ def button(knowledge: Knowledge, name: str, data: str) -> InlineKeyboardButton:
 
 
 def build_screens(knowledge: Knowledge) -> tuple[list[Screen], str, list[Screen]]:
-    """The question screens, the "all answered" text, and the result messages."""
+    """The question screens, the "all answered" text, and the result message."""
     questions = [q for q in knowledge.questions if not q.ask_if]
     welcome_values = {
         "count": len(questions),
@@ -61,18 +62,26 @@ def build_screens(knowledge: Knowledge) -> tuple[list[Screen], str, list[Screen]
         rows.append(nav)
         screens.append((text, InlineKeyboardMarkup(rows)))
     neutral = {q.id: next(o.id for o in q.options if o.is_neutral) for q in questions}
-    texts = render_html(recommend(knowledge, neutral), knowledge)
-    again = InlineKeyboardMarkup([[button(knowledge, "start_over", "f|-|r")]])
-    last = len(texts) - 1
-    result: list[Screen] = [(t, again if i == last else None) for i, t in enumerate(texts)]
     done = html.escape(knowledge.text("telegram.done"), quote=False)
-    return screens, done, result
+    summary = render_summary_html(
+        recommend(knowledge, neutral), knowledge, limit=SUMMARY_LIMIT - visible_length(done)
+    )
+    names = ("details", "report", "answers", "start_over")
+    buttons = InlineKeyboardMarkup([[button(knowledge, name, "f|-|r")] for name in names])
+    return screens, done, [(summary, buttons)]
+
+
+def build_chart(knowledge: Knowledge) -> bytes:
+    """A chart of the same size as ours (ours draws one per result; the floor sends this one)."""
+    neutral = {q.id: next(o.id for o in q.options if o.is_neutral) for q in knowledge.questions}
+    return render_chart_png(recommend(knowledge, neutral), knowledge)
 
 
 def build_application(
     token: str, api_url: str, knowledge: Knowledge, concurrency: int = CONCURRENCY
 ) -> Application:  # type: ignore[type-arg]
     screens, done, result = build_screens(knowledge)
+    chart = build_chart(knowledge)
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.effective_chat is not None
@@ -92,6 +101,7 @@ def build_application(
         else:
             chat_id = query.message.chat.id
             await query.edit_message_text(done, parse_mode=ParseMode.HTML)
+            await context.bot.send_photo(chat_id, chart)
             for text, markup in result:
                 await context.bot.send_message(
                     chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup

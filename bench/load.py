@@ -2,7 +2,7 @@
 
 Each user sends ``/start`` and then presses, for every question, an option chosen by a seeded
 RNG from the inline keyboard of the bot's latest question message (the last row holds the
-navigation buttons and is skipped), until the result arrives.
+navigation buttons and is skipped, as is "See my result now"), until the result arrives.
 
 How a reply is recognised (the same for our bot and the floor):
 
@@ -30,12 +30,12 @@ from typing import Any
 import aiohttp
 
 from advisor import Knowledge, Question, recommend
-from advisor.render import render_html
+from advisor.summary import SUMMARY_LIMIT, render_summary_html, visible_length
 from fake_telegram import TgChat, TgUser, parse_html
 from fake_telegram import updates as u
 
 JSON = dict[str, Any]
-REPLY_METHODS = frozenset({"sendMessage", "editMessageText", "answerCallbackQuery"})
+REPLY_METHODS = frozenset({"sendMessage", "sendPhoto", "editMessageText", "answerCallbackQuery"})
 IGNORED_METHODS = frozenset({"getUpdates", "getMe", "sendChatAction", "editMessageReplyMarkup"})
 #: A reply later than this counts as lost (the runs' own time limit is the same).
 STEP_TIMEOUT = 600.0
@@ -114,6 +114,8 @@ class SimUser:
         if question is None:
             self.problems.append(f"unknown question: {message.get('text', '')[:80]!r}")
             return None
+        if options[-1]["text"] == questions.see_now:  # "See my result now" is not an answer
+            options.pop()
         button = self.rng.choice(options)
         option = questions.option_id(question, button["text"])
         if option is None:
@@ -141,6 +143,7 @@ class Questions:
         self.knowledge = knowledge
         self.questions = sorted(knowledge.questions, key=lambda q: -len(q.prompt))
         self.chosen_prefix = knowledge.text("telegram.button.chosen", label="")
+        self.see_now = knowledge.text("telegram.button.see_now")
 
     def identify(self, text: str) -> Question | None:
         return next((q for q in self.questions if q.prompt in text), None)
@@ -153,9 +156,12 @@ class Questions:
         return None
 
     def expected_result(self, answers: dict[str, str]) -> list[str]:
-        """The result messages' visible text, as the advisor core computes it."""
-        rec = recommend(self.knowledge, answers)
-        return [parse_html(message).text for message in render_html(rec, self.knowledge)]
+        """The summary's visible text, as the advisor core computes it (within the screen
+        left after the "all answered" line)."""
+        k = self.knowledge
+        rec = recommend(k, answers)
+        limit = SUMMARY_LIMIT - visible_length(k.text("telegram.done"))
+        return [parse_html(render_summary_html(rec, k, limit=limit)).text]
 
 
 def verdict(texts: Iterable[str]) -> str | None:
@@ -288,6 +294,9 @@ class Driver:
             self._answered(user, step, call)
         elif method == "sendMessage":
             self._sent(user, step, call["message"])
+        elif method == "sendPhoto":  # the chart before the summary
+            if step.kind != "press" or user.message is not None:
+                user.problems.append("a photo where no result was due")
         elif method == "editMessageText":
             self._edited(user, step, call["message"])
         if len(user.problems) > problems and not step.complete:

@@ -40,8 +40,8 @@ from storage.base import (
     UnitOfWork,
 )
 
-from .engine import DialogEngine, HandOffStep
-from .session import AFTER_RESULT, LEAD_CONTACT, RESULT, WELCOME, Session
+from .engine import PAGES_READABLE, DialogEngine, HandOffStep, Page
+from .session import AFTER_RESULT, LEAD_CONTACT, PREVIEW, RESULT, WELCOME, WHAT_IF, Session
 from .sharecode import ShareCodes
 from .views import Asking, Finished, Goodbye, Notice, View, Welcome
 
@@ -60,7 +60,7 @@ BUSY_ATTEMPTS = 3
 
 #: What the buttons that belong to no question do; each is a trigger of the dialog machine
 #: (``quiz`` — take the quiz from a shared result — works from anywhere).
-BACK, WHY, RESTART = "<", "?", "!"
+BACK, WHY, RESTART, SEE_NOW, CHANGE = "<", "?", "!", ">", "*"
 QUIZ, LEAD_BUTTON, CONSENT, DECLINE = "quiz", "lead", "consent", "decline"
 BUTTON_TRIGGERS: dict[str, HandOffStep | Literal["restart"] | None] = {
     RESTART: "restart",
@@ -69,6 +69,18 @@ BUTTON_TRIGGERS: dict[str, HandOffStep | Literal["restart"] | None] = {
     CONSENT: "consent",
     DECLINE: "decline",
 }
+#: The result's pages, edited into the result's message: the summary, the details of the six
+#: criteria (a menu, or ``d1``…``d6``), the full report and the list of answers.
+SUMMARY, DETAILS, REPORT, ANSWERS = "sum", "d", "full", "ans"
+PAGES: dict[str, tuple[Page, int | None]] = {
+    SUMMARY: ("summary", None),
+    DETAILS: ("details", None),
+    REPORT: ("report", None),
+    ANSWERS: ("answers", None),
+    **{f"{DETAILS}{number}": ("details", number) for number in range(1, 10)},
+}
+#: "What if…": keep the answer tried, or go back to pick another.
+TAKE, UNDO = "take", "undo"
 
 
 # -- who, and what they did -------------------------------------------------------------------
@@ -104,13 +116,16 @@ class Tapped:
     """A button of ours: the round and question it was made for, and its action.
 
     ``question`` None marks a button that belongs to no question (the result's, a hand-off
-    step's, a shared result's); its action is one of :data:`BUTTON_TRIGGERS`.
+    step's, a shared result's); its action is one of :data:`BUTTON_TRIGGERS`, :data:`PAGES`,
+    :data:`TAKE` or :data:`UNDO`. ``what_if`` marks a "What if…" button of a question: its
+    action is :data:`CHANGE` (try another answer to it) or the option to try.
     """
 
     round: int
     question: str | None
     action: str
     message_id: int | None = None
+    what_if: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,6 +442,13 @@ class Conversation:
         if not self._is_current(turn, tap):
             self._stale(turn, tap)
             return
+        if tap.what_if:  # another answer to a question: its options, or one of them tried
+            assert tap.question is not None
+            view = engine.revise(session, tap.question)
+            if tap.action != CHANGE:
+                view = engine.try_answer(session, tap.action)
+            turn.replies.append(Show(view, edit=True))
+            return
         if tap.question is not None:
             if tap.action == BACK:
                 view = engine.back(session)
@@ -434,9 +456,21 @@ class Conversation:
                 view = engine.why(session)
             elif tap.action == RESTART:
                 view = engine.restart(session)
+            elif tap.action == SEE_NOW:
+                view = engine.skip(session)
             else:
                 view = engine.answer(session, tap.action)
             turn.replies.append(Show(view, edit=True))
+            return
+        if tap.action in PAGES:
+            page, number = PAGES[tap.action]
+            turn.replies.append(Show(engine.page(session, page, number), edit=True))
+            return
+        if tap.action == TAKE:
+            turn.replies.append(Show(engine.keep(session), edit=True))
+            return
+        if tap.action == UNDO:
+            turn.replies.append(Show(engine.back(session), edit=True))
             return
         if tap.action not in (LEAD_BUTTON, RESTART):  # keep Share under the result
             turn.replies.append(Unbutton(tap.message_id))
@@ -452,8 +486,24 @@ class Conversation:
 
     def _is_current(self, turn: _Turn, tap: Tapped) -> bool:
         session = turn.session
+        if tap.round != session.round and tap.action != QUIZ:
+            return False
+        if tap.what_if:
+            question = self.knowledge.question(tap.question or "")
+            return (
+                question is not None
+                and question.applies(session.answers)
+                and (tap.action == CHANGE or question.option(tap.action) is not None)
+                and self.engine.may(session, "revise")
+            )
         if tap.question is not None:
-            return tap.round == session.round and tap.question == session.question_id
+            return tap.question == session.question_id
+        if tap.action in PAGES:
+            return session.state in PAGES_READABLE or (
+                tap.action == SUMMARY and session.state in WHAT_IF
+            )
+        if tap.action in (TAKE, UNDO):
+            return session.state == PREVIEW
         if tap.action not in BUTTON_TRIGGERS:
             return False
         trigger = BUTTON_TRIGGERS[tap.action]
@@ -461,7 +511,7 @@ class Conversation:
             return True
         if trigger in ("lead", "consent") and not self._hand_off_allowed(turn):
             return False
-        return tap.round == session.round and self.engine.may(session, trigger)
+        return self.engine.may(session, trigger)
 
     def _hand_off_allowed(self, turn: _Turn) -> bool:
         """Contacts are asked for only in a private chat, and only with a sales team to get them."""

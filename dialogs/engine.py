@@ -1,10 +1,12 @@
 """The conversation flow: one `transitions` state machine built from data/questions.yaml.
 
-States: ``welcome``, one ``q_<id>`` per question, ``result``, and after it the two steps of
-the hand-off to a human expert (``lead_consent``, ``lead_contact``). Triggers (declared only):
+States: ``welcome``, one ``q_<id>`` per question, ``result``, "What if…" (``revise``: pick
+another answer to one question; ``preview``: see the result it gives) and the two steps of the
+hand-off to a human expert (``lead_consent``, ``lead_contact``). Triggers (declared only):
 ``start``, ``answer``, ``back``, ``restart``, ``why`` (an aside that stays on the question),
-and ``lead``, ``consent``, ``decline``, ``contacted`` for the hand-off. Conditional questions
-are skipped by guarded transitions, in both directions.
+``skip`` (the result now), ``revise``, ``preview``, ``keep``, ``discard`` for "What if…", and
+``lead``, ``consent``, ``decline``, ``contacted`` for the hand-off. Conditional questions are
+skipped by guarded transitions, in both directions.
 
 One machine serves every user: a session is loaded into the machine's single model, one
 trigger fires, and the new state is copied back. Every call is synchronous, so in an asyncio
@@ -13,6 +15,7 @@ program no other session can interleave.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -21,24 +24,49 @@ from typing import Any, Literal
 from transitions import Machine
 
 from advisor import Knowledge, Option, Question, recommend
+from advisor.scoring import Choice, settled_choice
+from advisor.summary import find_criterion
+from advisor.whatif import alternatives, effects, outcome
 
-from .interpreter import Command, Interpreter
-from .session import LEAD_CONSENT, LEAD_CONTACT, RESULT, WELCOME, Session, question_state
+from .interpreter import Command, Interpreter, normalize
+from .session import (
+    HAND_OFF,
+    LEAD_CONSENT,
+    LEAD_CONTACT,
+    PREVIEW,
+    RESULT,
+    REVISE,
+    WELCOME,
+    WHAT_IF,
+    Session,
+    question_state,
+)
 from .views import (
     Asking,
     Consent,
     ContactRequest,
+    Explained,
     Finished,
+    FullReport,
     Goodbye,
     Help,
     Notice,
+    Preview,
+    Revising,
     View,
     Welcome,
+    YourAnswers,
 )
 
 SECONDS_PER_QUESTION = 10
 #: States after the questions: the result and the two steps of the hand-off to an expert.
 HandOffStep = Literal["lead", "consent", "decline", "contacted"]
+#: The pages of the result a front end can ask for.
+Page = Literal["summary", "details", "report", "answers"]
+#: Where the result's pages can be read: the result, and while the hand-off asks for consent.
+PAGES_READABLE = (RESULT, *HAND_OFF)
+#: How many changes the list of answers suggests first.
+SUGGESTIONS = 3
 
 
 class _Cursor:
@@ -65,6 +93,8 @@ class DialogEngine:
                 WELCOME,
                 *(question_state(q.id) for q in knowledge.questions),
                 RESULT,
+                REVISE,
+                PREVIEW,
                 LEAD_CONSENT,
                 LEAD_CONTACT,
             ],
@@ -96,6 +126,12 @@ class DialogEngine:
         for earlier in reversed(questions):
             table.append(self._guarded("back", RESULT, earlier))
         table += [
+            {"trigger": "revise", "source": [RESULT, REVISE, PREVIEW], "dest": REVISE},
+            {"trigger": "preview", "source": REVISE, "dest": PREVIEW},
+            {"trigger": "keep", "source": PREVIEW, "dest": RESULT},
+            {"trigger": "discard", "source": [REVISE, PREVIEW], "dest": RESULT},
+            {"trigger": "back", "source": REVISE, "dest": RESULT},
+            {"trigger": "back", "source": PREVIEW, "dest": REVISE},
             {"trigger": "lead", "source": RESULT, "dest": LEAD_CONSENT},
             {"trigger": "consent", "source": LEAD_CONSENT, "dest": LEAD_CONTACT},
             {"trigger": "contacted", "source": LEAD_CONTACT, "dest": RESULT},
@@ -153,11 +189,21 @@ class DialogEngine:
         """Forget the answers and ask the first question again."""
         session.answers = {}
         session.round += 1
+        session.revising = session.trial = None
         self._fire(session, "restart")
         return self.view(session, notice=Notice("dialog.notice.restarted"))
 
     def back(self, session: Session) -> View:
-        """Go to the previous question asked, keeping its answer; stay on the first one."""
+        """Go to the previous question asked, keeping its answer; stay on the first one.
+
+        In "What if…", back goes from the result it would give to the answers to pick from,
+        and from there to the result as it is."""
+        if session.state == REVISE:
+            return self.discard(session)
+        if session.state == PREVIEW:
+            session.trial = None
+            self._fire(session, "back")
+            return self.view(session)
         before = session.state
         self._fire(session, "back")
         if session.state == before:
@@ -187,10 +233,18 @@ class DialogEngine:
         """Interpret typed text as a command or an answer; ask rather than guess."""
         if session.state == WELCOME:
             return self.start(session)
+        if session.state == PREVIEW:
+            return self._preview_text(session, text)
+        if session.state == RESULT and (page := self._result_command(session, text)) is not None:
+            return page
         question = self.current_question(session)
+        if session.state == REVISE:
+            question = self.knowledge.question(session.revising or "")
         understood = self.interpreter.understand(text, question)
         if understood.command is not None:
             return self.command(session, understood.command)
+        if understood.option is not None and session.state == REVISE:
+            return self.try_answer(session, understood.option.id)
         if understood.option is not None and question is not None:
             return self._confirmed(self.answer(session, understood.option.id), understood.option)
         if question is None:
@@ -199,8 +253,9 @@ class DialogEngine:
             first, second = understood.candidates[:2]
             values = {"first": first.label, "second": second.label}
             asking = self.view(session, notice=Notice("dialog.notice.did_you_mean", values))
-            assert isinstance(asking, Asking)
-            return replace(asking, choices=(first, second))
+            if isinstance(asking, Asking):
+                return replace(asking, choices=(first, second))
+            return asking
         return self.view(
             session, notice=Notice("dialog.notice.nothing_fits", {"hint": question.hint})
         )
@@ -216,13 +271,164 @@ class DialogEngine:
         return view
 
     def skip(self, session: Session) -> View:
-        """The result now, from what is known (unanswered questions count as "not sure")."""
+        """The result now, from what is known (unanswered questions count as "not sure").
+
+        When the rest could not change the recommendation, says so instead of "skipped"."""
         if not self.may(session, "skip"):
             return self.view(session, notice=self._idle_notice(session))
+        settled = self.settled(session)
         self._fire(session, "skip")
         view = self.view(session)
         assert isinstance(view, Finished)
-        return replace(view, intro=Notice("dialog.notice.skipped"))
+        intro = "dialog.notice.settled_result" if settled else "dialog.notice.skipped"
+        return replace(view, intro=Notice(intro))
+
+    def settled(self, session: Session) -> Choice | None:
+        """The recommendation when no way of answering the current and later questions could
+        change it (and seeing the result now gives it), else None."""
+        question = self.current_question(session)
+        if question is None:
+            return None
+        return _settled(self.knowledge, question.id, frozenset(session.answers.items()))
+
+    # -- the result's pages and "What if…" -----------------------------------------------------
+
+    def page(self, session: Session, page: Page, number: int | None = None) -> View:
+        """A page of the result: the summary, a criterion's details (all: None), the full
+        report, or the list of answers."""
+        if session.state in WHAT_IF and page == "summary":
+            return self.discard(session)
+        if session.state not in PAGES_READABLE:
+            return self.view(session, notice=self._idle_notice(session))
+        rec = recommend(self.knowledge, session.answers)
+        if page == "details":
+            if number is not None and not 1 <= number <= len(self.knowledge.criteria):
+                number = None
+            return Explained(rec, number)
+        if page == "report":
+            return FullReport(rec)
+        if page == "answers":
+            return self.your_answers(session)
+        return Finished(rec, revisit=True)
+
+    def your_answers(self, session: Session, notice: Notice | None = None) -> View:
+        """What the user answered, with the changes that matter most first."""
+        rec = recommend(self.knowledge, session.answers)
+        asked = self.knowledge.applicable(session.answers)
+        answered = tuple((q, q.option(session.answers.get(q.id))) for q in asked)
+        suggestions = tuple(
+            a for a in alternatives(self.knowledge, session.answers) if a.flips or a.shifts
+        )[:SUGGESTIONS]
+        return YourAnswers(rec, answered, suggestions, notice)
+
+    def revise(self, session: Session, question_id: str) -> View:
+        """ "What if…": offer the other answers to one question, each with its result."""
+        question = self.knowledge.question(question_id)
+        if not self.may(session, "revise"):
+            return self.view(session, notice=self._idle_notice(session))
+        if question is None or not question.applies(session.answers):
+            return self.your_answers(session, Notice("whatif.no_such_question"))
+        session.revising, session.trial = question.id, None
+        self._fire(session, "revise")
+        return self.view(session)
+
+    def try_answer(self, session: Session, option_id: str) -> View:
+        """ "What if…": the result with this answer to the question being revised."""
+        question = self.knowledge.question(session.revising or "")
+        if session.state != REVISE or question is None:
+            return self.view(session, notice=self._idle_notice(session))
+        option = question.option(option_id)
+        if option is None:
+            return self.view(session, notice=Notice("dialog.notice.reask"))
+        if option.id == session.answers.get(question.id):
+            return self.view(session, notice=Notice("whatif.same", {"answer": option.label}))
+        session.trial = option.id
+        self._fire(session, "preview")
+        return self.view(session)
+
+    def keep(self, session: Session) -> View:
+        """ "What if…": make the tried answer the real one and show the new result."""
+        question = self.knowledge.question(session.revising or "")
+        option = question.option(session.trial) if question else None
+        if session.state != PREVIEW or question is None or option is None:
+            return self.view(session, notice=self._idle_notice(session))
+        session.answers = self.knowledge.prune({**session.answers, question.id: option.id})
+        session.revising = session.trial = None
+        self._fire(session, "keep")
+        view = self.view(session)
+        assert isinstance(view, Finished)
+        values = {"question": question.short, "answer": option.label}
+        return replace(view, intro=Notice("whatif.kept", values))
+
+    def discard(self, session: Session) -> View:
+        """ "What if…": back to the result as it was."""
+        if session.state not in WHAT_IF:
+            return self.view(session, notice=self._idle_notice(session))
+        session.revising = session.trial = None
+        self._fire(session, "discard")
+        return Finished(recommend(self.knowledge, session.answers), revisit=True)
+
+    def _result_command(self, session: Session, text: str) -> View | None:
+        """Typed words for the result's pages: "details 4", "report", "answers", "change 2"."""
+        said = normalize(text)
+        for page, _word, rest in self._page_words(said):
+            if page == "details":
+                found = find_criterion(self.knowledge, rest) if rest else None
+                if rest and found is None:
+                    return Explained(
+                        recommend(self.knowledge, session.answers),
+                        notice=Notice("whatif.no_such_point"),
+                    )
+                number = self.knowledge.criteria.index(found) + 1 if found else None
+                return self.page(session, "details", number)
+            if page == "change" and rest:
+                question = self._typed_question(session, rest)
+                if question is None:
+                    return self.your_answers(session, Notice("whatif.no_such_question"))
+                return self.revise(session, question.id)
+            if page in ("change", "answers"):
+                return self.page(session, "answers")
+            if page == "report" and not rest:
+                return self.page(session, "report")
+        return None
+
+    def _page_words(self, said: str) -> list[tuple[str, str, str]]:
+        """(page, the word, what follows it) for each page word ``said`` begins with."""
+        found = []
+        for page in ("details", "report", "answers", "change"):
+            for word in self.knowledge.text(f"whatif.words.{page}").split("|"):
+                word = normalize(word)
+                if said == word or said.startswith(word + " "):
+                    found.append((page, word, said[len(word) :].strip()))
+        return sorted(found, key=lambda f: -len(f[1]))
+
+    def _typed_question(self, session: Session, said: str) -> Question | None:
+        """A question named by its number in the list of answers, its id or its short name."""
+        asked = self.knowledge.applicable(session.answers)
+        if said.isdigit():
+            index = int(said) - 1
+            return asked[index] if 0 <= index < len(asked) else None
+        for question in asked:
+            if said in (question.id, normalize(question.short)):
+                return question
+        return None
+
+    def _preview_text(self, session: Session, text: str) -> View:
+        """While a changed answer's result is shown: keep it, or go back."""
+        said = normalize(text)
+        command = self.interpreter.command(text)
+        if command == "restart":
+            return self.restart(session)
+        if command in ("help",):
+            return Help(self.view(session))
+        if said in self._words("whatif.words.keep"):
+            return self.keep(session)
+        if command == "back" or said in self._words("whatif.words.undo"):
+            return self.back(session)
+        return self.view(session, notice=Notice("whatif.keep_or_back"))
+
+    def _words(self, key: str) -> set[str]:
+        return {normalize(w) for w in self.knowledge.text(key).split("|")}
 
     def hand_off(self, session: Session, step: HandOffStep) -> View:
         """Move through the hand-off to an expert; ignored where that step does not apply."""
@@ -261,6 +467,8 @@ class DialogEngine:
             return ContactRequest(notice)
         if session.state == RESULT:
             return Finished(recommend(self.knowledge, session.answers), notice)
+        if session.state in WHAT_IF:
+            return self._what_if_view(session, notice)
         question = self.current_question(session)
         assert question is not None, session.state
         asked = self.knowledge.applicable(session.answers)
@@ -277,10 +485,33 @@ class DialogEngine:
             show_why=show_why,
             notice=notice,
             followup=bool(question.ask_if),
+            settled=self.settled(session),
+        )
+
+    def _what_if_view(self, session: Session, notice: Notice | None) -> View:
+        k = self.knowledge
+        question = k.question(session.revising or "")
+        assert question is not None, session.revising
+        current = question.option(session.answers.get(question.id))
+        trial = question.option(session.trial)
+        if session.state == PREVIEW and trial is not None:
+            before = recommend(k, session.answers)
+            after = recommend(k, k.prune({**session.answers, question.id: trial.id}))
+            return Preview(question, current, trial, before, after, notice)
+        number = k.applicable(session.answers).index(question) + 1
+        now = outcome(k, session.answers)
+        return Revising(
+            question, number, current, effects(k, session.answers, question), now, notice
         )
 
     def _idle_notice(self, session: Session) -> Notice:
-        return Notice("dialog.notice.done" if session.state == RESULT else "dialog.notice.reask")
+        if session.state == RESULT:
+            return Notice("dialog.notice.done")
+        if session.state == REVISE:
+            return Notice("whatif.pick")
+        if session.state == PREVIEW:
+            return Notice("whatif.keep_or_back")
+        return Notice("dialog.notice.reask")
 
     @property
     def _main_questions(self) -> int:
@@ -296,3 +527,17 @@ class DialogEngine:
             "title": self.knowledge.source.title,
             "publisher": self.knowledge.source.publisher,
         }
+
+
+@functools.lru_cache(maxsize=8192)
+def _settled(
+    knowledge: Knowledge, question_id: str, answers: frozenset[tuple[str, str]]
+) -> Choice | None:
+    """:meth:`DialogEngine.settled`, cached: many users share the same early answers."""
+    ids = [q.id for q in knowledge.questions]
+    remaining = ids[ids.index(question_id) :]
+    given = dict(answers)
+    choice = settled_choice(knowledge, given, remaining)
+    if choice is None or recommend(knowledge, given).choice != choice:
+        return None
+    return choice

@@ -12,9 +12,13 @@ WELCOME = "welcome"
 RESULT = "result"
 LEAD_CONSENT = "lead_consent"
 LEAD_CONTACT = "lead_contact"
+#: "What if…": picking another answer to one question, then looking at the result it gives.
+REVISE = "revise"
+PREVIEW = "preview"
+WHAT_IF = (REVISE, PREVIEW)
 #: The two steps of the hand-off to an expert, and every state after the questions.
 HAND_OFF = (LEAD_CONSENT, LEAD_CONTACT)
-AFTER_RESULT = (RESULT, *HAND_OFF)
+AFTER_RESULT = (RESULT, *WHAT_IF, *HAND_OFF)
 QUESTION_PREFIX = "q_"
 
 
@@ -28,13 +32,17 @@ class Session:
     """Where one user is in the dialog.
 
     ``round`` grows on every restart, so buttons of an earlier round can be told apart.
-    ``source`` is the tracked link the user came from, if any.
+    ``source`` is the tracked link the user came from, if any. In "What if…", ``revising``
+    is the question whose answer the user is trying another one for, and ``trial`` that other
+    answer once picked (``answers`` keep the real ones until the user keeps the change).
     """
 
     state: str = WELCOME
     answers: dict[str, str] = field(default_factory=dict)
     round: int = 0
     source: str | None = None
+    revising: str | None = None
+    trial: str | None = None
 
     @property
     def question_id(self) -> str | None:
@@ -50,6 +58,10 @@ class Session:
             data["r"] = self.round
         if self.source:
             data["src"] = self.source
+        if self.revising:
+            data["wq"] = self.revising
+        if self.trial:
+            data["wo"] = self.trial
         return data
 
     @classmethod
@@ -59,7 +71,10 @@ class Session:
             return None
         state, answers = data.get("s"), data.get("a")
         round_, source = data.get("r", 0), data.get("src")
+        revising, trial = data.get("wq"), data.get("wo")
         if not isinstance(state, str) or not isinstance(answers, dict):
+            return None
+        if not all(v is None or isinstance(v, str) for v in (revising, trial)):
             return None
         if not isinstance(round_, int) or isinstance(round_, bool) or round_ < 0:
             return None
@@ -69,10 +84,24 @@ class Session:
             return None
         if knowledge.prune(answers) != answers:
             return None
-        session = cls(state, dict(answers), round_, source)
+        session = cls(state, dict(answers), round_, source, revising, trial)
+        if state in WHAT_IF:
+            return session if _valid_what_if(session, knowledge) else None
+        if revising is not None or trial is not None:
+            return None
         if state == WELCOME or state in AFTER_RESULT:
             return session
         question = knowledge.question(session.question_id or "")
         if question is None or not question.applies(answers):
             return None
         return session
+
+
+def _valid_what_if(session: Session, knowledge: Knowledge) -> bool:
+    """A question being revised that is asked, and (when previewing) one of its options."""
+    question = knowledge.question(session.revising or "")
+    if question is None or not question.applies(session.answers):
+        return False
+    if session.state == REVISE:
+        return session.trial is None
+    return question.option(session.trial) is not None

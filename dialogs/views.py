@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from advisor import Option, Question, Recommendation
+from advisor.scoring import Choice
+from advisor.whatif import Alternative, Outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class Asking:
     followup: bool = False
     #: When typed text could mean two options: just those two, to pick from.
     choices: tuple[Option, ...] = ()
+    #: The recommendation, when no way of answering the rest could change it ("See my result
+    #: now" is offered then).
+    settled: Choice | None = None
 
     @property
     def options(self) -> tuple[Option, ...]:
@@ -55,6 +60,61 @@ class Finished:
     notice: Notice | None = None
     #: A line shown before the result (what a typed answer was taken as, or a skip).
     intro: Notice | None = None
+    #: Back to the summary from one of its pages: shown in place of that page, no new chart.
+    revisit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """A criterion in full (``number`` 1 to 6, the article's order), or all six (None)."""
+
+    recommendation: Recommendation
+    number: int | None = None
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FullReport:
+    """The long form of the result: every criterion, reasons and quotes."""
+
+    recommendation: Recommendation
+
+
+@dataclass(frozen=True, slots=True)
+class YourAnswers:
+    """What the user answered, question by question, and the changes that matter most."""
+
+    recommendation: Recommendation
+    #: Every question asked, in order, with the answer (None: not answered).
+    answered: tuple[tuple[Question, Option | None], ...]
+    #: The single changes that would change the recommendation or its confidence, best first.
+    suggestions: tuple[Alternative, ...]
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Revising:
+    """ "What if…": another answer to one question, each option with the result it would give."""
+
+    question: Question
+    #: The question's number in the list of answers.
+    number: int
+    current: Option | None
+    effects: Mapping[str, Outcome]
+    now: Outcome
+    notice: Notice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """ "What if…": the result with one answer changed, to keep or to go back from."""
+
+    question: Question
+    old: Option | None
+    new: Option
+    before: Recommendation
+    after: Recommendation
+    notice: Notice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,4 +143,19 @@ class Goodbye:
     """The person is leaving for now ("thanks, bye"); the answers are kept."""
 
 
-View = Welcome | Asking | Finished | Consent | ContactRequest | Help | Goodbye
+#: The result and its pages.
+ResultPage = Finished | Explained | FullReport | YourAnswers | Revising | Preview
+View = (
+    Welcome
+    | Asking
+    | Finished
+    | Explained
+    | FullReport
+    | YourAnswers
+    | Revising
+    | Preview
+    | Consent
+    | ContactRequest
+    | Help
+    | Goodbye
+)

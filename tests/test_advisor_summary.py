@@ -108,12 +108,14 @@ def test_the_extremes_fit_one_screen_and_read_easily(
 
 def test_the_summary_names_the_choice_and_how_sure_in_plain_words(knowledge: Knowledge) -> None:
     clear = render_summary_text(recommend(knowledge, EXTREMES["django all the way"]), knowledge)
-    assert clear.startswith("Django: a clear lead.")
+    assert clear.startswith("Recommendation: Django\nA clear lead.")
     either = recommend(
         knowledge, {"team": "python", "services": "microservices", "realtime": "core"}
     )
     assert either.choice == "either"
-    assert render_summary_text(either, knowledge).startswith("A close call: either works.")
+    assert render_summary_text(either, knowledge).startswith(
+        "Recommendation: Either\nIt is a close call: both work."
+    )
 
 
 @PROPERTY

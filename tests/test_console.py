@@ -33,16 +33,19 @@ def screens(output: str) -> list[str]:
     return output.split("\n> ")
 
 
-def test_a_complete_run_ends_with_a_recommendation_and_all_six_criteria(
+def test_a_complete_run_ends_with_a_recommendation_and_details_shows_all_six_criteria(
     repo_root: Path,
 ) -> None:
-    output = chat(repo_root, "1", "payments", "large", "1", "3", "heavy", "2", "1", "1", "quit")
+    answers = ("1", "payments", "large", "1", "3", "heavy", "2", "1", "1")
+    output = chat(repo_root, *answers, "details", "quit")
     first = screens(output)[0]
     assert "Question 1 of 9" in first
     assert "1. Python\n2. JavaScript\n3. Both\n" in first
-    assert "\nRecommendation: Django\n" in output
+    result, details = screens(output)[len(answers)], screens(output)[len(answers) + 1]
+    assert "\nRecommendation: Django\n" in result
     for number, title in enumerate(CRITERIA, start=1):
-        assert f"\n{number}. {title}\n" in output
+        assert f"\n{number}. {title}\n" in details
+    assert details.count("The article: “") == len(CRITERIA)
     assert output.rstrip().endswith(GOODBYE)
 
 
@@ -78,3 +81,48 @@ def test_without_a_bot_token_the_bot_starts_the_console_with_a_hint(
     assert "BOT_TOKEN=" in hint
     assert "Question 1 of 9" in output
     assert output.rstrip().endswith(GOODBYE)
+
+
+FINTECH = ("1", "payments", "large", "1", "3", "heavy", "2", "1", "1")
+
+
+def test_the_result_fits_one_screen_and_keeps_its_recommendation_line(repo_root: Path) -> None:
+    chat_app = ("js", "no", "small", "2", "1", "1", "3", "1", "not sure")
+    for answers in (FINTECH, ("not sure",) * 9, chat_app):
+        output = chat(repo_root, *answers, "not sure", "quit")
+        result = next(s for s in screens(output) if "Recommendation: " in s)
+        shown = result.split("\n")[1:]  # the typed answer echoed on the prompt line
+        assert len(shown) <= 25, result
+        assert any(
+            line in shown
+            for line in (
+                "Recommendation: Django",
+                "Recommendation: Node.js",
+                "Recommendation: Either",
+            )
+        ), result
+        assert "|" in result, "the chart as text bars"
+
+
+def test_details_with_a_number_or_a_name_shows_one_criterion_with_its_quote(
+    repo_root: Path,
+) -> None:
+    output = chat(repo_root, *FINTECH, "details 4", "details performance", "details pizza")
+    by_number, by_name, unknown = screens(output)[len(FINTECH) + 1 : len(FINTECH) + 4]
+    assert "\n4. Security\n" in by_number and by_number.count("The article: “") == 1
+    assert "\n6. Performance\n" in by_name and by_name.count("The article: “") == 1
+    assert "couldn't find that point" in unknown and unknown.count("The article: “") == 6
+
+
+def test_report_answers_and_what_if_work_in_the_console(repo_root: Path) -> None:
+    output = chat(repo_root, *FINTECH, "report", "answers", "change 1", "2", "keep", "answers")
+    report, answers, revising, preview, kept, after = screens(output)[len(FINTECH) + 1 :][:6]
+    for title in CRITERIA:
+        assert title in report
+    assert "1. Team's language: Python" in answers
+    assert "What if you answered differently?" in revising
+    assert "1. Python (your answer)" in revising
+    assert "If you answered “JavaScript” to “Team's language”:" in preview
+    assert "Changed “Team's language” to “JavaScript”." in kept
+    assert "Recommendation: " in kept
+    assert "1. Team's language: JavaScript" in after

@@ -31,7 +31,7 @@ from dialogs.session import LEAD_CONTACT, RESULT, Session
 from dialogs.sharecode import ShareCodes
 from dialogs.views import Notice
 from frontends.telegram import callbacks
-from frontends.telegram.render import EDIT, SEND, UNBUTTON, TelegramPresenter
+from frontends.telegram.render import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter
 from storage.base import FINISHED, LEAD, STARTED, Live, Outgoing, Owed
 from storage.sqlite import SqliteStore
 
@@ -99,12 +99,13 @@ class FakeTransport:
         self.chat_of[self._next_id] = message.chat_id
         return self._next_id
 
-    def texts(self, chat_id: int | None = None) -> list[str]:
-        """The text of every message sent or edited, in order (in one chat, if given)."""
+    def texts(self, chat_id: int | None = None, *, since: int = 0) -> list[str]:
+        """The text of every message sent or edited, in order (in one chat, if given), from
+        the ``since``-th delivery on."""
         return [
             m.body["text"]
-            for m in self.delivered
-            if m.kind != UNBUTTON and (chat_id is None or m.chat_id == chat_id)
+            for m in self.delivered[since:]
+            if m.kind not in (UNBUTTON, PHOTO) and (chat_id is None or m.chat_id == chat_id)
         ]
 
 
@@ -359,7 +360,8 @@ async def test_a_transient_failure_keeps_a_message_owed_and_next_time_only_the_r
     sent_before = len(transport.delivered)
     await ada.tap(next(o.id for o in last.options if o.is_neutral), deliver=False)
     edit_done, first_part, second = [item.message for item in await ada.owed()]
-    assert (edit_done.kind, first_part.kind, second.kind) == (EDIT, SEND, SEND)
+    # The question turns into a "done" line, then the chart, then the summary (live).
+    assert (edit_done.kind, first_part.kind, second.kind) == (EDIT, PHOTO, SEND)
 
     assert not await ada.deliver()
     assert [item.message for item in await ada.owed()] == [second]
@@ -414,7 +416,7 @@ async def test_a_double_tap_on_start_over_sends_the_first_question_once(
 
     assert first.toast is None
     assert second.toast == Notice("telegram.stale")
-    firsts = [t for t in transport.texts()[sent_before:] if "Question 1 of 9" in t]
+    firsts = [t for t in transport.texts(since=sent_before) if "Question 1 of 9" in t]
     assert len(firsts) == 1
     session = await ada.session()
     assert (session.state, session.round) == ("q_team", 1)
@@ -435,7 +437,7 @@ async def test_a_double_tap_on_start_over_before_the_first_is_delivered_sends_th
     await ada.act(tap)
     await ada.act(tap)  # so the user taps again; now everything arrives
 
-    firsts = [t for t in transport.texts()[sent_before:] if "Question 1 of 9" in t]
+    firsts = [t for t in transport.texts(since=sent_before) if "Question 1 of 9" in t]
     assert len(firsts) == 1
     assert transport.screen[result.message_id]["text"] == result_text
 

@@ -14,7 +14,7 @@ from dialogs.sharecode import ShareCodes
 from dialogs.views import Consent, Finished, Notice
 from frontends.console.chat import ConsolePresenter
 from frontends.telegram import callbacks
-from frontends.telegram.render import EDIT, SEND, UNBUTTON, TelegramPresenter, digest
+from frontends.telegram.render import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter, digest
 from storage.base import Live, Outgoing
 
 SALES = -1000
@@ -229,10 +229,12 @@ def test_the_result_offers_share_and_start_over_and_an_expert_only_in_private_wi
     )
     last = messages[-1]
     assert (last.kind, last.live) == (SEND, True)
-    assert "Recommendation: Django" in "".join(m.body["text"] for m in messages)
-    first_row = last.body["markup"]["inline_keyboard"][0]
-    assert first_row[0]["switch_inline_query"].startswith("r_")
-    assert actions(last) == (["lead", "!"] if has_expert else ["!"])
+    assert [m.kind for m in messages] == [PHOTO, SEND]  # the chart, then the summary
+    assert "Recommendation: Django" in last.body["text"]
+    share_row = last.body["markup"]["inline_keyboard"][2]
+    assert share_row[0]["switch_inline_query"].startswith("r_")
+    pages = ["d", "full", "ans"]
+    assert actions(last) == ([*pages, "lead", "!"] if has_expert else [*pages, "!"])
     assert buttons(last)[-1]["text"] == "↺ Start over"
 
 

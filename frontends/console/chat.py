@@ -13,25 +13,34 @@ from typing import TextIO
 
 from advisor import Knowledge, Option
 from advisor.render import render_text
+from advisor.summary import render_details_text, render_summary_text
 from dialogs import conversation as c
+from dialogs import wording
 from dialogs.conversation import Conversation, Person
 from dialogs.engine import DialogEngine
 from dialogs.views import (
     Asking,
     Consent,
     ContactRequest,
+    Explained,
     Finished,
+    FullReport,
     Goodbye,
     Help,
     Notice,
+    Preview,
+    Revising,
     View,
     Welcome,
+    YourAnswers,
 )
 from storage.base import Outgoing
 from storage.sqlite import SqliteStore
 
 CONSOLE = Person(chat_id=0, user_id=0, first_name="you", full_name="you")
 PRINT = "print"
+#: The result fits one terminal screen, before any command.
+RESULT_LINES = 25
 
 
 class ConsolePresenter:
@@ -68,6 +77,9 @@ class ConsolePresenter:
                     progress = "dialog.progress_followup" if view.followup else "dialog.progress"
                     lines.append(k.text(progress, step=view.step, steps=view.steps))
                     lines.append(view.question.prompt)
+                    if view.settled is not None:
+                        settled = wording.settled(k, view.settled)
+                        lines.append(f"{settled} {k.text('console.settled_hint')}")
                 chosen = k.text("dialog.chosen")
                 for number, option in enumerate(view.choices or view.options, start=1):
                     mark = f" ({chosen})" if option.id == view.selected else ""
@@ -76,8 +88,28 @@ class ConsolePresenter:
             case Finished(_, notice) if notice is not None:
                 return ["", self.notice(notice)]
             case Finished(rec, _, intro):
-                lines = ["", self.notice(intro)] if intro is not None else []
-                return [*lines, "", render_text(rec, k), "", k.text("console.result_hint")]
+                lines = ["", self.notice(intro), ""] if intro is not None else [""]
+                room = RESULT_LINES - len(lines) - 2
+                summary = render_summary_text(rec, k, bars=True, max_lines=room)
+                return [*lines, summary, "", k.text("console.result_hint")]
+            case Explained(rec, number, notice):
+                lines = ["", self.notice(notice)] if notice is not None else []
+                if number is None:
+                    lines += ["", k.text("console.details_all")]
+                    numbers = range(1, len(k.criteria) + 1)
+                else:
+                    numbers = range(number, number + 1)
+                for n in numbers:
+                    lines += ["", render_details_text(k, n, rec)]
+                return [*lines, "", k.text("console.result_hint")]
+            case FullReport(rec):
+                return ["", render_text(rec, k), "", k.text("console.result_hint")]
+            case YourAnswers():
+                return self.your_answers(view)
+            case Revising():
+                return self.revising(view)
+            case Preview():
+                return self.preview(view)
             case Help(current):
                 lines = ["", k.text("console.help")]
                 return lines + (self.screen(current)[1:] if current is not None else [])
@@ -85,6 +117,39 @@ class ConsolePresenter:
                 # The conversation begins the questions for a welcome; the hand-off to an
                 # expert is Telegram's; a goodbye ends the chat (ConsoleChat says it).
                 return []
+
+    def your_answers(self, view: YourAnswers) -> list[str]:
+        k = self.k
+        lines = [""] + ([self.notice(view.notice), ""] if view.notice else [])
+        lines += [k.text("whatif.answers_title"), *wording.answer_lines(k, view), ""]
+        if view.suggestions:
+            lines.append(k.text("whatif.suggestions_title"))
+            lines += [f"• {wording.suggestion(k, a)}" for a in view.suggestions]
+        else:
+            lines.append(k.text("whatif.no_suggestions"))
+        return [*lines, "", k.text("console.answers_hint")]
+
+    def revising(self, view: Revising) -> list[str]:
+        k = self.k
+        lines = [""] + ([self.notice(view.notice), ""] if view.notice else [])
+        lines += [
+            k.text("whatif.revise_title"),
+            f"{view.number}. {view.question.short}: {view.question.prompt}",
+            wording.revise_now(k, view),
+        ]
+        chosen = k.text("dialog.chosen")
+        for number, option in enumerate(view.question.options, start=1):
+            label = wording.option_with_effect(k, view, option)
+            mark = f" ({chosen})" if option is view.current else ""
+            lines.append(f"{number}. {label}{mark}")
+        return [*lines, "", k.text("console.revise_hint")]
+
+    def preview(self, view: Preview) -> list[str]:
+        k = self.k
+        lines = [""] + ([self.notice(view.notice), ""] if view.notice else [])
+        head, change = wording.preview_head(k, view)
+        summary = render_summary_text(view.after, k, bars=True)
+        return [*lines, head, change, "", summary, "", k.text("console.preview_hint")]
 
 
 class ConsoleChat:

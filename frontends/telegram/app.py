@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 
@@ -15,7 +16,8 @@ from telegram.ext import (
     filters,
 )
 
-from advisor import Knowledge
+from advisor import Knowledge, recommend
+from advisor.chart import render_chart_png
 from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.sharecode import ShareCodes
@@ -64,6 +66,8 @@ def build_application(
         if sqlite is not None:
             await sqlite.open()
         await handlers.set_commands(app)
+        # The first chart loads matplotlib (about a second): do it now, not for a user.
+        await asyncio.to_thread(render_chart_png, recommend(knowledge, {}), knowledge)
 
     async def post_shutdown(app: BotApp) -> None:
         await backend.close()
@@ -104,7 +108,7 @@ def build_application(
         conversation,
         backend,
         presenter,
-        TelegramTransport(app.bot),
+        TelegramTransport(app.bot, knowledge),
         share_codes,
     )
     _add_handlers(app, settings)

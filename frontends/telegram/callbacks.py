@@ -1,8 +1,9 @@
 """Button payloads: short, versioned, and naming the user, round and question they belong to.
 
-Format: ``1|<user id base36>|<round base36>|<question id or ->|<action>`` — at most 58 bytes
-with the loader's 20-character ids, within Telegram's 64. The action is an option id or one of
-the navigation marks below.
+Format: ``1|<user id base36>|<round base36>|<question>|<action>`` — at most 59 bytes with the
+loader's 20-character ids, within Telegram's 64. The question is a question id, ``~`` and a
+question id for a "What if…" button of that question, or ``-`` for none; the action is an
+option id, a word for the buttons of no question, or one of the marks below.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from dataclasses import dataclass
 from dialogs.sharecode import to36
 
 VERSION = "1"
-BACK, WHY, RESTART = "<", "?", "!"
+BACK, WHY, RESTART, SEE_NOW, CHANGE = "<", "?", "!", ">", "*"
 NO_QUESTION = "-"
+WHAT_IF = "~"
 #: Actions of buttons that belong to no question (the result, a shared result, /forget).
 QUIZ, LEAD, CONSENT, DECLINE, FORGET, KEEP = "quiz", "lead", "consent", "decline", "forget", "keep"
 MAX_BYTES = 64
@@ -24,7 +26,7 @@ MAX_USER_ID = 2**53 - 1
 #: A number in base 36 as ``to36`` writes it: no sign, no leading zero, ASCII only.
 _BASE36 = r"0|[1-9a-z][0-9a-z]*"
 _PATTERN = re.compile(
-    rf"1\|({_BASE36})\|({_BASE36})\|([a-z0-9_]{{1,20}}|-)\|([a-z0-9_]{{1,20}}|[<?!])",
+    rf"1\|({_BASE36})\|({_BASE36})\|(~?[a-z0-9_]{{1,20}}|-)\|([a-z0-9_]{{1,20}}|[<?!>*])",
     re.ASCII,
 )
 
@@ -37,11 +39,14 @@ class Press:
     round: int
     question: str
     action: str
+    #: A "What if…" button of ``question``.
+    what_if: bool = False
 
 
-def encode(user_id: int, round_: int, question: str, action: str) -> str:
+def encode(user_id: int, round_: int, question: str, action: str, *, what_if: bool = False) -> str:
     """The callback data for a button."""
-    data = f"{VERSION}|{to36(user_id)}|{to36(round_)}|{question}|{action}"
+    mark = WHAT_IF if what_if else ""
+    data = f"{VERSION}|{to36(user_id)}|{to36(round_)}|{mark}{question}|{action}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
@@ -60,4 +65,5 @@ def decode(data: str | None) -> Press | None:
     user_id = int(user, 36)
     if user_id > MAX_USER_ID:
         return None
-    return Press(user_id, int(round_, 36), question, action)
+    what_if = question.startswith(WHAT_IF)
+    return Press(user_id, int(round_, 36), question.removeprefix(WHAT_IF), action, what_if)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -10,10 +11,12 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from advisor import Knowledge, recommend
+from advisor.chart import render_chart_png
 from dialogs.conversation import DeliveryFailed
 from storage.base import Outgoing
 
-from .render import EDIT, SEND, UNBUTTON
+from .render import EDIT, PHOTO, SEND, UNBUTTON
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +32,15 @@ def _gone(exc: BadRequest) -> bool:
 
 
 class TelegramTransport:
-    """Sends one owed message; returns its message id, or raises :class:`DeliveryFailed`."""
+    """Sends one owed message; returns its message id, or raises :class:`DeliveryFailed`.
 
-    def __init__(self, bot: Bot) -> None:
+    A chart is drawn here, in a worker thread, when it is sent: the outbox keeps only the
+    answers it shows. It is a bonus to the summary after it, so a chart that cannot be drawn or
+    sent is dropped (one try) rather than holding the summary back."""
+
+    def __init__(self, bot: Bot, knowledge: Knowledge) -> None:
         self.bot = bot
+        self.knowledge = knowledge
 
     async def __call__(self, message: Outgoing) -> int | None:
         try:
@@ -50,6 +58,8 @@ class TelegramTransport:
         body = message.body
         if message.kind == SEND:
             return await self._send(message)
+        if message.kind == PHOTO:
+            return await self._photo(message)
         if message.kind == EDIT:
             try:
                 await self.bot.edit_message_text(
@@ -84,6 +94,16 @@ class TelegramTransport:
             parse_mode=ParseMode.HTML if body.get("html", True) else None,
             api_kwargs=_markup(body),
         )
+        return sent.message_id
+
+    async def _photo(self, message: Outgoing) -> int | None:
+        k = self.knowledge
+        try:
+            rec = recommend(k, message.body["answers"])
+            png = await asyncio.to_thread(render_chart_png, rec, k)
+            sent = await self.bot.send_photo(message.chat_id, png)
+        except Exception as exc:  # any failure: the summary goes on without its chart
+            raise DeliveryFailed(f"chart not sent: {exc!r}", transient=False) from exc
         return sent.message_id
 
 

@@ -182,7 +182,8 @@ async def button(update: Update, context: BotContext) -> None:
         return
     message_id = query.message.message_id if query.message else None
     question = None if press.question == callbacks.NO_QUESTION else press.question
-    await act(update, context, c.Tapped(press.round, question, press.action, message_id))
+    tapped = c.Tapped(press.round, question, press.action, message_id, what_if=press.what_if)
+    await act(update, context, tapped)
 
 
 async def _not_yours(update: Update, context: BotContext, owner_id: int) -> Notice:

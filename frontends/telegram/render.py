@@ -14,25 +14,40 @@ from typing import Any
 
 from advisor import Knowledge, Recommendation, recommend
 from advisor.render import render_html
+from advisor.summary import (
+    SUMMARY_LIMIT,
+    Voice,
+    render_details_html,
+    render_summary_html,
+    visible_length,
+)
 from dialogs import conversation as c
+from dialogs import wording
 from dialogs.session import Session
 from dialogs.sharecode import ShareCodes
 from dialogs.views import (
     Asking,
     Consent,
     ContactRequest,
+    Explained,
     Finished,
+    FullReport,
     Goodbye,
     Help,
     Notice,
+    Preview,
+    Revising,
     View,
     Welcome,
+    YourAnswers,
 )
 from storage.base import Lead, Outgoing
 
 from . import callbacks
 
-SEND, EDIT, UNBUTTON = "send", "edit", "unbutton"
+SEND, EDIT, UNBUTTON, PHOTO = "send", "edit", "unbutton", "photo"
+#: Criteria buttons per row on the details menu.
+CRITERIA_PER_ROW = 2
 #: A ``reply_markup`` as the Bot API takes it; built as plain data, stored in the outbox as is.
 Keyboard = dict[str, Any]
 Button = dict[str, Any]
@@ -116,18 +131,28 @@ class TelegramPresenter:
                 out.show_live(text, markup, edit=edit)
             case Finished(rec, notice) if notice is not None:
                 out.send(self.notice(notice), NO_KEYBOARD)
+            case Finished(rec, _, _, revisit=True):
+                out.show_live(self.summary(rec), self.result_keyboard(audience), edit=edit)
             case Finished(rec, _, intro):
-                if intro is not None:
-                    out.send(self.notice(intro))
-                if edit and out.live_id is not None:
-                    out.add(EDIT, {"message_id": out.live_id, "text": self.t("telegram.done")})
-                elif out.live_id is not None:
-                    out.add(UNBUTTON, {"message_id": out.live_id})
-                markup = self.result_keyboard(audience)
-                parts = render_html(rec, self.k)
-                for part in parts[:-1]:
+                self._result(out, rec, intro, edit=edit)
+            case Explained(rec, None, notice):
+                text = self._with_notice(notice, bold(self.k.text("telegram.details_menu")))
+                out.show_live(text, self.details_menu_keyboard(audience), edit=edit)
+            case Explained(rec, number, notice):
+                assert number is not None
+                text = self._with_notice(notice, render_details_html(self.k, number, rec))
+                out.show_live(text, self.details_keyboard(audience, number), edit=edit)
+            case FullReport(rec):
+                for part in render_html(rec, self.k):
                     out.send(part)
-                out.send(parts[-1], markup, live=True)
+            case YourAnswers():
+                out.show_live(
+                    self.your_answers(view), self.answers_keyboard(view, audience), edit=edit
+                )
+            case Revising():
+                out.show_live(self.revising(view), self.revise_keyboard(view, audience), edit=edit)
+            case Preview():
+                out.show_live(self.preview(view), self.preview_keyboard(audience), edit=edit)
             case Consent(notice):
                 text = self._with_notice(
                     notice, self.t("lead.consent", name=audience.person.full_name)
@@ -144,16 +169,70 @@ class TelegramPresenter:
             case Goodbye():
                 out.send(self.t("telegram.bye"))
 
+    def _result(self, out: _Out, rec: Recommendation, intro: Notice | None, *, edit: bool) -> None:
+        """A new result: the chart, then the summary with its buttons, as the live message.
+
+        The question message the last tap came from says the result is below (or what the
+        tap did); everything new the person reads stays within one screen."""
+        said = ""
+        if edit and out.live_id is not None:
+            said = self.notice(intro) if intro is not None else self.t("telegram.done")
+            out.add(EDIT, {"message_id": out.live_id, "text": said})
+        else:
+            if intro is not None:
+                said = self.notice(intro)
+                out.send(said)
+            if out.live_id is not None:
+                out.add(UNBUTTON, {"message_id": out.live_id})
+        out.add(PHOTO, {"answers": dict(rec.answers)})
+        limit = SUMMARY_LIMIT - visible_length(said)
+        out.send(self.summary(rec, limit=limit), self.result_keyboard(out.audience), live=True)
+
     def _shared(self, out: _Out, rec: Recommendation | None) -> None:
         quiz = self.take_quiz_keyboard(out.audience.session, out.audience.person.user_id)
         if rec is None:
             out.send(self.t("share.broken"), quiz)
             return
-        out.send(self.t("share.shared_intro"))
-        parts = render_html(rec, self.k)
-        for part in parts[:-1]:
-            out.send(part)
-        out.send(parts[-1], quiz)
+        out.add(PHOTO, {"answers": dict(rec.answers)})
+        out.send(self.summary(rec, voice="they"), quiz)
+
+    def summary(
+        self, rec: Recommendation, *, voice: Voice = "you", limit: int = SUMMARY_LIMIT
+    ) -> str:
+        """The one-screen summary, as Telegram HTML."""
+        return render_summary_html(rec, self.k, voice=voice, limit=limit)
+
+    def your_answers(self, view: YourAnswers) -> str:
+        """The answers, one line each, then the changes that would matter most."""
+        k = self.k
+        lines = [bold(k.text("whatif.answers_title"))]
+        lines += [esc(line) for line in wording.answer_lines(k, view)]
+        lines.append("")
+        if view.suggestions:
+            lines.append(bold(k.text("whatif.suggestions_title")))
+            lines += ["• " + esc(wording.suggestion(k, a)) for a in view.suggestions]
+        else:
+            lines.append(self.t("whatif.no_suggestions"))
+        lines += ["", self.t("whatif.pick_question")]
+        return self._with_notice(view.notice, "\n".join(lines))
+
+    def revising(self, view: Revising) -> str:
+        """One question again, with the answer and the advice as they are now."""
+        lines = [
+            bold(self.k.text("whatif.revise_title")),
+            "",
+            bold(f"{view.number}. {view.question.short}"),
+            esc(view.question.prompt),
+            "",
+            esc(wording.revise_now(self.k, view)),
+        ]
+        return self._with_notice(view.notice, "\n".join(lines))
+
+    def preview(self, view: Preview) -> str:
+        """The result with one answer changed, and whether the advice would change."""
+        head, change = wording.preview_head(self.k, view)
+        text = f"{bold(head)}\n{esc(change)}\n\n{self.summary(view.after)}"
+        return self._with_notice(view.notice, text)
 
     def _with_notice(self, notice: Notice | None, text: str) -> str:
         return f"{self.notice(notice)}\n\n{text}" if notice else text
@@ -174,6 +253,8 @@ class TelegramPresenter:
         body += esc(view.question.prompt)
         if view.show_why:
             body += f"\n\n<i>{self.t('dialog.why_title')}:</i> {esc(view.question.why)}"
+        if view.settled is not None:
+            body += f"\n\n<i>{esc(wording.settled(self.k, view.settled))}</i>"
         parts.append(body)
         return "\n\n".join(parts)
 
@@ -190,6 +271,8 @@ class TelegramPresenter:
             if option.id == view.selected:
                 label = self.k.text("telegram.button.chosen", label=label)
             rows.append([button(label, data(option.id))])
+        if view.settled is not None and not view.choices:
+            rows.append([self._button("see_now", data(c.SEE_NOW))])
         nav = []
         if view.can_go_back:
             nav.append(self._button("back", data(c.BACK)))
@@ -199,17 +282,100 @@ class TelegramPresenter:
         return inline(rows)
 
     def result_keyboard(self, audience: c.Audience) -> Keyboard:
-        """The buttons under the result: Share, Talk to an expert (if set up), Start over."""
+        """Under the summary: Details, Full report, Your answers, then Share, Talk to an expert
+        (if set up) and Start over."""
         session, person = audience.session, audience.person
+
+        def data(action: str) -> str:
+            return _data(session, person.user_id, action)
+
         code = self.share_codes.encode(session.answers)
-        rows = [[{"text": self.k.text("share.button"), "switch_inline_query": code}]]
+        rows = [
+            [self._button("details", data(c.DETAILS)), self._button("report", data(c.REPORT))],
+            [self._button("answers", data(c.ANSWERS))],
+        ]
+        share = [{"text": self.k.text("share.button"), "switch_inline_query": code}]
         if self.sales_chat_id is not None and person.private:
-            rows.append(
-                [self._button("lead.button", _data(session, person.user_id, c.LEAD_BUTTON))]
-            )
-        start_over = _data(session, person.user_id, c.RESTART)
-        rows.append([self._button("telegram.button.start_over", start_over)])
+            share.append(self._button("lead.button", data(c.LEAD_BUTTON)))
+        rows.append(share)
+        rows.append([self._button("telegram.button.start_over", data(c.RESTART))])
         return inline(rows)
+
+    def _summary_button(self, audience: c.Audience) -> Button:
+        return self._button("summary", _data(audience.session, audience.person.user_id, c.SUMMARY))
+
+    def details_menu_keyboard(self, audience: c.Audience) -> Keyboard:
+        """One button per criterion, then back to the summary."""
+        session, user_id = audience.session, audience.person.user_id
+        buttons = [
+            button(criterion.short, _data(session, user_id, f"{c.DETAILS}{number}"))
+            for number, criterion in enumerate(self.k.criteria, start=1)
+        ]
+        rows = [buttons[i : i + CRITERIA_PER_ROW] for i in range(0, len(buttons), CRITERIA_PER_ROW)]
+        rows.append([self._summary_button(audience)])
+        return inline(rows)
+
+    def details_keyboard(self, audience: c.Audience, number: int) -> Keyboard:
+        """Previous and next criterion, then back to the summary."""
+        session, user_id = audience.session, audience.person.user_id
+        steps = []
+        if number > 1:
+            steps.append(
+                self._button("previous", _data(session, user_id, f"{c.DETAILS}{number - 1}"))
+            )
+        if number < len(self.k.criteria):
+            steps.append(self._button("next", _data(session, user_id, f"{c.DETAILS}{number + 1}")))
+        return inline(
+            [steps, [self._summary_button(audience)]]
+            if steps
+            else [[self._summary_button(audience)]]
+        )
+
+    def answers_keyboard(self, view: YourAnswers, audience: c.Audience) -> Keyboard:
+        """The changes that matter most, then one button per question, then back."""
+        session, user_id = audience.session, audience.person.user_id
+
+        def data(question: str, action: str) -> str:
+            return callbacks.encode(user_id, session.round, question, action, what_if=True)
+
+        rows = [
+            [button(wording.suggestion(self.k, a), data(a.question.id, a.new.id))]
+            for a in view.suggestions
+        ]
+        questions = [
+            button(f"{number}. {question.short}", data(question.id, c.CHANGE))
+            for number, (question, _) in enumerate(view.answered, start=1)
+        ]
+        rows += [questions[i : i + 2] for i in range(0, len(questions), 2)]
+        rows.append([self._summary_button(audience)])
+        return inline(rows)
+
+    def revise_keyboard(self, view: Revising, audience: c.Audience) -> Keyboard:
+        """Each option (the current one marked), with the advice it would give when that
+        differs from now; then back to the summary."""
+        session, user_id = audience.session, audience.person.user_id
+        rows = []
+        for option in view.question.options:
+            label = wording.option_with_effect(self.k, view, option)
+            if option is view.current:
+                label = self.k.text("telegram.button.chosen", label=label)
+            data = callbacks.encode(
+                user_id, session.round, view.question.id, option.id, what_if=True
+            )
+            rows.append([button(label, data)])
+        rows.append([self._summary_button(audience)])
+        return inline(rows)
+
+    def preview_keyboard(self, audience: c.Audience) -> Keyboard:
+        """Keep this answer, try another, or back to the summary as it was."""
+        session, user_id = audience.session, audience.person.user_id
+        return inline(
+            [
+                [self._button("keep", _data(session, user_id, c.TAKE))],
+                [self._button("other", _data(session, user_id, c.UNDO))],
+                [self._summary_button(audience)],
+            ]
+        )
 
     def take_quiz_keyboard(self, session: Session, user_id: int) -> Keyboard:
         """One button under a shared result: take the quiz yourself."""

@@ -12,9 +12,10 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from advisor import Recommendation, recommend
+from advisor.summary import render_summary_html
 
 from .context import BotContext, Services
-from .render import bold, esc
+from .render import esc
 
 
 def deep_link(username: str, payload: str) -> str:
@@ -55,23 +56,8 @@ async def inline_query(update: Update, context: BotContext) -> None:
 
 
 def _card(svc: Services, rec: Recommendation) -> str:
-    """The shared card: the recommendation, its confidence and one line per criterion."""
-    k = svc.knowledge
-    head = k.text(
-        "share.card_head",
-        stack=k.text(f"stack.{rec.choice}"),
-        confidence=k.text(f"confidence.{rec.confidence}"),
-    )
-    lines = [bold(head)]
-    for cr in rec.criteria:
-        line = k.text(
-            "share.card_criterion",
-            title=cr.criterion.title,
-            winner=k.text(f"stack.{cr.criterion.verdict}"),
-            level=k.text(f"importance.{cr.level}"),
-        )
-        lines.append("• " + esc(line))
-    return "\n".join(lines)
+    """The shared card: the one-screen summary, about the person who shared it ("they")."""
+    return render_summary_html(rec, svc.knowledge, voice="they")
 
 
 def _open_button(svc: Services, url: str) -> InlineKeyboardMarkup:

@@ -13,6 +13,8 @@ from settings import Settings
 from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
 
 CRITERIA = ("Community", "Scalability", "Architecture", "Security", "Usability", "Performance")
+#: The criteria's plain names in the summary.
+SHORT_NAMES = ("Help and hiring", "Room to grow", "Code layout", "Safety", "Freedom", "Speed")
 
 
 def question_of(text: str) -> str:
@@ -33,17 +35,17 @@ async def test_start_greets_and_asks_the_first_question_with_buttons(
     assert message.buttons[-1] == ["❓ Why do we ask?", "↺ Restart"]
 
 
-async def test_a_full_dialog_by_buttons_ends_in_a_django_result_with_all_six_criteria(
+async def test_a_full_dialog_by_buttons_ends_in_a_django_summary_with_a_chart(
     fake: FakeTelegram, bot: object
 ) -> None:
     ann = fake.user("Ann")
     await finish(ann)
     text = all_text(ann)
-    assert "Recommendation: Django" in text
-    assert "Confidence: clear" in text
-    for title in CRITERIA:
-        assert title in text
-    assert "What would change the answer" in text
+    assert "Recommendation: Django\nA clear lead." in text
+    for short in SHORT_NAMES:
+        assert f"• {short}:" in text
+    assert "It would" in text and "Who to hire:" in text
+    assert [m.kind for m in ann.messages()] == ["text", "photo", "text"]
     assert ann.last_message().labels[-1] == "↺ Start over"
     assert fake.unanswered_callback_queries() == []
 

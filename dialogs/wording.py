@@ -1,0 +1,69 @@
+"""Plain-text lines of the result's pages that both front ends show, worded once.
+
+The front ends add their own markup (bold, escaping, buttons); the words come from
+``data/texts.yaml`` through here.
+"""
+
+from __future__ import annotations
+
+from advisor import Knowledge, Option
+from advisor.scoring import Choice
+from advisor.whatif import Alternative, Outcome
+
+from .views import Preview, Revising, YourAnswers
+
+
+def outcome(k: Knowledge, result: Outcome) -> str:
+    """A result in a few words: "Django, a clear lead"."""
+    key = "either" if result.choice == "either" else result.confidence
+    return k.text(f"whatif.outcome.{key}", stack=k.text(f"stack.{result.choice}"))
+
+
+def settled(k: Knowledge, choice: Choice) -> str:
+    """The line under a question when the rest can no longer change the advice."""
+    if choice == "either":
+        return k.text("dialog.settled_either")
+    return k.text("dialog.settled", stack=k.text(f"stack.{choice}"))
+
+
+def suggestion(k: Knowledge, alternative: Alternative) -> str:
+    """One change that matters: "Team's language: “JavaScript” → Node.js, a fair lead"."""
+    return k.text(
+        "whatif.suggestion",
+        question=alternative.question.short,
+        answer=alternative.new.label,
+        outcome=outcome(k, alternative.outcome),
+    )
+
+
+def answer_lines(k: Knowledge, view: YourAnswers) -> list[str]:
+    """One line per question asked: "1. Team's language: Python"."""
+    lines = []
+    for number, (question, option) in enumerate(view.answered, start=1):
+        answer = option.label if option is not None else k.text("whatif.not_answered")
+        lines.append(
+            k.text("whatif.answer_line", number=number, question=question.short, answer=answer)
+        )
+    return lines
+
+
+def revise_now(k: Knowledge, view: Revising) -> str:
+    """The answer and the advice as they are: "Your answer now: … My advice now: …"."""
+    current = view.current.label if view.current else k.text("whatif.not_answered")
+    return k.text("whatif.revise_now", answer=current, outcome=outcome(k, view.now))
+
+
+def option_with_effect(k: Knowledge, view: Revising, option: Option) -> str:
+    """An option's label, with the advice it would give when that differs from now."""
+    then = view.effects[option.id]
+    if option is view.current or then == view.now:
+        return option.label
+    return k.text("whatif.option_effect", label=option.label, outcome=outcome(k, then))
+
+
+def preview_head(k: Knowledge, view: Preview) -> tuple[str, str]:
+    """What was tried, and whether the advice would change."""
+    head = k.text("whatif.preview_head", answer=view.new.label, question=view.question.short)
+    before, after = view.before, view.after
+    same = (before.choice, before.confidence) == (after.choice, after.confidence)
+    return head, k.text("whatif.preview_same" if same else "whatif.preview_changed")
