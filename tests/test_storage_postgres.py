@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from advisor import Knowledge
+from dialogs.conversation import Begin, Person, Typed
+from dialogs.engine import DialogEngine
 from dialogs.session import Session
 from storage.base import (
     STARTED,
@@ -25,6 +27,7 @@ from storage.base import (
 )
 from storage.postgres import MIGRATIONS, PostgresStore, schema_version
 from tests.postgres import Postgres
+from tests.test_conversation_service import build_conversation
 
 ADA, BOB = 101, 202
 
@@ -196,6 +199,31 @@ async def test_daily_totals_stay_exact_when_instances_count_at_once(
         await asyncio.gather(*(start(one if u % 2 else two, u) for u in range(1, 61)))
         [total] = await one.event_totals(0)
         assert (total.source, total.kind, total.count) == ("ads", STARTED, 60)
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_an_update_applied_by_one_instance_is_a_repeat_on_any_other(
+    postgres: Postgres, knowledge: Knowledge, engine: DialogEngine
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        first, second = build_conversation(engine, one), build_conversation(engine, two)
+        ada = Person(ADA, ADA, "Ada")
+        assert not (await first.handle(ada, Begin(), update_id=10)).repeat
+        assert (await second.handle(ada, Begin(), update_id=10)).repeat
+        both = await asyncio.gather(  # Telegram redelivering to another instance at once
+            first.handle(ada, Typed("python"), update_id=11),
+            second.handle(ada, Typed("python"), update_id=11),
+        )
+        assert sorted(outcome.repeat for outcome in both) == [False, True]
+        assert [event.kind for event in await one.events_since(0)] == [STARTED]
+        async with two.unit(ADA) as uow:
+            stored = await uow.sessions.get(ADA, ADA)
+        assert stored is not None and stored.last_update == 11
+        assert stored.session.answers == {"team": "python"}
     finally:
         await one.close()
         await two.close()
