@@ -201,8 +201,10 @@ class PostgresStore:
         connection = await self.connect()
         try:
             self.migrated_from, self.schema_version = await migrate(connection, self.schema)
-        except asyncpg.PostgresError as exc:
+        except asyncpg.PostgresError as exc:  # no right to create the schema or a table …
             raise StorageError(f"DATABASE_URL: {self.location}: cannot upgrade: {exc}") from exc
+        except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:  # the server went away
+            raise _cannot_connect(exc, self.url, self.location) from exc
         finally:
             await connection.close()
         try:
@@ -270,7 +272,8 @@ class PostgresStore:
                 # A broken connection cannot roll back: the pool then closes it, which ends the
                 # transaction on the server all the same.
                 with contextlib.suppress(Exception):
-                    await connection.execute("ROLLBACK")
+                    async with asyncio.timeout(PING_SECONDS):
+                        await connection.execute("ROLLBACK")
                 raise
 
     @asynccontextmanager
@@ -483,9 +486,10 @@ async def migrate(connection: Connection, schema: str | None) -> tuple[int, int]
                 len(MIGRATIONS),
             )
         return found_version, max(found_version, len(MIGRATIONS))
-    finally:
-        await connection.execute("SELECT pg_advisory_unlock($1, $2)", MIGRATION_LOCK, key)
-        await connection.execute("RESET lock_timeout")
+    finally:  # (a broken connection has let the lock go with it)
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await connection.execute("SELECT pg_advisory_unlock($1, $2)", MIGRATION_LOCK, key)
+            await connection.execute("RESET lock_timeout")
 
 
 async def schema_version(connection: Connection) -> int:
