@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from pathlib import Path
 from advisor import DataError, Knowledge, load_knowledge
 from dialogs.texts import DIALOG_TEXTS
 from frontends.console.chat import run_console
-from settings import SettingsError, load_settings, read_environment
+from settings import Settings, SettingsError, load_settings, read_environment
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -22,6 +23,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=None, help="folder with the YAML data")
     parser.add_argument("--check-data", action="store_true", help="validate the data and exit")
     parser.add_argument("--console", action="store_true", help="chat in this terminal")
+    parser.add_argument(
+        "--migrate",
+        action="store_true",
+        help="apply the storage's schema changes (SQLite or DATABASE_URL) and exit",
+    )
     parser.add_argument("--env-file", type=Path, default=Path(".env"), help="optional .env file")
     return parser.parse_args(argv)
 
@@ -51,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.migrate:
+        return migrate(settings, knowledge)
     if settings.bot_token is None:
         print(knowledge.text("console.telegram_hint"))
         return run_console(knowledge, sys.stdin, sys.stdout)
@@ -60,6 +68,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from frontends.telegram import run_telegram
 
     return run_telegram(settings, knowledge)
+
+
+def migrate(settings: Settings, knowledge: Knowledge) -> int:
+    """``--migrate``: one line with the schema version on success; exit 2 to fix the setup, 1
+    when the database could not be reached (trying later may work)."""
+    from storage import configured
+    from storage.base import StorageError, StoreUnavailable
+
+    try:
+        print(asyncio.run(configured.migrate(settings, knowledge)))
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if isinstance(exc, StoreUnavailable) else 2
+    return 0
 
 
 if __name__ == "__main__":

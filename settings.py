@@ -24,6 +24,11 @@ HOSTNAME_RE = re.compile(
 )
 #: Characters a webhook path may use (the server matches the path exactly, unescaped).
 WEBHOOK_PATH_RE = re.compile(r"[A-Za-z0-9._~/-]*", re.ASCII)
+#: The URL schemes that select PostgreSQL (libpq accepts both).
+DATABASE_SCHEMES = ("postgresql", "postgres")
+#: A PostgreSQL schema name the bot creates and uses as it is (no quoting surprises).
+SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}", re.ASCII)
+PASSWORD_PARAM_RE = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 class SettingsError(StackAdvisorError):
@@ -46,6 +51,12 @@ class Settings:
     listen: str = "0.0.0.0"
     port: int = 8443
     state_db: Path = Path("state/stack_advisor.sqlite3")
+    #: ``postgresql://…``: keep everything in PostgreSQL (shared by several instances) instead
+    #: of SQLite at ``state_db``. It may hold a password: show it only through :func:`redact_url`.
+    database_url: str | None = None
+    #: The PostgreSQL schema to keep the tables in (created if missing); None: the server's
+    #: search_path (normally ``public``).
+    database_schema: str | None = None
     session_ttl_days: int = 30
     log_level: str = "INFO"
     admin_ids: frozenset[int] = frozenset()
@@ -105,6 +116,19 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             raise SettingsError("WEBHOOK_SECRET", "is required when MODE=webhook")
     if secret is not None and not SECRET_RE.match(secret):
         raise SettingsError("WEBHOOK_SECRET", "must be 1-256 characters of A-Z a-z 0-9 _ -")
+    database_url = get.text("DATABASE_URL")
+    if database_url is not None:
+        _check_database_url(database_url)
+    database_schema = get.text("DATABASE_SCHEMA")
+    if database_schema is not None:
+        if database_url is None:
+            raise SettingsError("DATABASE_SCHEMA", "needs DATABASE_URL (SQLite has no schemas)")
+        if not SCHEMA_RE.fullmatch(database_schema):
+            raise SettingsError(
+                "DATABASE_SCHEMA",
+                f"must be 1-63 lower-case letters, digits and _, not starting with a digit: "
+                f"{database_schema!r}",
+            )
     level = (get.text("LOG_LEVEL") or DEFAULTS.log_level).upper()
     if level not in LOG_LEVELS:
         raise SettingsError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
@@ -117,6 +141,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         listen=_listen_address(get.text("LISTEN") or DEFAULTS.listen),
         port=get.integer("PORT", DEFAULTS.port, low=1, high=65535),
         state_db=_state_db(get.text("STATE_DB") or str(DEFAULTS.state_db)),
+        database_url=database_url,
+        database_schema=database_schema,
         session_ttl_days=get.integer(
             "SESSION_TTL_DAYS", DEFAULTS.session_ttl_days, low=1, high=3650
         ),
@@ -194,6 +220,40 @@ def _check_url(name: str, url: str, *, query_allowed: bool) -> None:
         raise SettingsError(name, f"must not have a #fragment: {url!r}")
     if not query_allowed and (parts.query or "?" in url):
         raise SettingsError(name, f"must not have a ?query: {url!r}")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (in the user part or a ``password=`` parameter) as ``***``."""
+    scheme, sep, rest = url.partition("://")
+    query = rest.find("?")
+    at = rest.rfind("@", 0, query if query >= 0 else len(rest))
+    if at >= 0 and ":" in rest[:at]:
+        rest = rest[:at].split(":", 1)[0] + ":***" + rest[at:]
+    return scheme + sep + PASSWORD_PARAM_RE.sub(r"\1***", rest)
+
+
+def _check_database_url(url: str) -> None:
+    """A PostgreSQL URL the driver can parse; every message shows it without its password."""
+    shown = redact_url(url)
+    if any(char.isspace() or not char.isprintable() for char in url):
+        raise SettingsError(
+            "DATABASE_URL", f"must not contain spaces or control characters: {shown!r}"
+        )
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in DATABASE_SCHEMES:
+        raise SettingsError(
+            "DATABASE_URL",
+            "must be a PostgreSQL URL such as postgresql://user:password@host:5432/dbname, "
+            f"not {shown!r} (for SQLite leave DATABASE_URL empty and set STATE_DB)",
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (parsed lazily: an out-of-range or non-numeric port raises here)
+    except ValueError as exc:
+        problem = str(exc).replace(url, shown)
+        raise SettingsError("DATABASE_URL", f"is not a valid URL ({problem}): {shown!r}") from None
+    if parts.fragment or url.endswith("#"):
+        raise SettingsError("DATABASE_URL", f"must not have a #fragment: {shown!r}")
 
 
 def _listen_address(value: str) -> str:

@@ -1,9 +1,9 @@
 """What the conversation service needs from storage: small protocols and the records they hold.
 
-A backend (SQLite today) implements :class:`Store`. Everything a turn writes — the session,
-statistics events, a lead, the messages still owed to the user — goes through one
-:class:`UnitOfWork`, committed together or not at all. Every backend passes the same contract
-tests (``tests/test_storage_contract.py``).
+A backend (SQLite, or PostgreSQL for several instances) implements :class:`Store`. Everything
+a turn writes — the session, statistics events, a lead, the messages still owed to the user —
+goes through one :class:`UnitOfWork`, committed together or not at all. Every backend passes
+the same contract tests (``tests/test_storage_contract.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ class StorageError(StackAdvisorError):
 
 class StoreBusy(StorageError):
     """Another program held the store's write lock for too long; trying again may work."""
+
+
+class StoreUnavailable(StorageError):
+    """The database server cannot be reached now; trying again later may work."""
 
 
 @dataclass(slots=True)
@@ -220,5 +224,22 @@ class Store(Protocol):
     async def export_csv(self, out: Path) -> None:
         """Write every session and lead to ``out`` as CSV, without slowing the bot down."""
 
+    async def ping(self) -> None:
+        """Return when the database answers; raise :class:`StorageError` when it does not."""
+
     async def close(self) -> None:
         """Release the backend's resources."""
+
+
+class OpenableStore(Store, Protocol):
+    """A backend as configured, before it connects: :meth:`open` connects and applies the
+    schema changes the database lacks (``storage.configured`` makes one from the settings)."""
+
+    #: Where the data lives, for messages: a file's path, or a URL without its password.
+    location: str
+    #: The schema version found by :meth:`open`, and the one it left (0 before opening).
+    migrated_from: int
+    schema_version: int
+
+    async def open(self) -> Store:
+        """Connect and upgrade the schema; raise :class:`StorageError` saying why it can't."""

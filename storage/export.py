@@ -1,20 +1,27 @@
-"""The CSV export of every session and lead, streamed from SQLite by a separate process.
+"""The CSV export of every session and lead, streamed from the database by a separate process.
 
 At 100,000 sessions the export is tens of megabytes of text. Built inside the bot, that Python
 work would hold the interpreter's lock and delay everyone's replies, so the bot runs
 ``python -m storage.export STATE_DB OUT`` as a low-priority child process that reads through its
 own read-only connection (WAL lets it read beside the bot) and streams rows straight into the
-file: SQLite formats the times and picks the answers out of the stored session.
+file: SQLite formats the times and picks the answers out of the stored session. With
+PostgreSQL (``--postgres``) the child streams the rows through a server-side cursor instead
+(``storage.postgres.export_to``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from _csv import Writer
 
 #: The CSV's header: stable English identifiers, whatever language the bot speaks.
 EXPORT_COLUMNS = (
@@ -39,6 +46,8 @@ LEADS_SQL = (
     f"SELECT 'lead', {_ISO.format('at')}, chat_id, user_id, name, coalesce(source, ''), '', "
     "recommendation, answers, contact FROM leads ORDER BY at"
 )
+#: Where ``python -m storage.export`` runs from.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Lower priority for the export process, so the bot itself is never short of CPU.
 NICENESS = 10
 
@@ -50,14 +59,25 @@ def cell(value: object) -> object:
     return value
 
 
+def cells(row: Iterable[object]) -> list[object]:
+    """One row's values, formulas neutralised."""
+    return [cell(value) for value in row]
+
+
+def csv_writer(file: TextIO) -> Writer:
+    """A CSV writer on ``file`` that has written the header."""
+    writer = csv.writer(file)
+    writer.writerow(EXPORT_COLUMNS)
+    return writer
+
+
 def write_rows(out: Path, rows: Iterable[Sequence[object]]) -> int:
     """Write the header and the rows (formulas neutralised) as CSV; return how many rows."""
     count = 0
     with out.open("w", encoding="utf-8", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(EXPORT_COLUMNS)
+        writer = csv_writer(file)
         for row in rows:
-            writer.writerow([cell(value) for value in row])
+            writer.writerow(cells(row))
             count += 1
     return count
 
@@ -83,11 +103,17 @@ def export(state_db: Path, out: Path) -> int:
 
 
 def main(argv: Sequence[str]) -> int:
-    """``python -m storage.export STATE_DB OUT``: exit 0 when written."""
+    """``python -m storage.export STATE_DB OUT``, or ``python -m storage.export --postgres OUT``
+    with DATABASE_URL (and DATABASE_SCHEMA) in the environment: exit 0 when written."""
     if len(argv) != 2:
-        print("usage: python -m storage.export STATE_DB OUT", file=sys.stderr)
+        print("usage: python -m storage.export (STATE_DB | --postgres) OUT", file=sys.stderr)
         return 2
     os.nice(NICENESS)
+    if argv[0] == "--postgres":
+        from .postgres import export_from_environment  # asyncpg only when it is used
+
+        asyncio.run(export_from_environment(Path(argv[1])))
+        return 0
     export(Path(argv[0]), Path(argv[1]))
     return 0
 

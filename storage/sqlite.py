@@ -161,8 +161,9 @@ class SqliteStore:
     def __init__(
         self, path: Path | str, knowledge: Knowledge, clock: Callable[[], float] = time.time
     ) -> None:
-        self.path = str(path)
+        self.path = self.location = str(path)
         self.knowledge = knowledge
+        self.migrated_from = self.schema_version = 0
         self.clock = clock
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="sqlite-reader")
@@ -188,7 +189,8 @@ class SqliteStore:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA secure_delete=ON")  # what /forget deletes is overwritten
-        migrate(db)
+        self.migrated_from = int(db.execute("PRAGMA user_version").fetchone()[0])
+        self.schema_version = migrate(db)
         # A crash right after a /forget can leave copies of deleted rows in the log: fold the
         # log into the (securely overwritten) database and empty it before anything else.
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -202,6 +204,17 @@ class SqliteStore:
         db = _connect(self.path)
         db.execute("PRAGMA query_only=ON")
         return db
+
+    async def ping(self) -> None:
+        """Read the file's schema, which needs the file to be there and readable."""
+        if self._db is None:
+            raise StorageError(f"the store at {self.path} is not open")
+        try:
+            await self._write(
+                lambda: self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: {exc}") from exc
 
     async def close(self) -> None:
         for db in {id(d): d for d in (self._db, self._read_db) if d is not None}.values():

@@ -15,6 +15,15 @@ import bot
 from advisor import Knowledge
 from advisor.loading import DEFAULT_DATA_DIR
 from dialogs.engine import DialogEngine
+from tests.postgres import postgres, skipped_because
+
+__all__ = ["postgres"]  # the fixture: a real PostgreSQL schema per test (tests/postgres.py)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say in one line why the PostgreSQL tests were skipped, and how to run them."""
+    for reason in skipped_because:
+        terminalreporter.write_line(f"PostgreSQL tests skipped: {reason}")
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """The storage contract: what every backend of ``storage.base.Store`` must do, and SQLite's own.
 
-The contract tests run once per backend in :data:`BACKENDS`. A new backend (PostgreSQL, say)
-joins them by adding one entry: a factory that opens a fresh, empty store and a helper that
-writes corrupt session data the way only that backend can.
+The contract tests run once per backend in :data:`BACKENDS`: SQLite (a file, and in memory) and
+PostgreSQL (a real server, a fresh schema per test: see ``tests/postgres.py``). A backend joins
+them by adding one entry: a factory that opens a fresh, empty store and a helper that writes
+corrupt session data the way only that backend can.
 """
 
 from __future__ import annotations
@@ -19,8 +20,20 @@ import pytest
 
 from advisor import Knowledge
 from dialogs.session import Session
-from storage.base import FINISHED, LEAD, STARTED, Lead, Live, Outgoing, Store, Stored
+from storage.base import (
+    FINISHED,
+    LEAD,
+    STARTED,
+    Lead,
+    Live,
+    Outgoing,
+    StorageError,
+    Store,
+    Stored,
+)
+from storage.postgres import PostgresStore
 from storage.sqlite import MIGRATIONS, SqliteStore
+from tests.postgres import Postgres
 
 DAY = 86400
 START = 1_800_000_000.0
@@ -45,19 +58,33 @@ class Clock:
 
 
 @dataclass(frozen=True)
+class Where:
+    """Where a test's store may live: its own folder, and (if it asked) its own schema."""
+
+    tmp: Path
+    postgres: Postgres | None = None
+
+
+@dataclass(frozen=True)
 class Backend:
     """How to open a fresh store of one kind, and how to corrupt a stored session in it."""
 
-    open: Callable[[Path, Knowledge, Clock], Awaitable[Store]]
+    open: Callable[[Where, Knowledge, Clock], Awaitable[Store]]
     corrupt: Callable[[Store, int, int, str], Awaitable[None]]
+    needs_postgres: bool = False
 
 
-async def _open_sqlite_file(tmp: Path, knowledge: Knowledge, clock: Clock) -> Store:
-    return await SqliteStore(tmp / "state.sqlite3", knowledge, clock).open()
+async def _open_sqlite_file(where: Where, knowledge: Knowledge, clock: Clock) -> Store:
+    return await SqliteStore(where.tmp / "state.sqlite3", knowledge, clock).open()
 
 
-async def _open_sqlite_memory(tmp: Path, knowledge: Knowledge, clock: Clock) -> Store:
+async def _open_sqlite_memory(where: Where, knowledge: Knowledge, clock: Clock) -> Store:
     return await SqliteStore(":memory:", knowledge, clock).open()
+
+
+async def _open_postgres(where: Where, knowledge: Knowledge, clock: Clock) -> Store:
+    assert where.postgres is not None
+    return await where.postgres.store(knowledge, clock).open()
 
 
 async def _corrupt_sqlite(store: Store, chat_id: int, user_id: int, raw: str) -> None:
@@ -67,9 +94,17 @@ async def _corrupt_sqlite(store: Store, chat_id: int, user_id: int, raw: str) ->
     )
 
 
+async def _corrupt_postgres(store: Store, chat_id: int, user_id: int, raw: str) -> None:
+    assert isinstance(store, PostgresStore)
+    await store.pool.execute(
+        "UPDATE sessions SET data = $1 WHERE chat_id = $2 AND user_id = $3", raw, chat_id, user_id
+    )
+
+
 BACKENDS: dict[str, Backend] = {
     "sqlite-file": Backend(_open_sqlite_file, _corrupt_sqlite),
     "sqlite-memory": Backend(_open_sqlite_memory, _corrupt_sqlite),
+    "postgresql": Backend(_open_postgres, _corrupt_postgres, needs_postgres=True),
 }
 
 
@@ -84,10 +119,16 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 
 
 @pytest.fixture
+def where(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -> Where:
+    postgres = request.getfixturevalue("postgres") if backend.needs_postgres else None
+    return Where(tmp_path, postgres)
+
+
+@pytest.fixture
 async def store(
-    backend: Backend, tmp_path: Path, knowledge: Knowledge, clock: Clock
+    backend: Backend, where: Where, knowledge: Knowledge, clock: Clock
 ) -> AsyncIterator[Store]:
-    opened = await backend.open(tmp_path, knowledge, clock)
+    opened = await backend.open(where, knowledge, clock)
     yield opened
     await opened.close()
 
@@ -543,6 +584,15 @@ async def test_a_late_delivery_after_forgetting_does_not_bring_a_live_message_ba
     assert await owed_texts(store, ADA) == []
 
 
+async def test_an_open_store_answers_a_ping_and_a_closed_one_raises(store: Store) -> None:
+    await store.ping()
+    await save(store, ADA, a_session())
+    await store.ping()
+    await store.close()
+    with pytest.raises(StorageError, match="not open"):
+        await store.ping()
+
+
 # -- SQLite only -----------------------------------------------------------------------------
 
 
@@ -594,6 +644,35 @@ async def test_an_old_database_file_upgrades_on_open_without_losing_anything(
             assert await uow.links.exists("ads")  # a source in use stays a known link
         version = store.db.execute("PRAGMA user_version").fetchone()[0]
         assert version == len(MIGRATIONS)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("version", range(1, len(MIGRATIONS) + 1))
+async def test_a_file_at_any_earlier_schema_version_upgrades_without_losing_anything(
+    tmp_path: Path, knowledge: Knowledge, clock: Clock, version: int
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    _old_schema_file(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:version], start=1):  # as that bot left it
+        db.executescript(script)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.close()
+    store = await SqliteStore(path, knowledge, clock).open()
+    try:
+        assert (store.migrated_from, store.schema_version) == (version, len(MIGRATIONS))
+        loaded = await load(store, ADA)
+        assert loaded is not None and not loaded.restored_fresh
+        assert loaded.session == Session("q_security", {"team": "python"}, 0, "ads")
+        assert (loaded.first_name, loaded.last_update) == ("Ada", 17)
+        assert await live_of(store, ADA) == Live(4242, "")
+        assert [(e.kind, e.source) for e in await store.events_since(0)] == [(STARTED, "ads")]
+        totals = await store.event_totals(0)
+        assert [(e.kind, e.source, e.count) for e in totals] == [(STARTED, "ads", 1)]
+        assert [lead.contact for lead in await store.all_leads()] == ["ada@example.org"]
+        async with store.unit(ADA) as uow:
+            assert await uow.links.exists("ads")
     finally:
         await store.close()
 

@@ -22,8 +22,8 @@ from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.sharecode import ShareCodes
 from settings import Settings
-from storage.base import Store
-from storage.sqlite import SqliteStore
+from storage.base import OpenableStore, Store
+from storage.configured import configured_store
 
 from . import admin, handlers, share
 from .context import CONTEXT_TYPES, BotApp, BotContext, Services
@@ -55,16 +55,16 @@ def build_application(
     if settings.bot_token is None:
         raise ValueError("build_application needs settings with a BOT_TOKEN")
     engine = engine or DialogEngine(knowledge)
-    sqlite: SqliteStore | None = None
-    if store is None:  # SQLite at STATE_DB, opened at start-up
-        store = sqlite = SqliteStore(settings.state_db, knowledge)
+    opening: OpenableStore | None = None
+    if store is None:  # SQLite at STATE_DB, or PostgreSQL at DATABASE_URL; opened at start-up
+        store = opening = configured_store(settings, knowledge)
     backend: Store = store
     api = settings.telegram_api_url
     limited = settings.rate_limit > 0
 
     async def post_init(app: BotApp) -> None:
-        if sqlite is not None:
-            await sqlite.open()
+        if opening is not None:
+            await opening.open()
         await handlers.set_commands(app)
         # The first chart loads matplotlib (about a second): do it now, not for a user.
         await asyncio.to_thread(render_chart_png, recommend(knowledge, {}), knowledge)

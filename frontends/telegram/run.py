@@ -25,8 +25,8 @@ from telegram.ext import Application
 
 from advisor import Knowledge, StackAdvisorError
 from settings import Settings
-from storage.checks import StateDbError, check_state_db
-from storage.lock import lock_state_db
+from storage.base import StorageError, StoreUnavailable
+from storage.configured import guarded
 
 from .app import build_application
 from .logs import configure_logging
@@ -61,13 +61,12 @@ def run_telegram(settings: Settings, knowledge: Knowledge) -> int:
     """Run the bot until stopped, by long polling or as a webhook server; return the exit code."""
     configure_logging(settings.log_level, [settings.bot_token or "", settings.webhook_secret or ""])
     try:
-        with lock_state_db(settings.state_db):
-            check_state_db(settings.state_db)
+        with guarded(settings):  # SQLite: STATE_DB checked and locked; PostgreSQL: shared
             app = build_application(settings, knowledge)
             asyncio.run(_serve(app, settings))
-    except StateDbError as exc:
+    except StorageError as exc:  # STATE_DB or DATABASE_URL unusable: one line
         logger.error("%s", exc)
-        return 2
+        return 1 if isinstance(exc, StoreUnavailable) else 2
     except BotStopped as exc:  # logged through the formatter that hides the token
         logger.error("%s", exc)
         return exc.exit_code

@@ -1,0 +1,796 @@
+"""The shared store: PostgreSQL through asyncpg's connection pool, for several bot instances.
+
+A turn is one transaction on one pooled connection. Its first statement takes a
+transaction-level advisory lock keyed by the user's id (``pg_advisory_xact_lock``), so one
+user's turns never interleave, whichever instance runs them; PostgreSQL lets the lock go with
+the commit or rollback, and with the connection when a process dies. The session, and with it
+the id of the last update applied, is saved in the same transaction, so a redelivered update is
+recognised by whichever instance gets it. Reports read committed rows through other connections
+of the pool, and the CSV export streams through a server-side cursor in a child process.
+
+Schema changes are versioned: ``schema_version`` lists the migrations applied, each applied in
+its own transaction while the migrating connection holds an advisory lock, so two instances
+starting at once apply each change once (the second waits, then finds nothing to do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+import time
+import weakref
+import zlib
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
+
+import asyncpg
+
+from advisor import Knowledge
+from dialogs.session import QUESTION_PREFIX, Session
+from settings import redact_url
+
+from . import export
+from .base import (
+    FINISHED,
+    Event,
+    Lead,
+    Live,
+    Outgoing,
+    Owed,
+    SessionRow,
+    StorageError,
+    StoreBusy,
+    Stored,
+    StoreUnavailable,
+)
+
+logger = logging.getLogger(__name__)
+
+Record = asyncpg.Record
+if TYPE_CHECKING:  # generic only in the type stubs
+    from asyncpg.pool import PoolConnectionProxy
+
+    Connection: TypeAlias = asyncpg.Connection[Record]
+    Pooled: TypeAlias = PoolConnectionProxy[Record]
+
+DAY = 86400
+#: Connections per instance: turns of different users run side by side up to this many.
+POOL_SIZE = 10
+#: Seconds to wait for a new connection, for a ping, and for the pool to close.
+CONNECT_SECONDS = 10.0
+PING_SECONDS = 5.0
+CLOSE_SECONDS = 10.0
+#: Set on every connection: a turn waiting longer than ``lock_timeout`` for the user's lock
+#: gives up and is tried again (StoreBusy); a transaction left open by a hung instance is
+#: ended by the server after ``idle_in_transaction_session_timeout``.
+CONNECTION_SETTINGS = {
+    "application_name": "stack-advisor",
+    "lock_timeout": "10s",
+    "idle_in_transaction_session_timeout": "60s",
+}
+#: How long a migrating instance waits for another's migration (or a table lock).
+MIGRATION_LOCK_TIMEOUT = "5min"
+#: The first key of the migration's advisory lock (the second is the schema's): "SA" 1.
+MIGRATION_LOCK = 0x5341_0001
+#: Rows the export fetches from its server-side cursor at a time.
+EXPORT_PREFETCH = 1000
+#: Errors after which the turn, rolled back, may well succeed if tried again.
+RETRYABLE: tuple[type[BaseException], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.LockNotAvailableError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    # what asyncpg says when the server ended a pooled connection while it sat idle
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+#: Schema changes, in order; ``schema_version`` lists those applied.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: everything SQLite's schema holds at its version 5: sessions (state and source as
+    #    columns for reports), events with their daily totals, leads, the outbox of messages
+    #    still owed, the live message per user and chat, and the tracked links.
+    """
+    CREATE TABLE sessions (
+        chat_id     bigint NOT NULL,
+        user_id     bigint NOT NULL,
+        data        text   NOT NULL,
+        first_name  text,
+        last_update bigint NOT NULL DEFAULT 0,
+        updated_at  bigint NOT NULL,
+        state       text   NOT NULL DEFAULT '',
+        source      text,
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE INDEX sessions_user ON sessions (user_id);
+    CREATE INDEX sessions_report ON sessions (updated_at, state);
+    CREATE TABLE events (
+        id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at      bigint NOT NULL,
+        user_id bigint NOT NULL,
+        source  text,
+        kind    text   NOT NULL,
+        detail  text
+    );
+    CREATE INDEX events_report ON events (at, source, kind, detail);
+    CREATE INDEX events_user ON events (user_id, id);
+    CREATE TABLE event_days (
+        day    bigint NOT NULL,
+        source text   NOT NULL,
+        kind   text   NOT NULL,
+        detail text   NOT NULL,
+        count  bigint NOT NULL,
+        PRIMARY KEY (day, source, kind, detail)
+    );
+    CREATE TABLE leads (
+        id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at             bigint NOT NULL,
+        chat_id        bigint NOT NULL,
+        user_id        bigint NOT NULL,
+        name           text   NOT NULL,
+        contact        text   NOT NULL,
+        source         text,
+        recommendation text   NOT NULL,
+        answers        text   NOT NULL
+    );
+    CREATE INDEX leads_user ON leads (user_id);
+    CREATE TABLE outbox (
+        id      bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        user_id bigint  NOT NULL,
+        chat_id bigint  NOT NULL,
+        kind    text    NOT NULL,
+        body    text    NOT NULL,
+        live    boolean NOT NULL DEFAULT false,
+        digest  text    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX outbox_user ON outbox (user_id, id);
+    CREATE TABLE live (
+        chat_id    bigint NOT NULL,
+        user_id    bigint NOT NULL,
+        message_id bigint NOT NULL,
+        digest     text   NOT NULL DEFAULT '',
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE INDEX live_user ON live (user_id);
+    CREATE TABLE links (
+        name       text   PRIMARY KEY,
+        created_at bigint NOT NULL
+    );
+    """,
+)
+
+
+class PostgresStore:
+    """The PostgreSQL backend of :class:`storage.base.Store`; several instances may share it."""
+
+    def __init__(
+        self,
+        url: str,
+        knowledge: Knowledge,
+        clock: Callable[[], float] = time.time,
+        *,
+        schema: str | None = None,
+        pool_size: int = POOL_SIZE,
+    ) -> None:
+        self.url = url
+        self.schema = schema
+        self.knowledge = knowledge
+        self.clock = clock
+        self.pool_size = pool_size
+        self.location = describe(url, schema)
+        self.migrated_from = self.schema_version = 0
+        self._pool: asyncpg.Pool[Record] | None = None
+        self._users: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # -- opening and closing ------------------------------------------------------------------
+
+    async def open(self) -> PostgresStore:
+        """Connect, apply the migrations the database lacks, and open the pool."""
+        connection = await self.connect()
+        try:
+            self.migrated_from, self.schema_version = await migrate(connection, self.schema)
+        except asyncpg.PostgresError as exc:  # no right to create the schema or a table …
+            raise StorageError(f"DATABASE_URL: {self.location}: cannot upgrade: {exc}") from exc
+        except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:  # the server went away
+            raise _cannot_connect(exc, self.url, self.location) from exc
+        finally:
+            await connection.close()
+        try:
+            self._pool = await asyncpg.create_pool(
+                self.url,
+                min_size=min(2, self.pool_size),
+                max_size=self.pool_size,
+                server_settings=connection_settings(self.schema),
+                timeout=CONNECT_SECONDS,
+            )
+        except Exception as exc:
+            raise _cannot_connect(exc, self.url, self.location) from exc
+        return self
+
+    async def connect(self) -> Connection:
+        """One connection outside the pool (for migrations); StorageError if there is none."""
+        return await connect(self.url, self.schema)
+
+    async def ping(self) -> None:
+        try:
+            async with asyncio.timeout(PING_SECONDS):
+                await self.pool.fetchval("SELECT 1")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise StoreUnavailable(f"DATABASE_URL: {self.location}: {reason}") from exc
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await pool.close()
+        except TimeoutError:
+            pool.terminate()
+
+    @property
+    def pool(self) -> asyncpg.Pool[Record]:
+        if self._pool is None:
+            raise StorageError(f"the store at {self.location} is not open")
+        return self._pool
+
+    # -- turns ----------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def unit(self, user_id: int) -> AsyncIterator[PostgresUnit]:
+        """One transaction holding the user's advisory lock from its first statement.
+
+        This process's other turns of the same user wait before taking a connection, so one
+        busy user never ties up the pool; other processes' turns wait for the advisory lock.
+        """
+        lock = self._users.get(user_id)
+        if lock is None:
+            lock = self._users[user_id] = asyncio.Lock()
+        async with lock, self._connection() as connection:
+            async with _retryable():
+                await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(user_id)})")
+            unit = PostgresUnit(self, connection)
+            try:
+                yield unit
+                await unit.flush()
+                async with _retryable():
+                    await connection.execute("COMMIT")
+            except BaseException:
+                # A broken connection cannot roll back: the pool then closes it, which ends the
+                # transaction on the server all the same.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(PING_SECONDS):
+                        await connection.execute("ROLLBACK")
+                raise
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Pooled]:
+        """A pooled connection (StoreBusy if none can be had); back to the pool afterwards."""
+        pool = self.pool
+        async with _retryable():
+            connection = await pool.acquire()
+        try:
+            yield connection
+        finally:
+            await pool.release(connection)
+
+    async def owing_users(self) -> list[int]:
+        rows = await self._fetch("SELECT DISTINCT user_id FROM outbox")
+        return [row[0] for row in rows]
+
+    async def purge_idle(self, ttl_days: int) -> int:
+        cutoff = int(self.clock() - ttl_days * DAY)
+        async with _retryable():
+            removed = await self.pool.fetchval(
+                "WITH gone AS (DELETE FROM sessions WHERE updated_at < $1 "
+                "RETURNING chat_id, user_id), "
+                "unlive AS (DELETE FROM live l USING gone g "
+                "WHERE l.chat_id = g.chat_id AND l.user_id = g.user_id) "
+                "SELECT count(*) FROM gone",
+                cutoff,
+            )
+        return int(removed)
+
+    # -- reports --------------------------------------------------------------------------------
+
+    async def _fetch(self, sql: str, *args: object) -> list[Record]:
+        async with _retryable():
+            return await self.pool.fetch(sql, *args)
+
+    async def first_name(self, chat_id: int, user_id: int) -> str | None:
+        rows = await self._fetch(
+            "SELECT first_name FROM sessions WHERE chat_id = $1 AND user_id = $2", chat_id, user_id
+        )
+        return rows[0][0] if rows else None
+
+    async def events_since(self, since: int) -> list[Event]:
+        rows = await self._fetch(
+            "SELECT at, user_id, kind, source, detail FROM events WHERE at >= $1 ORDER BY id",
+            since,
+        )
+        return [Event(*row) for row in rows]
+
+    async def event_totals(self, since: int) -> list[Event]:
+        """Totals from whole (UTC) days: the day ``since`` falls in counts in full."""
+        rows = await self._fetch(
+            "SELECT source, kind, detail, sum(count) FROM event_days WHERE day >= $1 "
+            "GROUP BY source, kind, detail",
+            since // DAY,
+        )
+        return [
+            Event(since, 0, kind, source or None, detail or None, int(n))
+            for source, kind, detail, n in rows
+        ]
+
+    async def waiting_since(self, since: int) -> dict[str, int]:
+        rows = await self._fetch(
+            "SELECT state, count(*) FROM sessions WHERE updated_at >= $1 "
+            "AND starts_with(state, $2) GROUP BY state",
+            since,
+            QUESTION_PREFIX,
+        )
+        return {state: n for state, n in rows}
+
+    async def all_sessions(self) -> list[SessionRow]:
+        rows = await self._fetch(
+            "SELECT chat_id, user_id, first_name, source, state, data, updated_at "
+            "FROM sessions ORDER BY updated_at, chat_id, user_id"
+        )
+        return [
+            SessionRow(chat, user, name, source, state, _answers(data), updated)
+            for chat, user, name, source, state, data, updated in rows
+        ]
+
+    async def all_leads(self) -> list[Lead]:
+        rows = await self._fetch(
+            "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at "
+            "FROM leads ORDER BY at, id"
+        )
+        return [
+            Lead(chat, user, name, contact, source, rec, json.loads(answers), at)
+            for chat, user, name, contact, source, rec, answers, at in rows
+        ]
+
+    async def export_csv(self, out: Path) -> None:
+        """Written by a child process at a lower CPU priority (``python -m storage.export``),
+        which streams the rows through a server-side cursor, so the bot stays quick."""
+        environment = {**os.environ, "DATABASE_URL": self.url}
+        environment.pop("DATABASE_SCHEMA", None)
+        if self.schema is not None:
+            environment["DATABASE_SCHEMA"] = self.schema
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "storage.export",
+            "--postgres",
+            str(out),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=export.PROJECT_ROOT,
+            env=environment,
+        )
+        _, err = await child.communicate()
+        if child.returncode != 0:
+            text = err.decode(errors="replace").replace(self.url, self.location)
+            problem = text.strip().splitlines()[-1:] or ["no output"]
+            raise StorageError(f"the export failed ({child.returncode}): {problem[0]}")
+
+
+def connection_settings(schema: str | None) -> dict[str, str]:
+    """What every connection sets at start: ours, and the schema to keep the tables in."""
+    if schema is None:
+        return dict(CONNECTION_SETTINGS)
+    return {**CONNECTION_SETTINGS, "search_path": schema}
+
+
+def describe(url: str, schema: str | None) -> str:
+    """Where the data is, for messages: the URL without its password, and the schema."""
+    return redact_url(url) + (f" (schema {schema})" if schema else "")
+
+
+async def connect(url: str, schema: str | None) -> Connection:
+    """One connection, or StorageError naming DATABASE_URL (without the password) and why."""
+    try:
+        return await asyncpg.connect(
+            url, server_settings=connection_settings(schema), timeout=CONNECT_SECONDS
+        )
+    except Exception as exc:
+        raise _cannot_connect(exc, url, describe(url, schema)) from exc
+
+
+def _cannot_connect(exc: Exception, url: str, location: str) -> StorageError:
+    reason = str(exc).replace(url, location) or type(exc).__name__
+    if isinstance(exc, (OSError, TimeoutError, asyncpg.CannotConnectNowError)):
+        return StoreUnavailable(f"DATABASE_URL: cannot reach {location}: {reason}")
+    return StorageError(f"DATABASE_URL: {location}: {reason}")
+
+
+@asynccontextmanager
+async def _retryable() -> AsyncIterator[None]:
+    """Turn a lost connection, a deadlock or a lock wait that timed out into StoreBusy."""
+    try:
+        yield
+    except RETRYABLE as exc:
+        raise StoreBusy(f"PostgreSQL: {str(exc) or type(exc).__name__}") from exc
+
+
+def _answers(data: str) -> dict[str, str]:
+    try:
+        answers = json.loads(data).get("a", {})
+    except (ValueError, AttributeError):
+        return {}
+    return answers if isinstance(answers, dict) else {}
+
+
+def _text(value: str) -> str:
+    """PostgreSQL's text cannot hold NUL characters, which SQLite keeps: store a stand-in."""
+    return value.replace("\x00", "\ufffd")
+
+
+def _optional_text(value: str | None) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _signed32(value: int) -> int:
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+async def migrate(connection: Connection, schema: str | None) -> tuple[int, int]:
+    """Apply the migrations the database lacks; return the version found and the version left.
+
+    The connection holds an advisory lock (keyed by the schema) while it migrates, so two
+    instances starting at once never apply a change twice. Each migration is applied with its
+    row in ``schema_version`` in one transaction.
+    """
+    where = schema or str(await connection.fetchval("SELECT current_schema()") or "public")
+    key = _signed32(zlib.crc32(where.encode()))
+    await connection.execute(f"SET lock_timeout = '{MIGRATION_LOCK_TIMEOUT}'")
+    await connection.execute("SELECT pg_advisory_lock($1, $2)", MIGRATION_LOCK, key)
+    try:
+        if schema is not None:
+            found = await connection.fetchval(
+                "SELECT 1 FROM pg_namespace WHERE nspname = $1", schema
+            )
+            if found is None:  # (IF NOT EXISTS would still need the right to create schemas)
+                await connection.execute(f'CREATE SCHEMA "{schema}"')
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            "version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        found_version = int(
+            await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
+        )
+        for number, script in enumerate(MIGRATIONS[found_version:], start=found_version + 1):
+            async with connection.transaction():
+                await connection.execute(script)
+                await connection.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
+            logger.info("storage schema upgraded to version %d", number)
+        if found_version > len(MIGRATIONS):
+            logger.warning(
+                "the database schema is at version %d, newer than this bot's %d",
+                found_version,
+                len(MIGRATIONS),
+            )
+        return found_version, max(found_version, len(MIGRATIONS))
+    finally:  # (a broken connection has let the lock go with it)
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await connection.execute("SELECT pg_advisory_unlock($1, $2)", MIGRATION_LOCK, key)
+            await connection.execute("RESET lock_timeout")
+
+
+async def schema_version(connection: Connection) -> int:
+    """The version the database's schema is at (0: never migrated)."""
+    exists = await connection.fetchval("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not exists:
+        return 0
+    return int(await connection.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
+
+
+class PostgresUnit:
+    """The repositories of one transaction, on the connection holding the user's lock.
+
+    Statements run as they come, except the daily event totals: rows many users' turns add
+    to, so they are written last, just before the commit, to hold their row locks briefly.
+    """
+
+    def __init__(self, store: PostgresStore, connection: Pooled) -> None:
+        self.store = store
+        self.connection = connection
+        self.day_counts: Counter[tuple[int, str, str, str]] = Counter()
+        self.sessions = _Sessions(self)
+        self.events = _Events(self)
+        self.leads = _Leads(self)
+        self.outbox = _Outbox(self)
+        self.links = _Links(self)
+
+    @property
+    def now(self) -> int:
+        return int(self.store.clock())
+
+    async def execute(self, sql: str, *args: object) -> None:
+        async with _retryable():
+            await self.connection.execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if rows:
+            async with _retryable():
+                await self.connection.executemany(sql, rows)
+
+    async def fetch(self, sql: str, *args: object) -> list[Record]:
+        async with _retryable():
+            return await self.connection.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: object) -> Record | None:
+        async with _retryable():
+            return await self.connection.fetchrow(sql, *args)
+
+    async def flush(self) -> None:
+        """Add this turn's events to the daily totals (in key order: no deadlocks)."""
+        counts, self.day_counts = self.day_counts, Counter()
+        await self.executemany(
+            "INSERT INTO event_days (day, source, kind, detail, count) "
+            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, source, kind, detail) "
+            "DO UPDATE SET count = event_days.count + excluded.count",
+            [(*key, n) for key, n in sorted(counts.items())],
+        )
+
+    async def forget(self, user_id: int) -> int:
+        async with _retryable():
+            removed = await self.connection.fetchval(
+                "WITH s AS (DELETE FROM sessions WHERE user_id = $1 RETURNING 1), "
+                "e AS (DELETE FROM events WHERE user_id = $1 RETURNING 1), "
+                "l AS (DELETE FROM leads WHERE user_id = $1 RETURNING 1), "
+                "o AS (DELETE FROM outbox WHERE user_id = $1 RETURNING 1), "
+                "v AS (DELETE FROM live WHERE user_id = $1 RETURNING 1) "
+                "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM e) "
+                "+ (SELECT count(*) FROM l) + (SELECT count(*) FROM o) + (SELECT count(*) FROM v)",
+                user_id,
+            )
+        return int(removed)
+
+
+class _Sessions:
+    def __init__(self, unit: PostgresUnit) -> None:
+        self.unit = unit
+
+    async def get(self, chat_id: int, user_id: int) -> Stored | None:
+        row = await self.unit.fetchrow(
+            "SELECT data, first_name, last_update, updated_at FROM sessions "
+            "WHERE chat_id = $1 AND user_id = $2",
+            chat_id,
+            user_id,
+        )
+        if row is None:
+            return None
+        data, first_name, last_update, updated_at = row
+        try:
+            session = Session.from_dict(json.loads(data), self.unit.store.knowledge)
+        except ValueError:
+            session = None
+        if session is None:
+            return Stored(Session(), first_name, last_update, updated_at, restored_fresh=True)
+        return Stored(session, first_name, last_update, updated_at)
+
+    async def put(self, chat_id: int, user_id: int, stored: Stored) -> None:
+        session = stored.session
+        await self.unit.execute(
+            "INSERT INTO sessions (chat_id, user_id, data, first_name, last_update, updated_at, "
+            "state, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            "ON CONFLICT (chat_id, user_id) DO UPDATE SET data = excluded.data, "
+            "first_name = excluded.first_name, last_update = excluded.last_update, "
+            "updated_at = excluded.updated_at, state = excluded.state, source = excluded.source",
+            chat_id,
+            user_id,
+            json.dumps(session.to_dict(), separators=(",", ":")),
+            _optional_text(stored.first_name),
+            stored.last_update,
+            self.unit.now,
+            session.state,
+            _optional_text(session.source),
+        )
+
+
+class _Events:
+    def __init__(self, unit: PostgresUnit) -> None:
+        self.unit = unit
+
+    async def add(
+        self, user_id: int, kind: str, *, source: str | None = None, detail: str | None = None
+    ) -> None:
+        now = self.unit.now
+        source, detail = _optional_text(source), _optional_text(detail)
+        await self.unit.execute(
+            "INSERT INTO events (at, user_id, source, kind, detail) VALUES ($1, $2, $3, $4, $5)",
+            now,
+            user_id,
+            source,
+            kind,
+            detail,
+        )
+        day_detail = (detail or "") if kind == FINISHED else ""
+        self.unit.day_counts[(now // DAY, source or "", kind, day_detail)] += 1
+
+    async def latest(self, user_id: int, kinds: Sequence[str]) -> str | None:
+        row = await self.unit.fetchrow(
+            "SELECT kind FROM events WHERE user_id = $1 AND kind = ANY($2::text[]) "
+            "ORDER BY id DESC LIMIT 1",
+            user_id,
+            list(kinds),
+        )
+        return row[0] if row else None
+
+    async def exists(self, user_id: int, kind: str, detail: str) -> bool:
+        row = await self.unit.fetchrow(
+            "SELECT 1 FROM events WHERE user_id = $1 AND kind = $2 AND detail = $3 LIMIT 1",
+            user_id,
+            kind,
+            _text(detail),
+        )
+        return row is not None
+
+
+class _Leads:
+    def __init__(self, unit: PostgresUnit) -> None:
+        self.unit = unit
+
+    async def add(self, lead: Lead) -> None:
+        await self.unit.execute(
+            "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
+            "answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            self.unit.now,
+            lead.chat_id,
+            lead.user_id,
+            _text(lead.name),
+            _text(lead.contact),
+            _optional_text(lead.source),
+            lead.recommendation,
+            json.dumps(dict(lead.answers), separators=(",", ":")),
+        )
+
+
+class _Outbox:
+    def __init__(self, unit: PostgresUnit) -> None:
+        self.unit = unit
+
+    async def put(self, user_id: int, messages: Sequence[Outgoing]) -> None:
+        await self.unit.executemany(
+            "INSERT INTO outbox (user_id, chat_id, kind, body, live, digest) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            [
+                (
+                    user_id,
+                    m.chat_id,
+                    m.kind,
+                    json.dumps(m.body, separators=(",", ":"), ensure_ascii=False),
+                    m.live,
+                    m.digest,
+                )
+                for m in messages
+            ],
+        )
+
+    async def owed(self, user_id: int) -> list[Owed]:
+        rows = await self.unit.fetch(
+            "SELECT id, chat_id, kind, body, live, digest FROM outbox WHERE user_id = $1 "
+            "ORDER BY id",
+            user_id,
+        )
+        return [
+            Owed(id_, user_id, Outgoing(chat, kind, json.loads(body), live, digest))
+            for id_, chat, kind, body, live, digest in rows
+        ]
+
+    async def live(self, chat_id: int, user_id: int) -> Live | None:
+        row = await self.unit.fetchrow(
+            "SELECT message_id, digest FROM live WHERE chat_id = $1 AND user_id = $2",
+            chat_id,
+            user_id,
+        )
+        return Live(row[0], row[1]) if row else None
+
+    async def delivered(self, owed: Owed, message_id: int | None) -> None:
+        message = owed.message
+        if message.live and message_id is not None:
+            # Only while it is still owed: after /forget, nothing about the user comes back.
+            await self.unit.execute(
+                "INSERT INTO live (chat_id, user_id, message_id, digest) "
+                "SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM outbox WHERE id = $5) "
+                "ON CONFLICT (chat_id, user_id) DO UPDATE SET message_id = excluded.message_id, "
+                "digest = excluded.digest",
+                message.chat_id,
+                owed.user_id,
+                message_id,
+                message.digest,
+                owed.id,
+            )
+        await self.unit.execute("DELETE FROM outbox WHERE id = $1", owed.id)
+
+    async def release(self, chat_id: int, user_id: int) -> None:
+        await self.unit.execute(
+            "DELETE FROM live WHERE chat_id = $1 AND user_id = $2", chat_id, user_id
+        )
+
+
+class _Links:
+    def __init__(self, unit: PostgresUnit) -> None:
+        self.unit = unit
+
+    async def add(self, name: str) -> None:
+        await self.unit.execute(
+            "INSERT INTO links (name, created_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            _text(name),
+            self.unit.now,
+        )
+
+    async def exists(self, name: str) -> bool:
+        row = await self.unit.fetchrow("SELECT 1 FROM links WHERE name = $1", _text(name))
+        return row is not None
+
+
+# -- the export (run in a child process by ``python -m storage.export --postgres OUT``) -------
+
+SESSIONS_SQL = (
+    "SELECT updated_at, chat_id, user_id, first_name, source, state, data "
+    "FROM sessions ORDER BY updated_at, chat_id, user_id"
+)
+LEADS_SQL = (
+    "SELECT at, chat_id, user_id, name, source, recommendation, answers, contact "
+    "FROM leads ORDER BY at, id"
+)
+
+
+def _iso(at: int) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def _answers_json(data: str) -> str:
+    return json.dumps(_answers(data), separators=(",", ":"), ensure_ascii=False)
+
+
+async def export_to(connection: Connection, out: Path) -> int:
+    """Stream every session and lead into ``out`` as CSV from one snapshot; return the rows."""
+    count = 0
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        with out.open("w", encoding="utf-8", newline="") as file:
+            writer = export.csv_writer(file)
+            async for at, chat, user, name, source, state, data in connection.cursor(
+                SESSIONS_SQL, prefetch=EXPORT_PREFETCH
+            ):
+                answers = _answers_json(data)
+                row = ("session", _iso(at), chat, user, name or "", source or "", state, "")
+                writer.writerow(export.cells((*row, answers, "")))
+                count += 1
+            async for at, chat, user, name, source, rec, answers, contact in connection.cursor(
+                LEADS_SQL, prefetch=EXPORT_PREFETCH
+            ):
+                lead = ("lead", _iso(at), chat, user, name, source or "", "", rec, answers)
+                writer.writerow(export.cells((*lead, contact)))
+                count += 1
+    return count
+
+
+async def export_from_environment(out: Path) -> int:
+    """The export as the child process runs it: DATABASE_URL and DATABASE_SCHEMA from the
+    environment (so the password is never on a command line)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        raise StorageError("DATABASE_URL is not set")
+    connection = await connect(url, os.environ.get("DATABASE_SCHEMA") or None)
+    try:
+        return await export_to(connection, out)
+    finally:
+        await connection.close()

@@ -1,0 +1,337 @@
+"""PostgreSQL's own: migrations, one user's turns across instances, failures, /forget's reach.
+
+The storage contract (``tests/test_storage_contract.py``) runs against PostgreSQL too; these
+tests cover what only a shared server has: several stores (instances) on one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+
+from advisor import Knowledge
+from dialogs.conversation import Begin, Person, Typed
+from dialogs.engine import DialogEngine
+from dialogs.session import Session
+from storage.base import (
+    STARTED,
+    Lead,
+    Outgoing,
+    StorageError,
+    StoreBusy,
+    Stored,
+    StoreUnavailable,
+)
+from storage.postgres import MIGRATIONS, PostgresStore, schema_version
+from tests.postgres import Postgres
+from tests.test_conversation_service import build_conversation
+
+ADA, BOB = 101, 202
+
+
+@pytest.fixture
+async def store(postgres: Postgres, knowledge: Knowledge) -> AsyncIterator[PostgresStore]:
+    opened = await postgres.store(knowledge).open()
+    yield opened
+    await opened.close()
+
+
+async def versions(postgres: Postgres) -> list[int]:
+    connection = await postgres.connect()
+    try:
+        return [row[0] for row in await connection.fetch("SELECT version FROM schema_version")]
+    finally:
+        await connection.close()
+
+
+async def bump(store: PostgresStore, user_id: int) -> None:
+    """A read-modify-write of a counter kept in the session's last update id."""
+    async with store.unit(user_id) as uow:
+        stored = await uow.sessions.get(user_id, user_id) or Stored()
+        await asyncio.sleep(random.uniform(0, 0.003))  # let the other instance try to cut in
+        stored.last_update += 1
+        await uow.sessions.put(user_id, user_id, stored)
+
+
+async def counter(store: PostgresStore, user_id: int) -> int:
+    async with store.unit(user_id) as uow:
+        stored = await uow.sessions.get(user_id, user_id)
+    return stored.last_update if stored else 0
+
+
+# -- migrations ----------------------------------------------------------------------------------
+
+
+async def test_a_fresh_database_is_migrated_to_the_latest_version(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    store = await postgres.store(knowledge).open()
+    try:
+        assert (store.migrated_from, store.schema_version) == (0, len(MIGRATIONS))
+        assert await versions(postgres) == list(range(1, len(MIGRATIONS) + 1))
+        await store.ping()
+    finally:
+        await store.close()
+
+
+async def test_migrating_an_up_to_date_database_again_changes_nothing(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    first = await postgres.store(knowledge).open()
+    async with first.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, Stored(Session(state="q_security"), "Ada", 7))
+    await first.close()
+    again = await postgres.store(knowledge).open()
+    try:
+        assert (again.migrated_from, again.schema_version) == (len(MIGRATIONS),) * 2
+        assert await versions(postgres) == list(range(1, len(MIGRATIONS) + 1))
+        async with again.unit(ADA) as uow:
+            stored = await uow.sessions.get(ADA, ADA)
+        assert stored is not None and stored.session.state == "q_security"
+    finally:
+        await again.close()
+
+
+async def test_instances_starting_at_once_apply_each_migration_exactly_once(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    stores = [postgres.store(knowledge) for _ in range(4)]
+    try:
+        await asyncio.gather(*(store.open() for store in stores))
+        assert sorted(store.migrated_from for store in stores) == [0] + [len(MIGRATIONS)] * 3
+        assert {store.schema_version for store in stores} == {len(MIGRATIONS)}
+        assert await versions(postgres) == list(range(1, len(MIGRATIONS) + 1))
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_the_named_schema_is_created_when_it_does_not_exist_yet(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    elsewhere = Postgres(postgres.url, postgres.schema + "_new")
+    try:
+        store = await elsewhere.store(knowledge).open()
+        await store.close()
+        assert await versions(elsewhere) == list(range(1, len(MIGRATIONS) + 1))
+    finally:
+        connection = await postgres.connect()
+        await connection.execute(f"DROP SCHEMA IF EXISTS {elsewhere.schema} CASCADE")
+        await connection.close()
+
+
+# -- one user's turns across instances -----------------------------------------------------------
+
+
+async def test_two_instances_never_apply_one_users_updates_at_once(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        await asyncio.gather(*(bump(one if i % 2 else two, ADA) for i in range(50)))
+        assert await counter(one, ADA) == 50
+        assert await counter(two, ADA) == 50
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_users_turn_on_another_instance_waits_for_the_first_and_sees_its_writes(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        async with one.unit(ADA) as uow:
+            await uow.sessions.put(ADA, ADA, Stored(Session(), "Ada", 41))
+            second = asyncio.create_task(counter(two, ADA))
+            await asyncio.sleep(0.3)
+            assert not second.done()  # waiting for ADA's lock, not reading the old row
+        assert await asyncio.wait_for(second, 5) == 41
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_one_users_turn_does_not_hold_up_another_users_turn(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        async with one.unit(ADA) as uow:
+            await uow.sessions.put(ADA, ADA, Stored())
+            await asyncio.wait_for(bump(two, BOB), 2)
+            await asyncio.wait_for(bump(one, BOB), 2)  # the same instance: its pool has room
+        assert await counter(one, BOB) == 2
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_many_turns_of_one_user_in_one_instance_do_not_exhaust_its_pool(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    store = await postgres.store(knowledge, pool_size=2).open()
+    try:
+        turns = [bump(store, ADA) for _ in range(20)]
+        await asyncio.wait_for(asyncio.gather(*turns, store.all_sessions()), 20)
+        assert await counter(store, ADA) == 20
+    finally:
+        await store.close()
+
+
+async def test_daily_totals_stay_exact_when_instances_count_at_once(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+
+    async def start(store: PostgresStore, user_id: int) -> None:
+        async with store.unit(user_id) as uow:
+            await uow.events.add(user_id, STARTED, source="ads")
+
+    try:
+        await asyncio.gather(*(start(one if u % 2 else two, u) for u in range(1, 61)))
+        [total] = await one.event_totals(0)
+        assert (total.source, total.kind, total.count) == ("ads", STARTED, 60)
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_an_update_applied_by_one_instance_is_a_repeat_on_any_other(
+    postgres: Postgres, knowledge: Knowledge, engine: DialogEngine
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        first, second = build_conversation(engine, one), build_conversation(engine, two)
+        ada = Person(ADA, ADA, "Ada")
+        assert not (await first.handle(ada, Begin(), update_id=10)).repeat
+        assert (await second.handle(ada, Begin(), update_id=10)).repeat
+        both = await asyncio.gather(  # Telegram redelivering to another instance at once
+            first.handle(ada, Typed("python"), update_id=11),
+            second.handle(ada, Typed("python"), update_id=11),
+        )
+        assert sorted(outcome.repeat for outcome in both) == [False, True]
+        assert [event.kind for event in await one.events_since(0)] == [STARTED]
+        async with two.unit(ADA) as uow:
+            stored = await uow.sessions.get(ADA, ADA)
+        assert stored is not None and stored.last_update == 11
+        assert stored.session.answers == {"team": "python"}
+    finally:
+        await one.close()
+        await two.close()
+
+
+# -- privacy and odd input -----------------------------------------------------------------------
+
+
+async def test_forgetting_leaves_no_row_with_the_users_id_in_any_table(
+    store: PostgresStore, postgres: Postgres
+) -> None:
+    lead = Lead(ADA, ADA, "Ada", "ada@example.org", "ads", "django", {"team": "python"})
+    async with store.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, Stored(Session(), "Ada"))
+        await uow.sessions.put(-300, ADA, Stored(Session(), "Ada"))
+        await uow.events.add(ADA, STARTED)
+        await uow.leads.add(lead)
+        await uow.outbox.put(ADA, [Outgoing(ADA, "send", {"text": "hi"}, live=True)])
+        [owed] = await uow.outbox.owed(ADA)
+        await uow.outbox.delivered(owed, 5)
+        await uow.outbox.put(ADA, [Outgoing(ADA, "send", {"text": "owed"})])
+    async with store.unit(ADA) as uow:
+        await uow.forget(ADA)
+    connection = await postgres.connect()
+    try:
+        tables = await connection.fetch(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = $1 AND column_name = 'user_id'",
+            postgres.schema,
+        )
+        assert {row[0] for row in tables} == {"sessions", "events", "leads", "outbox", "live"}
+        for (table,) in tables:
+            left = await connection.fetchval(
+                f"SELECT count(*) FROM {table} WHERE user_id = $1", ADA
+            )
+            assert (table, left) == (table, 0)
+    finally:
+        await connection.close()
+
+
+async def test_text_with_a_nul_character_is_stored_rather_than_refused(
+    store: PostgresStore,
+) -> None:
+    lead = Lead(ADA, ADA, "Ada\x00Lovelace", "ada@example.org\x00", None, "django", {})
+    async with store.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, Stored(Session(), "A\x00da"))
+        await uow.leads.add(lead)
+    [stored] = await store.all_leads()
+    assert stored.name == "Ada\ufffdLovelace"
+    assert await store.first_name(ADA, ADA) == "A\ufffdda"
+
+
+# -- reaching the server -------------------------------------------------------------------------
+
+
+async def test_an_unreachable_server_is_one_line_naming_database_url_without_the_password(
+    knowledge: Knowledge,
+) -> None:
+    store = PostgresStore("postgresql://bot:s3cret-pw@127.0.0.1:1/bot", knowledge)
+    with pytest.raises(StoreUnavailable) as raised:
+        await store.open()
+    message = str(raised.value)
+    assert message.startswith("DATABASE_URL: cannot reach postgresql://bot:***@127.0.0.1:1/bot")
+    assert "s3cret-pw" not in message and "\n" not in message
+    await store.close()  # closing a store that never opened is fine
+
+
+async def test_a_database_that_does_not_exist_is_a_setup_error_not_a_retry(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    url = postgres.url.rsplit("/", 1)[0] + "/no_such_database_here"
+    with pytest.raises(StorageError, match="no_such_database_here") as raised:
+        await PostgresStore(url, knowledge).open()
+    assert not isinstance(raised.value, StoreUnavailable)
+
+
+async def test_a_store_that_is_not_open_does_not_answer_a_ping(knowledge: Knowledge) -> None:
+    with pytest.raises(StorageError, match="not open"):
+        await PostgresStore("postgresql://127.0.0.1:1/x", knowledge).ping()
+
+
+async def test_connections_the_server_dropped_are_replaced_and_the_next_turn_works(
+    store: PostgresStore, postgres: Postgres
+) -> None:
+    await bump(store, ADA)
+    connection = await postgres.connect()
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'stack-advisor' AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    failures = 0
+    for _ in range(3):  # a pooled connection found dead is StoreBusy (the turn is retried)
+        try:
+            await bump(store, ADA)
+            break
+        except StoreBusy:
+            failures += 1
+    assert failures < 3
+    await store.ping()
+    assert await counter(store, ADA) == 2
+
+
+async def test_the_schema_version_is_readable_without_migrating(postgres: Postgres) -> None:
+    connection = await postgres.connect()
+    try:
+        assert await schema_version(connection) == 0
+    finally:
+        await connection.close()
