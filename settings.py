@@ -22,6 +22,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HOSTNAME_RE = re.compile(
     r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?", re.ASCII
 )
+#: The highest MAX_CONCURRENT_UPDATES: each running update may hold an HTTP connection, and a
+#: process often may open only 1,024 files. More throughput comes from more instances.
+MAX_IN_FLIGHT = 512
 #: Characters a webhook path may use (the server matches the path exactly, unescaped).
 WEBHOOK_PATH_RE = re.compile(r"[A-Za-z0-9._~/-]*", re.ASCII)
 
@@ -56,6 +59,11 @@ class Settings:
     share_secret: str | None = None
     #: How long to keep retrying when the Bot API cannot be reached at start-up, in seconds.
     startup_retry_seconds: int = 60
+    #: Updates processed at once (one user's updates always run one after another). Enough
+    #: to keep the Bot API busy: rate x calls per update x round trip = 200 updates/s x 2.3
+    #: calls x 50 ms (Telegram) = 23 in flight, doubled for slow round trips and bursts and
+    #: rounded up; docs/performance.md has the measurements behind it.
+    max_concurrent_updates: int = 64
 
     def __repr__(self) -> str:
         hidden = "***" if self.bot_token else None
@@ -127,6 +135,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         share_secret=get.text("SHARE_SECRET"),
         startup_retry_seconds=get.integer(
             "STARTUP_RETRY_SECONDS", DEFAULTS.startup_retry_seconds, low=0, high=86_400
+        ),
+        max_concurrent_updates=get.integer(
+            "MAX_CONCURRENT_UPDATES", DEFAULTS.max_concurrent_updates, low=1, high=MAX_IN_FLIGHT
         ),
     )
 
