@@ -59,10 +59,11 @@ class Settings:
     share_secret: str | None = None
     #: How long to keep retrying when the Bot API cannot be reached at start-up, in seconds.
     startup_retry_seconds: int = 60
-    #: Updates processed at once (one user's updates always run one after another). Enough
-    #: to keep the Bot API busy: rate x calls per update x round trip = 200 updates/s x 2.3
-    #: calls x 50 ms (Telegram) = 23 in flight, doubled for slow round trips and bursts and
-    #: rounded up; docs/performance.md has the measurements behind it.
+    #: Updates processed at once (one user's updates always run one after another). An update
+    #: holds its slot for its Bot API calls, one after another, plus its own work: at 200
+    #: updates/s (one busy instance) x (2.1 calls x 50 ms round trip to Telegram + ~10 ms)
+    #: that is 23 in flight; 64 covers round trips up to ~140 ms. Against a server answering
+    #: in 1 ms, 4 would do (docs/performance.md, "The concurrency bound").
     max_concurrent_updates: int = 64
 
     def __repr__(self) -> str:

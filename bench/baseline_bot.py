@@ -1,9 +1,9 @@
 """The baseline: our bot in the configuration before issue 13, for the same-run comparison.
 
-Everything is today's code except how updates are scheduled, which is as it was: each user's
-updates chained behind a future while python-telegram-bot's semaphore admits up to 4,096
-updates at once (an update waiting for its user's previous one holds one of them), and the
-Bot API client's default pool of 256 connections.
+Everything is today's code except how updates are scheduled and sent, which is as it was:
+each user's updates chained behind a future while python-telegram-bot's semaphore admits up to
+4,096 updates at once (an update waiting for its user's previous one holds one of them), and
+PTB's default Bot API client, httpx with a pool of 256 connections (getUpdates: one).
 
     BOT_TOKEN=... TELEGRAM_API_URL=http://127.0.0.1:PORT python -m bench.baseline_bot
 """
@@ -17,6 +17,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram.ext import BaseUpdateProcessor
+from telegram.request import HTTPXRequest
 
 from advisor import Knowledge
 from bot import load
@@ -68,7 +69,7 @@ def build_baseline(settings: Settings, knowledge: Knowledge) -> BotApp:
         settings,
         knowledge,
         update_processor=ChainedPerUserOrder(IN_FLIGHT),
-        connection_pool_size=POOL,
+        requests=(HTTPXRequest(connection_pool_size=POOL), HTTPXRequest(connection_pool_size=1)),
     )
 
 

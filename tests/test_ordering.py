@@ -14,17 +14,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Chat, Message, Update, User
-from telegram.request import BaseRequest, HTTPXRequest
 
 from advisor import Knowledge
 from frontends.telegram import build_application
 from frontends.telegram.app import EXTRA_CONNECTIONS
 from frontends.telegram.ordering import PerUserOrder
+from frontends.telegram.transport import AiohttpRequest
 from settings import SettingsError, load_settings
 
 TOKEN = "123456:ABCdef_ghi-jkl"
@@ -351,14 +350,8 @@ def test_the_application_runs_updates_within_the_limit_with_a_connection_each(
     app = build_application(load_settings(environ), knowledge)
     processor = app.update_processor
     assert isinstance(processor, PerUserOrder) and processor.limit == 12
-    assert pool_size(app.bot.request) == 12 + EXTRA_CONNECTIONS
-    polling = app.bot._request[0]  # getUpdates has a client of its own
-    assert pool_size(polling) == 1
-
-
-def pool_size(request: BaseRequest) -> int:
-    """The most connections python-telegram-bot's HTTPX client opens (not public in PTB)."""
-    assert isinstance(request, HTTPXRequest)
-    limits: httpx.Limits = request._client_kwargs["limits"]
-    assert limits.max_connections is not None
-    return limits.max_connections
+    calls = app.bot.request
+    assert isinstance(calls, AiohttpRequest)
+    assert calls.connection_pool_size == 12 + EXTRA_CONNECTIONS
+    polls = app.bot._request[0]  # getUpdates has a client of its own (not public in PTB)
+    assert isinstance(polls, AiohttpRequest) and polls.connection_pool_size == 1

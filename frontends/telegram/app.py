@@ -15,6 +15,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from advisor import Knowledge
 from dialogs.conversation import Conversation
@@ -30,6 +31,7 @@ from .delivery import TelegramTransport
 from .ordering import PerUserOrder
 from .ratelimit import PerChatRateLimiter
 from .render import TelegramPresenter
+from .transport import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -51,15 +53,16 @@ def build_application(
     store: Store | None = None,
     engine: DialogEngine | None = None,
     update_processor: BaseUpdateProcessor | None = None,
-    connection_pool_size: int | None = None,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
 ) -> BotApp:
     """A ready-to-run Application: handlers, storage, ordering, rate limits, error handling.
 
-    Updates run through :class:`PerUserOrder` with ``settings.max_concurrent_updates`` slots,
-    and the Bot API client gets one connection per slot plus :data:`EXTRA_CONNECTIONS`, so a
-    request never queues inside the HTTP client's pool. ``update_processor`` and
-    ``connection_pool_size`` replace those two (the benchmark's baseline runs the previous
-    configuration through them).
+    Updates run through :class:`PerUserOrder` with ``settings.max_concurrent_updates`` slots.
+    Bot API calls go through :class:`AiohttpRequest` with one connection per slot plus
+    :data:`EXTRA_CONNECTIONS`, so a call never queues for a connection; getUpdates has a
+    client of its own with one connection. ``update_processor`` and ``requests`` (the client
+    for the calls, the one for getUpdates) replace those (the benchmark's baseline runs the
+    previous configuration through them).
     """
     if settings.bot_token is None:
         raise ValueError("build_application needs settings with a BOT_TOKEN")
@@ -70,6 +73,10 @@ def build_application(
     backend: Store = store
     api = settings.telegram_api_url
     limited = settings.rate_limit > 0
+    calls, polls = requests or (
+        AiohttpRequest(settings.max_concurrent_updates + EXTRA_CONNECTIONS),
+        AiohttpRequest(1),  # our polling loop makes one call at a time
+    )
 
     async def post_init(app: BotApp) -> None:
         if sqlite is not None:
@@ -94,10 +101,8 @@ def build_application(
             )
         )
         .concurrent_updates(update_processor or PerUserOrder(settings.max_concurrent_updates))
-        .connection_pool_size(
-            connection_pool_size or settings.max_concurrent_updates + EXTRA_CONNECTIONS
-        )
-        .get_updates_connection_pool_size(1)  # our polling loop makes one call at a time
+        .request(calls)
+        .get_updates_request(polls)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -230,7 +230,7 @@ def _cause(exc: Exception) -> str:
     if isinstance(exc, RetryAfter):
         return f"asked to wait: {exc}"
     text = str(exc)
-    if text.startswith("httpx."):
+    if text.startswith(("aiohttp.", "httpx.")):  # the HTTP client's own error
         return f"cannot connect: {text}"
     return f"the server answered with an error: {text}"
 
