@@ -22,6 +22,9 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 HOSTNAME_RE = re.compile(
     r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9_-]{1,63}(?<!-))*\.?", re.ASCII
 )
+#: The highest MAX_CONCURRENT_UPDATES: each running update may hold an HTTP connection, and a
+#: process often may open only 1,024 files. More throughput comes from more instances.
+MAX_IN_FLIGHT = 512
 #: Characters a webhook path may use (the server matches the path exactly, unescaped).
 WEBHOOK_PATH_RE = re.compile(r"[A-Za-z0-9._~/-]*", re.ASCII)
 #: The URL schemes that select PostgreSQL (libpq accepts both).
@@ -67,6 +70,12 @@ class Settings:
     share_secret: str | None = None
     #: How long to keep retrying when the Bot API cannot be reached at start-up, in seconds.
     startup_retry_seconds: int = 60
+    #: Updates processed at once (one user's updates always run one after another). An update
+    #: holds its slot for its Bot API calls, one after another, plus its own work: at 200
+    #: updates/s (one busy instance) x (2.1 calls x 50 ms round trip to Telegram + ~10 ms)
+    #: that is 23 in flight; 64 covers round trips up to ~140 ms. Against a server answering
+    #: in 1 ms, 4 would do (docs/performance.md, "The concurrency bound").
+    max_concurrent_updates: int = 64
 
     def __repr__(self) -> str:
         hidden = "***" if self.bot_token else None
@@ -153,6 +162,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         share_secret=get.text("SHARE_SECRET"),
         startup_retry_seconds=get.integer(
             "STARTUP_RETRY_SECONDS", DEFAULTS.startup_retry_seconds, low=0, high=86_400
+        ),
+        max_concurrent_updates=get.integer(
+            "MAX_CONCURRENT_UPDATES", DEFAULTS.max_concurrent_updates, low=1, high=MAX_IN_FLIGHT
         ),
     )
 

@@ -24,7 +24,14 @@ from advisor import Knowledge
 
 from . import storage
 from .load import Driver, OpenLoopPlan, SimUser, figures, run_closed, run_open
-from .processes import Child, Children, floor_bot_argv, our_bot_argv, wait_until_polling
+from .processes import (
+    Child,
+    Children,
+    baseline_bot_argv,
+    floor_bot_argv,
+    our_bot_argv,
+    wait_until_polling,
+)
 
 FIRST_USER_ID = 700_000_001
 DROPPED_KEYBOARD_NOT_FOUND = "editMessageReplyMarkup 400 Bad Request: message to edit not found"
@@ -43,13 +50,23 @@ class Setup:
     state_db: Path
 
 
+#: Bots with our logic, whose results can be checked against the advisor core.
+LOGIC = frozenset({"ours", "baseline"})
+
+
 @asynccontextmanager
 async def running(
-    kind: str, knowledge: Knowledge, work: Path, state_db: Path | None = None, **env: str
+    kind: str,
+    knowledge: Knowledge,
+    work: Path,
+    state_db: Path | None = None,
+    latency_ms: float = 0.0,
+    **env: str,
 ) -> AsyncIterator[Setup]:
-    """Start the fake and a bot (``ours`` or ``floor``); stop both when the block ends.
+    """Start the fake and a bot (``ours``, ``baseline`` or ``floor``); stop both at the end.
 
-    ``env`` adds settings for the bot (``ADMIN_IDS=...``).
+    ``env`` adds settings for the bot (``ADMIN_IDS=...``); ``latency_ms`` is the fake's
+    simulated round trip.
     """
     state_db = state_db or work / "state.sqlite3"
     timeout = aiohttp.ClientTimeout(total=60)
@@ -58,8 +75,13 @@ async def running(
         Children(work) as children,
         aiohttp.ClientSession(timeout=timeout, connector=connector) as http,
     ):
-        fake, url = await children.fake()
-        argv = our_bot_argv(work) if kind == "ours" else floor_bot_argv()
+        fake, url = await children.fake(latency_ms=latency_ms)
+        if kind == "ours":
+            argv = our_bot_argv(work)
+        elif kind == "baseline":
+            argv = baseline_bot_argv()
+        else:
+            argv = floor_bot_argv()
         bot = await children.bot(kind, argv, url, STATE_DB=str(state_db), **env)
         since = await wait_until_polling(http, url, bot)
         yield Setup(fake, bot, url, http, Driver(http, url, knowledge, since=since), state_db)
@@ -117,28 +139,48 @@ async def finish(setup: Setup, fig: dict[str, Any], check: bool) -> dict[str, An
 
 
 async def closed_loop(
-    kind: str, knowledge: Knowledge, work: Path, users: int, seed: int, time_limit: float
+    kind: str,
+    knowledge: Knowledge,
+    work: Path,
+    users: int,
+    seed: int,
+    time_limit: float,
+    latency_ms: float = 0.0,
+    **env: str,
 ) -> dict[str, Any]:
-    """``users`` users at once, each finishing the dialog as fast as the bot lets them."""
-    async with running(kind, knowledge, work) as setup:
+    """``users`` users at once, each finishing the dialog as fast as the bot lets them.
+
+    ``env`` configures the bot (``MAX_CONCURRENT_UPDATES``, ``FLOOR_CONCURRENT_UPDATES``).
+    """
+    check = kind in LOGIC
+    async with running(kind, knowledge, work, latency_ms=latency_ms, **env) as setup:
         sims = [SimUser(FIRST_USER_ID + i, seed * 1_000_003 + i) for i in range(users)]
         meter = Meter(setup)
         await run_closed(setup.driver, sims, concurrency=users, time_limit=time_limit)
-        fig = figures(setup.driver, check_results=kind == "ours")
+        fig = figures(setup.driver, check_results=check)
         fig["resources"] = meter.read(fig["updates"])
-        fig = await finish(setup, fig, check=kind == "ours")
-    if kind == "ours":
+        fig["bot_api_calls_per_update"] = calls_per_update(fig)
+        fig = await finish(setup, fig, check=check)
+    if check:
         fig["storage_after"] = storage.measure(setup.state_db)
     fig["kind"] = kind
+    fig["latency_ms_simulated"] = latency_ms
+    fig["env"] = env
     return fig
+
+
+def calls_per_update(fig: dict[str, Any]) -> float | None:
+    """Bot API calls the bot made per update (getUpdates and getMe left out)."""
+    updates = fig["updates"]
+    return round(fig["reply_calls"] / updates, 2) if updates else None
 
 
 async def open_loop(
     kind: str, knowledge: Knowledge, work: Path, plan: OpenLoopPlan, seed: int
 ) -> dict[str, Any]:
     """Updates offered to a bot (``ours`` or ``floor``) at a fixed rate for a fixed time."""
-    check = kind == "ours"
-    async with running(kind, knowledge, work) as setup:
+    check = kind in LOGIC
+    async with running(kind, knowledge, work, latency_ms=plan.latency_ms) as setup:
         ids = itertools.count(FIRST_USER_ID)
 
         def make_user() -> SimUser:

@@ -5,8 +5,10 @@ question with an inline keyboard; a button press edits the message into the next
 answers the callback query; the last press edits the message into "all answered", sends the
 chart and the summary (with as many buttons as ours) and answers. Every screen is built once
 at start-up from the same data (the questions that are always asked, a fixed result), so texts
-and keyboards have the sizes of ours. Updates are processed concurrently, as many at a time as
-ours (the environment variable FLOOR_CONCURRENT_UPDATES changes that, for experiments).
+and keyboards have the sizes of ours. Updates are processed concurrently with PTB's own
+``concurrent_updates`` (no per-user order) and its default connection pool, as many at a time
+as ours runs by default (``MAX_CONCURRENT_UPDATES``); the environment variable
+FLOOR_CONCURRENT_UPDATES changes that (the closed-loop benchmark sweeps it).
 
     BOT_TOKEN=... TELEGRAM_API_URL=http://127.0.0.1:PORT python -m bench.floor_bot
 """
@@ -25,11 +27,11 @@ from advisor import Knowledge, recommend
 from advisor.chart import render_chart_png
 from advisor.summary import SUMMARY_LIMIT, render_summary_html, visible_length
 from bot import load
-from frontends.telegram.app import MAX_CONCURRENT_UPDATES
+from settings import DEFAULTS
 
 Screen = tuple[str, InlineKeyboardMarkup | None]
-#: Updates handled at once: the same as ours.
-CONCURRENCY = MAX_CONCURRENT_UPDATES
+#: Updates handled at once: the same as ours by default.
+CONCURRENCY = DEFAULTS.max_concurrent_updates
 
 
 def button(knowledge: Knowledge, name: str, data: str) -> InlineKeyboardButton:

@@ -200,6 +200,8 @@ class Driver:
         #: Failed calls that are expected in a run ("method status description" -> count).
         self.tolerated: dict[str, int] = {}
         self.calls_seen = 0
+        #: Bot API calls the bot made apart from getUpdates and getMe.
+        self.api_calls = 0
         self.posts = 0
 
     # -- sending -----------------------------------------------------------------------------
@@ -262,6 +264,8 @@ class Driver:
 
     def handle(self, call: JSON) -> None:
         method = call["method"]
+        if method not in ("getUpdates", "getMe"):
+            self.api_calls += 1
         if method in IGNORED_METHODS and call["status"] == 200:
             return
         user = None
@@ -413,6 +417,8 @@ class OpenLoopPlan:
     active_users: int
     #: How long to wait, after the last offered update, for the replies still due.
     drain: float = 120.0
+    #: The fake's simulated round trip to Telegram, in milliseconds.
+    latency_ms: float = 0.0
 
 
 async def run_open(
@@ -559,4 +565,5 @@ def figures(driver: Driver, *, check_results: bool) -> dict[str, Any]:
         "tolerated_failed_calls": dict(driver.tolerated),
         "stray_examples": driver.stray[:5],
         "calls_seen": driver.calls_seen,
+        "reply_calls": driver.api_calls,
     }

@@ -168,9 +168,13 @@ class Children:
         self.children.append(child)
         return child
 
-    async def fake(self, name: str = "fake") -> tuple[Child, str]:
-        """The fake Bot API server in its own process; returns it and its root URL."""
+    async def fake(self, name: str = "fake", latency_ms: float = 0.0) -> tuple[Child, str]:
+        """The fake Bot API server in its own process; returns it and its root URL.
+
+        ``latency_ms`` holds every Bot API answer back that long (a simulated round trip).
+        """
         argv = [sys.executable, "-m", "fake_telegram", "--port", "0", "--token", TOKEN]
+        argv += ["--latency-ms", str(latency_ms)]
         child = await self.spawn(name, argv, base_env(), pipe_stdout=True)
         assert child.process.stdout is not None
         try:
@@ -203,6 +207,11 @@ def our_bot_argv(work: Path) -> list[str]:
         "--env-file",
         str(work / "no.env"),
     ]
+
+
+def baseline_bot_argv() -> list[str]:
+    """Our bot with the update scheduling it had before issue 13 (bench/baseline_bot.py)."""
+    return [os.environ.get("BENCH_BOT_PYTHON", sys.executable), "-m", "bench.baseline_bot"]
 
 
 def floor_bot_argv() -> list[str]:

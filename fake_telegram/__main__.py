@@ -17,6 +17,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--token", default="123:ABC")
     parser.add_argument("--bot-username", default="stack_advisor_test_bot")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="hold every Bot API answer back this long, like the round trip to Telegram (0)",
+    )
     return parser.parse_args(argv)
 
 
@@ -27,7 +33,13 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    fake = FakeTelegram(args.token, host=args.host, port=args.port, bot_username=args.bot_username)
+    fake = FakeTelegram(
+        args.token,
+        host=args.host,
+        port=args.port,
+        bot_username=args.bot_username,
+        latency=args.latency_ms / 1000,
+    )
     async with fake:
         print(f"listening on {fake.root_url}", flush=True)
         await stop.wait()

@@ -149,8 +149,11 @@ class FakeTelegram:
         strict_ampersand: bool = True,
         webhook_retry_delay: float = 0.2,
         webhook_max_attempts: int = 10,
+        latency: float = 0.0,
     ) -> None:
         self.token = token
+        #: Seconds every Bot API answer is held back, to simulate the round trip to Telegram.
+        self.latency = latency
         self.host = host
         self.port = port
         prefix = token.split(":", 1)[0]
@@ -475,6 +478,8 @@ class FakeTelegram:
         call.status, call.response, call.finished_at = status, body, loop.time()
         self.calls.append(call)
         self._signal.notify()
+        if self.latency:  # the call took effect (a user sees it); the answer is on its way
+            await asyncio.sleep(self.latency)
         return web.json_response(body, status=status)
 
     async def _respond(self, token: str, method: str | None, p: v.Params) -> tuple[int, JSON]:

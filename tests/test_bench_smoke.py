@@ -28,7 +28,7 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["correct"] is True
     assert summary["crashed"] == []
-    for name in ("advisor", "startup", "load_closed", "load_open", "memory", "reports"):
+    for name in ("advisor", "startup", "load_closed", "bound", "load_open", "memory", "reports"):
         assert (tmp_path / f"{name}.json").is_file(), name
     closed = json.loads((tmp_path / "load_closed.json").read_text())
     ours, floor = closed["ours"], closed["floor"]
@@ -36,6 +36,20 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
     assert ours["lost"] == ours["misordered"] == ours["errors"] == 0
     assert floor["finished_users"] == 5 and floor["errors"] == 0
     assert closed["ratio"] is not None and closed["ratio"] > 0
+    baseline = closed["baseline"]
+    assert baseline["finished_users"] == 5
+    assert baseline["lost"] == baseline["misordered"] == baseline["errors"] == 0
+    assert closed["ratio_to_baseline"] is not None and closed["ratio_to_baseline"] > 0
+    assert sorted(closed["floors"], key=int) == ["4", "16", "64", "4096"]
+    assert all(f["finished_users"] == 5 and f["errors"] == 0 for f in closed["floors"].values())
+    bound = json.loads((tmp_path / "bound.json").read_text())["runs"]
+    assert [(r["latency_ms_simulated"], r["max_concurrent_updates"]) for r in bound] == [
+        (0, 4),
+        (0, 64),
+        (50, 4),
+        (50, 64),
+    ]
+    assert all(r["lost"] == r["misordered"] == r["errors"] == 0 for r in bound)
     assert ours["latency_first_reply_ms"]["p99"] is not None
     opened = json.loads((tmp_path / "load_open.json").read_text())
     assert opened["ours"]["lost"] == opened["ours"]["errors"] == 0

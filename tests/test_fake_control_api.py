@@ -138,3 +138,16 @@ async def test_the_summary_counts_failures_unanswered_queries_and_sees_a_long_po
     assert summary["updates_queued"] == 1
     assert summary["pending_updates"] == 1  # not yet confirmed by a later getUpdates offset
     assert summary["polling"] is False
+
+
+async def test_a_simulated_round_trip_holds_every_answer_back_but_records_the_call_at_once(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with FakeTelegram(TOKEN, latency=0.2) as slow:
+        loop = asyncio.get_running_loop()
+        sent = loop.time()
+        answer = asyncio.create_task(call(http, slow, "getMe"))
+        found = await slow.wait_for_call("getMe", timeout=5)
+        assert found.time - sent < 0.15 and not answer.done(), "recorded before it is answered"
+        assert (await answer)["ok"] is True
+        assert loop.time() - sent >= 0.2

@@ -8,6 +8,7 @@ import logging
 
 from telegram.ext import (
     Application,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     InlineQueryHandler,
@@ -15,6 +16,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import BaseRequest
 
 from advisor import Knowledge, recommend
 from advisor.chart import render_chart_png
@@ -31,14 +33,16 @@ from .delivery import TelegramTransport
 from .ordering import PerUserOrder
 from .ratelimit import PerChatRateLimiter
 from .render import TelegramPresenter
+from .transport import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
 PURGE_EVERY_SECONDS = 3600
 #: How often messages still owed (after a failure that has passed) are tried again.
 RESUME_EVERY_SECONDS = 15
-#: Updates in flight at once (each user's own updates still run one after another).
-MAX_CONCURRENT_UPDATES = 4096
+#: HTTP connections beyond one per running update: the job delivering owed messages, start-up
+#: and webhook registration calls. getUpdates has its own connection (PTB's second client).
+EXTRA_CONNECTIONS = 4
 #: Channel posts and service messages (joins, pins, title changes …): silently ignored.
 NOT_FOR_US = filters.UpdateType.CHANNEL_POSTS | filters.StatusUpdate.ALL
 ADMIN_COMMANDS = {"link": admin.link, "stats": admin.stats_command, "export": admin.export}
@@ -50,8 +54,18 @@ def build_application(
     *,
     store: Store | None = None,
     engine: DialogEngine | None = None,
+    update_processor: BaseUpdateProcessor | None = None,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
 ) -> BotApp:
-    """A ready-to-run Application: handlers, storage, ordering, rate limits, error handling."""
+    """A ready-to-run Application: handlers, storage, ordering, rate limits, error handling.
+
+    Updates run through :class:`PerUserOrder` with ``settings.max_concurrent_updates`` slots.
+    Bot API calls go through :class:`AiohttpRequest` with one connection per slot plus
+    :data:`EXTRA_CONNECTIONS`, so a call never queues for a connection; getUpdates has a
+    client of its own with one connection. ``update_processor`` and ``requests`` (the client
+    for the calls, the one for getUpdates) replace those (the benchmark's baseline runs the
+    previous configuration through them).
+    """
     if settings.bot_token is None:
         raise ValueError("build_application needs settings with a BOT_TOKEN")
     engine = engine or DialogEngine(knowledge)
@@ -61,6 +75,10 @@ def build_application(
     backend: Store = store
     api = settings.telegram_api_url
     limited = settings.rate_limit > 0
+    calls, polls = requests or (
+        AiohttpRequest(settings.max_concurrent_updates + EXTRA_CONNECTIONS),
+        AiohttpRequest(1),  # our polling loop makes one call at a time
+    )
 
     async def post_init(app: BotApp) -> None:
         if opening is not None:
@@ -86,7 +104,9 @@ def build_application(
                 max_retries=3,
             )
         )
-        .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
+        .concurrent_updates(update_processor or PerUserOrder(settings.max_concurrent_updates))
+        .request(calls)
+        .get_updates_request(polls)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

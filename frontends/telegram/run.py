@@ -2,8 +2,9 @@
 
 Every way the bot cannot run, or cannot run on, ends the process with one line that names the
 cause, and an exit code a supervisor can act on: 2 when the setup must be fixed (a setting,
-the token, the database, a second copy of the bot), 1 when trying again later may help (the
-Bot API could not be reached).
+the token, the database), 3 when another copy of the bot already runs with the same token
+(restarting will not help until it stops), 1 when trying again later may help (the Bot API
+could not be reached).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import signal
 import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 from telegram import Update
@@ -30,7 +31,7 @@ from storage.configured import guarded
 
 from .app import build_application
 from .logs import configure_logging
-from .webhook import WebhookServer
+from .webhook import Database, WebhookServer
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,16 @@ POLL_SECONDS = 10
 FIRST_RETRY, LONGEST_RETRY = 0.5, 15.0
 #: While running, network failures of polling are retried after at most this long.
 LONGEST_POLL_RETRY = 30.0
+#: Exit code when another copy of the bot uses the same token.
+ANOTHER_COPY_EXIT = 3
+#: A polling bot lets one newcomer's poll end its own this often (see :func:`_poll`), in seconds.
+CONFLICT_WINDOW = 60.0
+#: The first getUpdates waits only this long, so a bot is soon known to be polling, in seconds.
+FIRST_POLL_SECONDS = 1
+ANOTHER_COPY = (
+    "BOT_TOKEN: another copy of this bot is already running with the same token (Telegram "
+    "answered 409 Conflict). Stop it, or use webhook mode for several instances."
+)
 TOKEN_REJECTED = "BOT_TOKEN: Telegram rejected the token; check it with @BotFather"
 TOKEN_REVOKED = (
     "BOT_TOKEN: Telegram stopped accepting the token while the bot was running "
@@ -57,12 +68,20 @@ class BotStopped(StackAdvisorError):
         self.exit_code = exit_code
 
 
-def run_telegram(settings: Settings, knowledge: Knowledge) -> int:
-    """Run the bot until stopped, by long polling or as a webhook server; return the exit code."""
+def run_telegram(
+    settings: Settings,
+    knowledge: Knowledge,
+    *,
+    build: Callable[[Settings, Knowledge], App] = build_application,
+) -> int:
+    """Run the bot until stopped, by long polling or as a webhook server; return the exit code.
+
+    ``build`` makes the application (the benchmark's baseline passes another configuration).
+    """
     configure_logging(settings.log_level, [settings.bot_token or "", settings.webhook_secret or ""])
     try:
         with guarded(settings):  # SQLite: STATE_DB checked and locked; PostgreSQL: shared
-            app = build_application(settings, knowledge)
+            app = build(settings, knowledge)
             asyncio.run(_serve(app, settings))
     except StorageError as exc:  # STATE_DB or DATABASE_URL unusable: one line
         logger.error("%s", exc)
@@ -210,7 +229,7 @@ def _cause(exc: Exception) -> str:
     if isinstance(exc, RetryAfter):
         return f"asked to wait: {exc}"
     text = str(exc)
-    if text.startswith("httpx."):
+    if text.startswith(("aiohttp.", "httpx.")):  # the HTTP client's own error
         return f"cannot connect: {text}"
     return f"the server answered with an error: {text}"
 
@@ -238,6 +257,8 @@ async def _serve_webhook(app: App, settings: Settings) -> WebhookServer:
         secret=settings.webhook_secret,
         listen=settings.listen,
         port=settings.port,
+        # Store.ping (storage/base.py) answers the readiness check.
+        database=cast(Database, app.bot_data.services.store),
     )
     try:
         await server.start()
@@ -255,21 +276,43 @@ async def _serve_webhook(app: App, settings: Settings) -> WebhookServer:
 async def _poll(app: App, stop: asyncio.Event) -> None:
     """Long-poll getUpdates into the application's queue until ``stop`` is set.
 
-    Network trouble is retried with a growing pause; a token Telegram no longer accepts and
-    another process polling with the same token end the bot (BotStopped) instead of looping.
+    Network trouble is retried with a growing pause; a token Telegram no longer accepts ends
+    the bot (BotStopped) instead of looping.
+
+    Telegram ends a long poll with 409 Conflict when a newer getUpdates with the same token
+    arrives, so a second copy of the bot first ends the poll of the copy already running. That
+    one has been answered before (its first poll waits only :data:`FIRST_POLL_SECONDS`), so it
+    polls again at once, which ends the newcomer's first poll in turn; a copy never answered
+    yet stops at its first 409 (exit 3, :data:`ANOTHER_COPY`), and the running one goes on. A
+    copy whose polls are ended twice within :data:`CONFLICT_WINDOW` stops too, so two copies
+    never take turns for long (the last to poll stays); a webhook set meanwhile stops it at
+    once.
     """
+    loop = asyncio.get_running_loop()
     offset: int | None = None
     pause = 0.0
+    polled = False  # one of our polls has been answered: we were here first
+    last_conflict = -CONFLICT_WINDOW
     while not stop.is_set():
         poll = app.bot.get_updates(
-            offset=offset, timeout=POLL_SECONDS, allowed_updates=Update.ALL_TYPES
+            offset=offset,
+            timeout=POLL_SECONDS if polled else FIRST_POLL_SECONDS,
+            allowed_updates=Update.ALL_TYPES,
         )
         try:
             updates = await _unless_stopped(stop, poll)
         except InvalidToken:
             raise BotStopped(TOKEN_REVOKED, 2) from None
         except Conflict as exc:
-            raise BotStopped(_conflict(exc), 2) from None
+            again = loop.time() - last_conflict < CONFLICT_WINDOW
+            if _webhook_set(exc) or not polled or again:
+                raise BotStopped(_conflict(exc), ANOTHER_COPY_EXIT) from None
+            last_conflict = loop.time()
+            logger.warning(
+                "another copy of this bot started polling with the same token (409 Conflict); "
+                "polling again, which stops it"
+            )
+            pause = 0.0
         except RetryAfter as exc:
             pause = _seconds(exc)
         except TelegramError as exc:  # network trouble, 5xx, timeouts …
@@ -277,6 +320,7 @@ async def _poll(app: App, stop: asyncio.Event) -> None:
             logger.warning("polling failed (%s); trying again in %.0f s", exc, pause)
         else:
             pause = 0.0
+            polled = polled or updates is not None
             for update in updates or ():
                 await app.update_queue.put(update)
                 offset = update.update_id + 1
@@ -295,13 +339,14 @@ async def _confirm(app: App, offset: int) -> None:
         logger.warning("could not confirm the last updates (they may come again): %s", exc)
 
 
+def _webhook_set(exc: Conflict) -> bool:
+    return "webhook" in str(exc).lower()
+
+
 def _conflict(exc: Conflict) -> str:
-    if "webhook" in str(exc).lower():
+    if _webhook_set(exc):
         return (
             "BOT_TOKEN: a webhook was set for this bot while it was polling (is a copy running "
             "with MODE=webhook?); run one bot per token"
         )
-    return (
-        "BOT_TOKEN: another process is polling Telegram with this token (409 Conflict); "
-        "run one bot per token"
-    )
+    return ANOTHER_COPY

@@ -9,14 +9,17 @@ Unlike PTB's built-in server, this one
 - processes the update inside the request (through the application's update processor, so one
   user's updates still run in order) and answers 200 only after that finished, so Telegram
   redelivers what a crash interrupted;
-- serves ``GET /healthz`` for load balancers and supervisors.
+- serves ``GET /healthz`` (the process is up) and ``GET /readyz`` (it can reach its database,
+  so it can take updates) for load balancers and supervisors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
+from typing import Protocol
 
 from aiohttp import web
 from telegram import Update
@@ -30,6 +33,16 @@ MAX_BODY_BYTES = 1024 * 1024
 #: On shutdown, how long updates in flight may take to finish, in seconds.
 SHUTDOWN_SECONDS = 30.0
 HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
+#: How long the database may take to answer a readiness check, in seconds.
+READY_TIMEOUT = 2.0
+
+
+class Database(Protocol):
+    """What the readiness check needs of the store."""
+
+    async def ping(self) -> None:
+        """Return once the database answered; raise when it cannot be reached."""
 
 
 class WebhookServer:
@@ -43,9 +56,11 @@ class WebhookServer:
         secret: str,
         listen: str,
         port: int,
+        database: Database,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.application = application
+        self.database = database
         self.path = "/" + path.lstrip("/")
         self.listen = listen
         self.port = port
@@ -58,6 +73,7 @@ class WebhookServer:
         app = web.Application(client_max_size=self.max_body_bytes)
         app.router.add_post(self.path, self._update)
         app.router.add_get(HEALTH_PATH, self._health)
+        app.router.add_get(READY_PATH, self._ready)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         try:
@@ -75,7 +91,19 @@ class WebhookServer:
             await runner.cleanup()
 
     async def _health(self, request: web.Request) -> web.Response:
+        """The process is up (says nothing about the database)."""
         return web.Response(text="ok")
+
+    async def _ready(self, request: web.Request) -> web.Response:
+        """200 when the database answers in time, else 503 (and the reason in the log)."""
+        try:
+            async with asyncio.timeout(READY_TIMEOUT):
+                await self.database.ping()
+        except Exception as exc:  # whatever the driver raises: not ready
+            reason = "no answer in time" if isinstance(exc, TimeoutError) else repr(exc)
+            logger.warning("not ready: the database cannot be reached (%s)", reason)
+            return web.Response(status=503, text="database unreachable")
+        return web.Response(text="ready")
 
     async def _update(self, request: web.Request) -> web.Response:
         """Checks the secret, then the size, then processes the update and answers."""

@@ -10,9 +10,12 @@ import asyncio
 import signal
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from fake_telegram import FakeTelegram
+from fake_telegram.server import POLL_CONFLICT
+from frontends.telegram.run import ANOTHER_COPY
 from tests.e2e.test_process import BotProcess, free_port
 
 TOKEN_REVOKED = "BOT_TOKEN: Telegram stopped accepting the token while the bot was running"
@@ -181,26 +184,60 @@ async def test_the_lock_of_a_killed_bot_does_not_block_its_restart(
         await again.stop()
 
 
-async def test_a_bot_whose_token_another_process_polls_with_ends_with_one_line(
+async def test_a_second_bot_polling_with_the_same_token_stops_with_one_line_and_exit_3(
     fake: FakeTelegram, tmp_path: Path
 ) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = quick(fake, tmp_path / "a")
     await first.start()
-    await wait_until_polling(fake, 0)
-    second = quick(fake, tmp_path / "b")
-    await second.start()
     try:
-        code, lines = await ended(first)  # Telegram ends the older poll with 409 Conflict
-        assert code == 2
-        assert the_end(lines).startswith("BOT_TOKEN: another process is polling Telegram")
+        await fake.wait_for_call("getUpdates", lambda call: call.ok, timeout=30)  # it polls
+        second = quick(fake, tmp_path / "b")
+        await second.start()
+        # Its first poll ends the first bot's; the first polls again, which ends the second's.
+        code, lines = await ended(second)
+        assert code == 3
+        assert the_end(lines) == ANOTHER_COPY
         assert_no_traceback(lines)
         ann = fake.user("Ann", timeout=20)
         await ann.send_command("start")
-        assert "Question 1 of 9" in ann.last_message().text, "the other one serves"
+        assert "Question 1 of 9" in ann.last_message().text, "the first one still serves"
+        assert first.proc is not None and first.proc.returncode is None
     finally:
-        await second.stop()
+        await first.stop()
+    assert "another copy of this bot started polling" in first.stderr.decode()
+
+
+async def test_a_bot_whose_polls_keep_being_ended_by_another_copy_stops_instead_of_looping(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    process = quick(fake, tmp_path)
+    await process.start()
+    await wait_until_polling(fake, 0)
+    fake.fail_next("getUpdates", status=409, description=POLL_CONFLICT, times=2)
+    ann = fake.user("Ann", timeout=20)
+    await ann.send_command("start", expect_response=False)  # ends the poll; two more are ended
+    code, lines = await ended(process)
+    assert code == 3
+    assert the_end(lines) == ANOTHER_COPY
+    assert_no_traceback(lines)
+    assert len([c for c in fake.calls_to("getUpdates") if c.status == 409]) == 2
+
+
+async def test_a_webhook_set_by_another_copy_while_polling_ends_the_bot_with_exit_3(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    process = quick(fake, tmp_path)
+    await process.start()
+    await fake.wait_for_call("getUpdates", lambda call: call.ok, timeout=30)
+    hook = f"{fake.base_url}{fake.token}/setWebhook"
+    async with aiohttp.ClientSession() as http:  # as a copy started with MODE=webhook would
+        await http.post(hook, data={"url": "http://127.0.0.1:9/hook"})
+    code, lines = await ended(process)
+    assert code == 3
+    assert the_end(lines).startswith("BOT_TOKEN: a webhook was set for this bot while it was")
+    assert_no_traceback(lines)
 
 
 # -- the runner itself: transient trouble and a clean stop -----------------------------------
