@@ -218,7 +218,9 @@ class DeliveryFailed(Exception):
 
 
 #: A front end's way to deliver one message: returns the delivered message's id (if any) or
-#: raises :class:`DeliveryFailed`.
+#: raises :class:`DeliveryFailed`. A transport may also have ``prepare(messages)``, awaited
+#: before a batch is sent, to do slow work (drawing a chart) before the first message rather
+#: than in a pause between two.
 Transport = Callable[[Outgoing], Awaitable[int | None]]
 
 
@@ -618,6 +620,9 @@ class Conversation:
         async with lock:
             async with self.store.unit(user_id) as uow:
                 owed = await uow.outbox.owed(user_id)
+            prepare = getattr(transport, "prepare", None)
+            if owed and prepare is not None:
+                await prepare([item.message for item in owed])
             for item in owed:
                 delivered, message_id = await self._deliver_one(item, transport)
                 if not delivered:

@@ -69,6 +69,11 @@ class FakeTransport:
         self.chat_of: dict[int, int] = {}
         self._next_id = 100
         self._failures: list[_Failure] = []
+        #: Each batch handed to ``prepare``, and how many messages had been delivered then.
+        self.prepared: list[tuple[list[str], int]] = []
+
+    async def prepare(self, messages: list[Outgoing]) -> None:
+        self.prepared.append(([m.kind for m in messages], len(self.delivered)))
 
     def fail(
         self,
@@ -620,3 +625,14 @@ async def test_forget_removes_everything_about_the_user_in_every_chat(
     assert await store.owing_users() == []
     assert await bob.live() is not None
     assert await conversation.owner_name(GROUP, ADA) is None
+
+
+async def test_slow_work_for_a_result_is_done_before_its_first_message_is_sent(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    kinds, delivered_before = transport.prepared[-1]
+    assert kinds == [EDIT, PHOTO, SEND]  # the chart is drawn before the "done" line goes out
+    assert transport.delivered[delivered_before].kind == EDIT
+

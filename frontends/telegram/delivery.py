@@ -19,6 +19,8 @@ from storage.base import Outgoing
 from .render import EDIT, PHOTO, SEND, UNBUTTON
 
 logger = logging.getLogger(__name__)
+#: Charts drawn ahead and kept until sent.
+MAX_DRAWN = 256
 
 
 def is_not_modified(exc: BadRequest) -> bool:
@@ -41,6 +43,19 @@ class TelegramTransport:
     def __init__(self, bot: Bot, knowledge: Knowledge) -> None:
         self.bot = bot
         self.knowledge = knowledge
+        #: Charts drawn by :meth:`prepare` for the batch being sent, by their answers.
+        self._charts: dict[str, bytes | BaseException] = {}
+
+    async def prepare(self, messages: list[Outgoing]) -> None:
+        """Draw the batch's charts first, so the messages then follow one another without a
+        pause in between (a chat client shows them as one reply)."""
+        if len(self._charts) > MAX_DRAWN:  # left by batches that never finished
+            self._charts.clear()
+        for message in messages:
+            if message.kind == PHOTO:
+                key = _chart_key(message)
+                if key not in self._charts:
+                    self._charts[key] = await self._draw(message)
 
     async def __call__(self, message: Outgoing) -> int | None:
         try:
@@ -96,15 +111,30 @@ class TelegramTransport:
         )
         return sent.message_id
 
-    async def _photo(self, message: Outgoing) -> int | None:
+    async def _draw(self, message: Outgoing) -> bytes | BaseException:
+        """The chart's PNG, drawn in a worker thread; the error if it cannot be drawn."""
         k = self.knowledge
         try:
             rec = recommend(k, message.body["answers"])
-            png = await asyncio.to_thread(render_chart_png, rec, k)
+            return await asyncio.to_thread(render_chart_png, rec, k)
+        except Exception as exc:  # reported when the chart is due
+            return exc
+
+    async def _photo(self, message: Outgoing) -> int | None:
+        png = self._charts.pop(_chart_key(message), None)
+        if png is None:
+            png = await self._draw(message)
+        try:
+            if isinstance(png, BaseException):
+                raise png
             sent = await self.bot.send_photo(message.chat_id, png)
         except Exception as exc:  # any failure: the summary goes on without its chart
             raise DeliveryFailed(f"chart not sent: {exc!r}", transient=False) from exc
         return sent.message_id
+
+
+def _chart_key(message: Outgoing) -> str:
+    return f"{message.chat_id}:{sorted(message.body['answers'].items())}"
 
 
 def _markup(body: Mapping[str, Any]) -> dict[str, Any] | None:
