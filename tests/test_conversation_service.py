@@ -635,4 +635,3 @@ async def test_slow_work_for_a_result_is_done_before_its_first_message_is_sent(
     kinds, delivered_before = transport.prepared[-1]
     assert kinds == [EDIT, PHOTO, SEND]  # the chart is drawn before the "done" line goes out
     assert transport.delivered[delivered_before].kind == EDIT
-
