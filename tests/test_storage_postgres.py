@@ -240,7 +240,7 @@ async def test_forgetting_leaves_no_row_with_the_users_id_in_any_table(
         await uow.sessions.put(ADA, ADA, Stored(Session(), "Ada"))
         await uow.sessions.put(-300, ADA, Stored(Session(), "Ada"))
         await uow.events.add(ADA, STARTED)
-        await uow.leads.add(lead)
+        await uow.leads.add(lead, ["telegram", "webhook"])
         await uow.outbox.put(ADA, [Outgoing(ADA, "send", {"text": "hi"}, live=True)])
         [owed] = await uow.outbox.owed(ADA)
         await uow.outbox.delivered(owed, 5)
@@ -254,7 +254,14 @@ async def test_forgetting_leaves_no_row_with_the_users_id_in_any_table(
             "WHERE table_schema = $1 AND column_name = 'user_id'",
             postgres.schema,
         )
-        assert {row[0] for row in tables} == {"sessions", "events", "leads", "outbox", "live"}
+        assert {row[0] for row in tables} == {
+            "sessions",
+            "events",
+            "leads",
+            "lead_deliveries",
+            "outbox",
+            "live",
+        }
         for (table,) in tables:
             left = await connection.fetchval(
                 f"SELECT count(*) FROM {table} WHERE user_id = $1", ADA
