@@ -26,9 +26,11 @@ logger = logging.getLogger(__name__)
 
 #: The destinations, as stored with each delivery.
 TELEGRAM, WEBHOOK = "telegram", "webhook"
-#: How long an instance holds a claimed delivery: far longer than one attempt can take, so a
+#: How long an instance holds a claimed delivery: twice as long as one attempt may take, so a
 #: claim runs out only when its instance died (another instance then takes the delivery).
-LEASE_SECONDS = 120
+LEASE_SECONDS = 60
+#: One attempt that takes longer than this counts as failed (and is tried again later).
+ATTEMPT_SECONDS = 25.0
 #: Deliveries claimed at a time.
 BATCH = 20
 #: When failed deliveries are tried again: after 2 s, 4 s, 8 s … at most every 10 minutes.
@@ -187,7 +189,10 @@ class LeadDesk:
         """Try one delivery; None when it arrived, else the reason and when to try again."""
         lead, destination = delivery.lead, delivery.destination
         try:
-            await self.senders[destination](lead)
+            async with asyncio.timeout(min(ATTEMPT_SECONDS, self.lease / 2)):
+                await self.senders[destination](lead)
+        except TimeoutError:
+            reason, asked = f"no answer within {min(ATTEMPT_SECONDS, self.lease / 2):g} s", None
         except SendFailed as failure:
             reason, asked = str(failure) or "no reason given", failure.retry_after
             if failure.unusable and self.hand_off.mark(destination, False):

@@ -241,6 +241,11 @@ class SqliteStore:
         db.execute("PRAGMA secure_delete=ON")  # what /forget deletes is overwritten
         self.migrated_from = int(db.execute("PRAGMA user_version").fetchone()[0])
         self.schema_version = migrate(db)
+        # Only this process uses the file (STATE_DB is locked): deliveries a killed process had
+        # claimed are free again, rather than waiting for their claims to run out.
+        db.execute(
+            "UPDATE lead_deliveries SET claim = NULL, claimed_until = NULL WHERE claim IS NOT NULL"
+        )
         # A crash right after a /forget can leave copies of deleted rows in the log: fold the
         # log into the (securely overwritten) database and empty it before anything else.
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -95,6 +95,35 @@ async def test_migrating_an_up_to_date_database_again_changes_nothing(
         await again.close()
 
 
+async def test_leads_from_version_1_get_a_unique_key_and_no_deliveries_on_upgrade(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    connection = await postgres.connect()
+    try:
+        await connection.execute(
+            "CREATE TABLE schema_version (version integer PRIMARY KEY, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        await connection.execute(MIGRATIONS[0])
+        await connection.execute("INSERT INTO schema_version (version) VALUES (1)")
+        for user_id in (ADA, BOB):
+            await connection.execute(
+                "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
+                "answers) VALUES (1, $1, $1, 'Ada', 'ada@example.org', NULL, 'django', '{}')",
+                user_id,
+            )
+    finally:
+        await connection.close()
+    store = await postgres.store(knowledge).open()
+    try:
+        assert (store.migrated_from, store.schema_version) == (1, len(MIGRATIONS))
+        leads = await store.all_leads()
+        assert len({lead.key for lead in leads}) == 2 and all(lead.key for lead in leads)
+        assert await store.pending_deliveries(limit=10) == []
+    finally:
+        await store.close()
+
+
 async def test_instances_starting_at_once_apply_each_migration_exactly_once(
     postgres: Postgres, knowledge: Knowledge
 ) -> None:
