@@ -108,7 +108,7 @@ DIALOG_TEXTS = (
     *(f"admin.destination.{name}" for name in ("telegram", "webhook")),
     *(
         f"admin.sales_problem.{name}"
-        for name in ("not_found", "kicked", "not_member", "no_rights", "other")
+        for name in ("not_found", "kicked", "not_member", "no_rights", "migrated", "other")
     ),
     "share.button",
     "share.card_title",

@@ -6,7 +6,10 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -230,3 +233,52 @@ async def test_a_receiver_that_cannot_be_reached_is_a_failure(
     with pytest.raises(SendFailed, match=r"could not reach the CRM hook at 127\.0\.0\.1") as err:
         await send(url, knowledge, a_lead())
     assert "secret-token" not in str(err.value)
+
+
+# -- the receiver docs/sales.md shows ----------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "sales.md"
+
+
+def documented_receiver() -> dict[str, Any]:
+    """The Python receiver of docs/sales.md, run as written (but not started)."""
+    text = DOCS.read_text(encoding="utf-8")
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "web.run_app(app, port=8080)" in code
+    namespace: dict[str, Any] = {}
+    exec(code.replace("web.run_app(app, port=8080)", ""), namespace)
+    namespace["SECRET"] = SECRET
+    return namespace
+
+
+async def test_the_receiver_in_the_docs_takes_a_lead_once_and_refuses_a_forgery(
+    knowledge: Knowledge, unused_tcp_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver = documented_receiver()
+    runner = web.AppRunner(receiver["app"])
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    url = f"http://127.0.0.1:{unused_tcp_port}/stack-advisor/leads"
+    try:
+        async with aiohttp.ClientSession() as session:
+            sender = WebhookSender(
+                url,
+                SECRET.decode(),
+                knowledge,
+                session,
+                source_link=lambda source: None,
+                clock=time.time,
+            )
+            await sender(a_lead())
+            await sender(a_lead())  # again, as after a timeout: kept once
+            body = encode(payload(a_lead(contact="eve@example.org"), knowledge, None))
+            forged = headers_for(body, timestamp=int(time.time()), secret=b"not-the-secret")
+            async with session.post(url, data=body, headers=forged) as response:
+                assert response.status == 401
+            stale = headers_for(body, timestamp=int(time.time()) - 3600)
+            async with session.post(url, data=body, headers=stale) as response:
+                assert response.status == 401
+    finally:
+        await runner.cleanup()
+    assert receiver["seen"] == {a_lead().key}
+    assert capsys.readouterr().out == "new lead: Ada Lovelace ada@example.org django\n"

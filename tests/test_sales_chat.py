@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
+from telegram.error import ChatMigrated
 
 from dialogs.engine import DialogEngine
 from dialogs.sharecode import ShareCodes
@@ -203,3 +204,25 @@ def test_a_lead_button_for_a_negative_lead_or_another_action_cannot_be_made() ->
         callbacks.encode_lead("x", 1)
     with pytest.raises(ValueError, match="no lead button"):
         callbacks.encode_lead("r", -1)
+
+
+class MigratedGroup:
+    """Telegram's answer about a group that was upgraded to a supergroup (a new chat id)."""
+
+    id = 1
+
+    async def get_chat(self, chat_id: int) -> None:
+        raise ChatMigrated(-1_001_111_222_333)
+
+    async def send_message(self, chat_id: int, text: str) -> None:
+        raise ChatMigrated(-1_001_111_222_333)
+
+
+async def test_a_group_that_became_a_supergroup_is_reported_with_its_new_id(
+    presenter: TelegramPresenter,
+) -> None:
+    found = await check_sales_chat(MigratedGroup(), -100)  # type: ignore[arg-type]
+    assert (found.problem, found.reason, found.known) == ("migrated", "-1001111222333", True)
+    with pytest.raises(SendFailed, match="set SALES_CHAT_ID to -1001111222333") as failure:
+        await SalesChatSender(MigratedGroup(), -100, presenter)(a_lead())  # type: ignore[arg-type]
+    assert failure.value.unusable

@@ -25,12 +25,12 @@ from telegram.ext import ChatMemberHandler
 
 from handoff import TELEGRAM, WEBHOOK, Waiting
 from handoff.webhook import WebhookSender
-from storage.base import DELIVERED, HANDLED, PENDING, LeadDelivery
+from storage.base import DELIVERED, HANDLED, PENDING, LeadDelivery, StorageError
 
 from . import callbacks
 from .context import BotApp, BotContext
 from .delivery import is_not_modified
-from .render import bold, button, inline
+from .render import TelegramPresenter, bold, button, inline
 from .sales import LeadOffice, SalesChatSender, check_sales_chat, hand_off_for
 from .share import deep_link
 
@@ -49,6 +49,7 @@ LEADS_SHOWN = 10
 #: What the log says about each problem a check of the sales chat finds.
 PROBLEMS_IN_LOGS = {
     "not_found": "the chat does not exist for the bot (wrong id, or the bot is not in it)",
+    "migrated": "the group became a supergroup; set SALES_CHAT_ID to its new id",
     "kicked": "the bot was removed from the chat",
     "not_member": "the bot is not a member of the chat",
     "no_rights": "the bot may not send messages there",
@@ -83,7 +84,7 @@ async def on_start(app: BotApp) -> None:
     desk = office.desk
     if settings.sales_chat_id is not None:
         desk.senders[TELEGRAM] = SalesChatSender(app.bot, settings.sales_chat_id, svc.presenter)
-        await _check(app.bot, office, svc.presenter.t, startup=True)
+        await _check(app.bot, office, svc.presenter, startup=True)
     if settings.lead_webhook_url is not None and settings.lead_webhook_secret is not None:
         office.session = aiohttp.ClientSession()
         hook = WebhookSender(
@@ -119,14 +120,17 @@ def kick(context: BotContext) -> None:
 
 async def deliver_due(context: BotContext) -> None:
     """Delivers the leads whose next attempt is due."""
-    await context.services.leads.desk.deliver_due()
+    try:
+        await context.services.leads.desk.deliver_due()
+    except StorageError as exc:  # the database is away for now: the next round tries again
+        logger.warning("could not deliver leads now: %s", exc)
 
 
 async def check_again(context: BotContext) -> None:
     """Checks the sales chat again; admins hear about a change."""
     svc = context.services
     if svc.settings.sales_chat_id is not None:
-        await _check(context.bot, svc.leads, svc.presenter.t, startup=False)
+        await _check(context.bot, svc.leads, svc.presenter, startup=False)
 
 
 async def membership_changed(update: Update, context: BotContext) -> None:
@@ -136,14 +140,18 @@ async def membership_changed(update: Update, context: BotContext) -> None:
     svc = context.services
     if member is None or member.chat.id != svc.settings.sales_chat_id:
         return
-    await _check(context.bot, svc.leads, svc.presenter.t, startup=False)
+    await _check(context.bot, svc.leads, svc.presenter, startup=False)
 
 
 async def alert_overdue(context: BotContext) -> None:
     """Tells admins, once, about leads not delivered for LEAD_ALERT_MINUTES."""
     svc = context.services
     minutes = svc.settings.lead_alert_minutes
-    overdue = await svc.leads.desk.overdue(minutes * 60)
+    try:
+        overdue = await svc.leads.desk.overdue(minutes * 60)
+    except StorageError as exc:
+        logger.warning("could not look for overdue leads now: %s", exc)
+        return
     if not overdue:
         return
     t = svc.presenter.t
@@ -164,10 +172,12 @@ async def alert_overdue(context: BotContext) -> None:
     await _tell_admins(context.bot, svc.settings.admin_ids, "\n".join(lines))
 
 
-async def _check(bot: Bot, office: LeadOffice, t: Texts, *, startup: bool) -> None:
+async def _check(
+    bot: Bot, office: LeadOffice, presenter: TelegramPresenter, *, startup: bool
+) -> None:
     """Check the sales chat; log and tell admins when what it found changed (at start-up:
     always, when it does not work)."""
-    settings = office.settings
+    settings, t = office.settings, presenter.t
     chat_id = settings.sales_chat_id
     assert chat_id is not None
     try:
@@ -189,7 +199,7 @@ async def _check(bot: Bot, office: LeadOffice, t: Texts, *, startup: bool) -> No
         office.sales_problem = ""
         return
     office.hand_off.mark(TELEGRAM, False)
-    problem = t(f"admin.sales_problem.{found.problem}", reason=found.reason)
+    problem = presenter.k.text(f"admin.sales_problem.{found.problem}", reason=found.reason)
     if office.sales_problem == found.problem and not startup:
         return
     office.sales_problem = found.problem

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 import aiohttp
 from telegram import Bot, ChatFullInfo, ChatMember
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 
 from handoff import TELEGRAM, WEBHOOK, HandOff, LeadDesk, SendFailed
 from settings import Settings
@@ -60,8 +67,12 @@ async def check_sales_chat(bot: Bot, chat_id: int) -> ChatCheck:
     except BadRequest as exc:
         problem = "not_found" if "not found" in exc.message.lower() else "other"
         return ChatCheck(problem, reason=exc.message)
+    except ChatMigrated as exc:  # a group upgraded to a supergroup has a new id
+        return ChatCheck("migrated", reason=str(exc.new_chat_id))
     except (NetworkError, RetryAfter) as exc:  # timeouts and 5xx too: try again later
         return ChatCheck("other", reason=str(exc), known=False)
+    except TelegramError as exc:  # anything else Telegram refuses
+        return ChatCheck("other", reason=str(exc))
     problem = _membership_problem(chat, member)
     return ChatCheck(problem, title=chat.title or str(chat_id), reason=member.status)
 
@@ -105,6 +116,11 @@ class SalesChatSender:
             raise SendFailed(f"Telegram asked to wait {wait:g} s", retry_after=wait) from exc
         except Forbidden as exc:
             raise SendFailed(f"Telegram refused: {exc.message}", unusable=True) from exc
+        except ChatMigrated as exc:
+            raise SendFailed(
+                f"the group became a supergroup: set SALES_CHAT_ID to {exc.new_chat_id}",
+                unusable=True,
+            ) from exc
         except BadRequest as exc:
             unusable = any(words in exc.message.lower() for words in CHAT_UNUSABLE)
             raise SendFailed(f"Telegram refused: {exc.message}", unusable=unusable) from exc
