@@ -101,6 +101,9 @@ DIALOG_TEXTS = (
             "leads_overdue_line",
             "leads_overdue_hint",
             "sales_chat_broken",
+            "sales_chat_button_off",
+            "sales_chat_leads_wait",
+            "sales_chat_fix",
             "sales_chat_ok",
         )
     ),

@@ -23,7 +23,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ChatMemberHandler
 
-from handoff import TELEGRAM, WEBHOOK, Waiting
+from handoff import TELEGRAM, WEBHOOK, LeadDesk, Waiting
 from handoff.webhook import WebhookSender
 from storage.base import DELIVERED, HANDLED, PENDING, LeadDelivery, StorageError
 
@@ -54,6 +54,7 @@ PROBLEMS_IN_LOGS = {
     "not_member": "the bot is not a member of the chat",
     "no_rights": "the bot may not send messages there",
 }
+RETRY, SETTLE = callbacks.RETRY_LEAD, callbacks.SETTLE_LEAD
 #: A text from data/texts.yaml with its values filled in.
 Texts = Callable[..., str]
 
@@ -112,7 +113,7 @@ async def on_stop(app: BotApp) -> None:
 
 def kick(context: BotContext) -> None:
     """A lead was just stored: deliver it now rather than at the next tick."""
-    context.application.create_task(context.services.leads.desk.deliver_due(), name="leads")
+    context.application.create_task(_deliver(context.services.leads.desk), name="leads")
 
 
 # -- jobs ------------------------------------------------------------------------------------
@@ -120,8 +121,12 @@ def kick(context: BotContext) -> None:
 
 async def deliver_due(context: BotContext) -> None:
     """Delivers the leads whose next attempt is due."""
+    await _deliver(context.services.leads.desk)
+
+
+async def _deliver(desk: LeadDesk) -> None:
     try:
-        await context.services.leads.desk.deliver_due()
+        await desk.deliver_due()
     except StorageError as exc:  # the database is away for now: the next round tries again
         logger.warning("could not deliver leads now: %s", exc)
 
@@ -203,17 +208,21 @@ async def _check(
     if office.sales_problem == found.problem and not startup:
         return
     office.sales_problem = found.problem
-    offered = "still offered (leads also go to the CRM hook)" if office.hand_off.is_open else "off"
+    crm = office.hand_off.is_open  # the CRM hook still takes leads
     logger.error(
-        "SALES_CHAT_ID=%d: leads can't be posted there: %s (Telegram: %s); the \"Talk to an "
-        'expert" button is %s until it works (checked every minute)',
+        "SALES_CHAT_ID=%d: leads can't be posted there: %s (Telegram: %s); %s until it works "
+        "(checked every minute)",
         chat_id,
         PROBLEMS_IN_LOGS.get(found.problem, "Telegram refused"),
         found.reason,
-        offered,
+        "leads for it wait" if crm else 'the "Talk to an expert" button is off',
     )
-    text = t("admin.sales_chat_broken", chat=chat_id, problem=problem)
-    await _tell_admins(bot, settings.admin_ids, text)
+    lines = [
+        t("admin.sales_chat_broken", chat=chat_id, problem=problem),
+        t("admin.sales_chat_leads_wait" if crm else "admin.sales_chat_button_off"),
+        t("admin.sales_chat_fix"),
+    ]
+    await _tell_admins(bot, settings.admin_ids, "\n".join(lines))
 
 
 async def _tell_admins(bot: Bot, admin_ids: Iterable[int], text: str) -> None:
@@ -303,8 +312,8 @@ def lead_card(context: BotContext, waiting: Waiting) -> tuple[str, dict[str, obj
     markup = inline(
         [
             [
-                button(k.text("admin.lead_retry"), callbacks.encode_lead("r", lead.id)),
-                button(k.text("admin.lead_settle"), callbacks.encode_lead("h", lead.id)),
+                button(k.text("admin.lead_retry"), callbacks.encode_lead(RETRY, lead.id)),
+                button(k.text("admin.lead_settle"), callbacks.encode_lead(SETTLE, lead.id)),
             ]
         ]
     )

@@ -440,3 +440,31 @@ async def test_with_only_a_crm_hook_the_expert_button_is_offered_and_the_link_is
     [lead] = receiver.accepted
     assert lead["source"] is None and lead["source_link"] is None
     assert receiver.requests[0][0]["Idempotency-Key"] == lead["lead_id"]
+
+
+async def test_with_a_crm_hook_a_broken_sales_chat_keeps_the_button_and_its_leads_wait(
+    fake: FakeTelegram,
+    make_settings: MakeSettings,
+    knowledge: Knowledge,
+    receiver: Receiver,
+    quick_hook: None,
+) -> None:
+    admin = fake.user("Alice")
+    settings = make_settings(
+        SALES_CHAT_ID="-100999",
+        ADMIN_IDS=str(admin.id),
+        LEAD_WEBHOOK_URL=receiver.url,
+        LEAD_WEBHOOK_SECRET=SECRET,
+    )
+    async with running(settings, knowledge):
+        told = admin.last_message().text
+        assert "Leads can't reach the sales chat (SALES_CHAT_ID -100999)" in told
+        assert "Leads still go to the CRM hook" in told and "button is off" not in told
+        ann = fake.user("Ann")
+        await give_contact(ann, "ann@example.com")
+        await fake.wait_for(lambda: len(receiver.accepted) == 1, what="the lead in the CRM")
+        await admin.send_command("leads")
+        card = admin.last_message().text
+        assert "CRM hook: delivered" in card
+        assert "Sales chat: not delivered yet (tries: 1). Last problem: Telegram refused" in card
+        nothing_about_errors(ann)
