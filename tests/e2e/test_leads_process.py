@@ -14,6 +14,7 @@ from pathlib import Path
 from fake_telegram import FakeTelegram
 from tests.e2e.test_leads import give_contact, nothing_about_errors
 from tests.e2e.test_process import BotProcess, wait_until_polling
+from tests.postgres import Postgres
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -66,3 +67,48 @@ async def test_leads_owed_when_the_bot_is_killed_reach_the_sales_chat_once_after
     log = second.stderr.decode()
     assert "2 lead deliveries are waiting; trying them now" in log
     assert "Traceback" not in first.stderr.decode() + log
+
+
+async def test_on_postgresql_leads_owed_when_the_bot_is_killed_arrive_once_after_a_restart(
+    fake: FakeTelegram, tmp_path: Path, postgres: Postgres
+) -> None:
+    sales = fake.group("Sales")
+    env = {**postgres.environment(), "SALES_CHAT_ID": str(sales.id), "LOG_LEVEL": "INFO"}
+    fake.fail_next("sendMessage", status=500, times=3, chat_id=sales.id)
+
+    async def settled_failures() -> int:
+        """Failed attempts recorded, once no delivery is claimed (none is on its way)."""
+        connection = await postgres.connect()
+        try:
+            claimed, attempts = await connection.fetchrow(
+                "SELECT count(claim), coalesce(sum(attempts), 0) FROM lead_deliveries"
+            )
+        finally:
+            await connection.close()
+        return int(attempts) if claimed == 0 else 0
+
+    first = BotProcess(fake, tmp_path, **env)
+    await first.start()
+    ann = fake.user("Ann", timeout=20)
+    try:
+        await wait_until_polling(fake, 0)
+        await give_contact(ann, "ann@example.com")
+        for _ in range(100):
+            if await settled_failures() >= 2:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await first.stop(signal.SIGKILL)
+    assert fake.messages(sales) == []
+    second = BotProcess(fake, tmp_path / "elsewhere", **env)
+    await second.start()
+    try:
+        await fake.wait_for(lambda: len(fake.messages(sales)) == 1, timeout=60, what="the lead")
+        await asyncio.sleep(4)
+    finally:
+        await second.stop()
+        print(first.stderr.decode()[-4000:], second.stderr.decode()[-4000:])  # if it fails
+    [summary] = [m.visible_text for m in fake.messages(sales)]
+    assert "Contact: ann@example.com" in summary
+    nothing_about_errors(ann)
+    assert not (tmp_path / "state.sqlite3").exists(), "SQLite was not used"
