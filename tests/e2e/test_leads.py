@@ -222,7 +222,7 @@ async def test_an_admin_marks_a_stuck_lead_as_handled_and_it_is_never_sent(
     await asyncio.sleep(1.5)
     assert office.sales_texts() == []
     await office.admin.send_command("stats")
-    assert "Leads right now: 1 delivered, 0 waiting" in office.admin.last_message().text
+    assert "Leads right now: 1 delivered or handled, 0 waiting" in office.admin.last_message().text
 
 
 async def test_lead_buttons_do_nothing_for_someone_who_is_not_an_admin(office: Office) -> None:
@@ -276,7 +276,7 @@ async def test_stats_count_leads_delivered_and_waiting(office: Office) -> None:
     fake.fail_next("sendMessage", status=500, times=1000, chat_id=office.sales.id)
     await give_contact(bob, "bob@example.com")
     await office.admin.send_command("stats")
-    assert "Leads right now: 1 delivered, 1 waiting to be delivered (see /leads)" in (
+    assert "Leads right now: 1 delivered or handled, 1 waiting to be delivered (see /leads)" in (
         office.admin.last_message().text
     )
     fake.clear_faults("sendMessage")

@@ -45,7 +45,7 @@ async def test_link_without_a_name_explains_how_to_use_it(office: Office) -> Non
     assert "/link spring_webinar" in office.admin.last_message().text
 
 
-@pytest.mark.parametrize("command", ["link", "stats", "export"])
+@pytest.mark.parametrize("command", ["link", "stats", "export", "leads"])
 async def test_admin_commands_look_unknown_to_everyone_else(office: Office, command: str) -> None:
     bob = office.fake.user("Bob")
     await bob.send_command(command, "x" if command == "link" else None)
