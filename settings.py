@@ -32,6 +32,11 @@ DATABASE_SCHEMES = ("postgresql", "postgres")
 #: A PostgreSQL schema name the bot creates and uses as it is (no quoting surprises).
 SCHEMA_RE = re.compile(r"[a-z_][a-z0-9_]{0,62}", re.ASCII)
 PASSWORD_PARAM_RE = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+#: The key that signs lead hook requests: printable ASCII without spaces, long enough to guess.
+LEAD_SECRET_RE = re.compile(r"[!-~]{16,256}", re.ASCII)
+#: Hosts a lead hook may be reached on over plain http (the contact must not cross a network
+#: unencrypted).
+LOOPBACK_HOSTS = ("localhost",)
 
 
 class SettingsError(StackAdvisorError):
@@ -64,6 +69,13 @@ class Settings:
     log_level: str = "INFO"
     admin_ids: frozenset[int] = frozenset()
     sales_chat_id: int | None = None
+    #: Where each lead is also POSTed as signed JSON (a CRM, Zapier, Make …); None: nowhere.
+    #: It may hold a token: messages show its host only.
+    lead_webhook_url: str | None = None
+    #: The HMAC-SHA256 key that signs each lead hook request.
+    lead_webhook_secret: str | None = None
+    #: Admins are told once about a lead not delivered for this many minutes.
+    lead_alert_minutes: int = 15
     #: Outgoing messages per second for the whole bot (Telegram's limit is about 30); 0: off.
     rate_limit: int = 30
     #: Signs share links; by default derived from the bot token.
@@ -138,6 +150,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
                 f"must be 1-63 lower-case letters, digits and _, not starting with a digit: "
                 f"{database_schema!r}",
             )
+    lead_webhook_url, lead_webhook_secret = _lead_webhook(get)
     level = (get.text("LOG_LEVEL") or DEFAULTS.log_level).upper()
     if level not in LOG_LEVELS:
         raise SettingsError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
@@ -158,6 +171,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         log_level=level,
         admin_ids=get.id_list("ADMIN_IDS"),
         sales_chat_id=get.optional_integer("SALES_CHAT_ID"),
+        lead_webhook_url=lead_webhook_url,
+        lead_webhook_secret=lead_webhook_secret,
+        lead_alert_minutes=get.integer(
+            "LEAD_ALERT_MINUTES", DEFAULTS.lead_alert_minutes, low=1, high=10_080
+        ),
         rate_limit=get.integer("RATE_LIMIT", DEFAULTS.rate_limit, low=0, high=10_000),
         share_secret=get.text("SHARE_SECRET"),
         startup_retry_seconds=get.integer(
@@ -266,6 +284,43 @@ def _check_database_url(url: str) -> None:
         raise SettingsError("DATABASE_URL", f"is not a valid URL ({problem}): {shown!r}") from None
     if parts.fragment or url.endswith("#"):
         raise SettingsError("DATABASE_URL", f"must not have a #fragment: {shown!r}")
+
+
+def _lead_webhook(get: _Reader) -> tuple[str | None, str | None]:
+    """LEAD_WEBHOOK_URL (https, or http on this machine) and the secret it needs."""
+    url, secret = get.text("LEAD_WEBHOOK_URL"), get.text("LEAD_WEBHOOK_SECRET")
+    if url is None:
+        if secret is not None:
+            raise SettingsError(
+                "LEAD_WEBHOOK_SECRET", "needs LEAD_WEBHOOK_URL (it signs its requests)"
+            )
+        return None, None
+    _check_url("LEAD_WEBHOOK_URL", url, query_allowed=True)
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+        raise SettingsError(
+            "LEAD_WEBHOOK_URL",
+            "must be an https URL (leads hold people's contacts; http only for this machine)",
+        )
+    if secret is None:
+        raise SettingsError(
+            "LEAD_WEBHOOK_SECRET", "is required with LEAD_WEBHOOK_URL (it signs each request)"
+        )
+    if not LEAD_SECRET_RE.fullmatch(secret):
+        raise SettingsError(
+            "LEAD_WEBHOOK_SECRET",
+            "must be 16-256 characters without spaces (e.g. the output of openssl rand -hex 32)",
+        )
+    return url, secret
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _listen_address(value: str) -> str:

@@ -175,8 +175,9 @@ def add_history(
                     rows.append((at, user_id, source, LEAD, choice))
                     name, contact = f"Lead{user_id % 100_000}", f"+1555{user_id % 10**7:07d}"
                     answers_json = json.dumps(answers, separators=(",", ":"))
+                    key = f"{rng.getrandbits(128):032x}"  # each lead's unique key
                     lead_rows.append(
-                        (at, user_id, user_id, name, contact, source, choice, answers_json)
+                        (at, user_id, user_id, name, contact, source, choice, answers_json, key)
                     )
             rows = rows[:left]
             kept = {(r[0], r[1]) for r in rows if r[3] == LEAD}
@@ -187,7 +188,7 @@ def add_history(
             )
             db.executemany(
                 "INSERT INTO leads (at, chat_id, user_id, name, contact, source, "
-                "recommendation, answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "recommendation, answers, key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 lead_rows,
             )
             kinds.update(r[3] for r in rows)

@@ -10,6 +10,11 @@ server error or a crash — is delivered on the person's next update or at start
 
 So a screen is never shown before the state behind it is committed, a result is never sent
 twice in part, and ``/forget`` runs in the same per-person order as every other update.
+
+A lead (a contact given after consent) is committed in its turn with a delivery owed to each
+destination of the :class:`~handoff.HandOff`; the person is thanked right away, and the lead
+desk (:mod:`handoff.desk`) delivers it afterwards. Nothing about that delivery is in the
+person's outbox, so no problem of ours on the way to the sales team ever reaches them.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from typing import Literal, Protocol
 from email_validator import EmailNotValidError, validate_email
 
 from advisor import Knowledge, Recommendation, recommend
+from handoff import HandOff
 from storage.base import (
     FINISHED,
     LEAD,
     SHARED,
     STARTED,
     Lead,
+    LeadReach,
     Live,
     Outgoing,
     Owed,
@@ -38,6 +45,7 @@ from storage.base import (
     StoreBusy,
     Stored,
     UnitOfWork,
+    new_key,
 )
 
 from .engine import PAGES_READABLE, DialogEngine, HandOffStep, Page
@@ -178,20 +186,13 @@ class ShowShared:
 
 
 @dataclass(frozen=True, slots=True)
-class HandOver:
-    """A lead's summary for the sales team."""
-
-    lead: Lead
-
-
-@dataclass(frozen=True, slots=True)
 class Unbutton:
     """Take the buttons off a message (None: off the live message)."""
 
     message_id: int | None = None
 
 
-Reply = Show | Say | ShowShared | HandOver | Unbutton
+Reply = Show | Say | ShowShared | Unbutton
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,16 @@ class Outcome:
     toast: Notice | None = None
     #: The update was applied before (a redelivery): nothing was done.
     repeat: bool = False
+    #: A lead was stored: its deliveries are due now.
+    lead_stored: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What ``/forget`` deleted, and where the person's leads had already gone."""
+
+    removed: int
+    reach: LeadReach = field(default_factory=LeadReach)
 
 
 @dataclass(slots=True)
@@ -266,14 +277,15 @@ class Conversation:
         presenter: Presenter,
         *,
         share_codes: ShareCodes | None = None,
-        sales_chat_id: int | None = None,
+        hand_off: HandOff | None = None,
     ) -> None:
         self.engine = engine
         self.knowledge: Knowledge = engine.knowledge
         self.store = store
         self.presenter = presenter
         self.share_codes = share_codes
-        self.sales_chat_id = sales_chat_id
+        #: Where leads go; None: no hand-off to an expert at all.
+        self.hand_off = hand_off
         #: One delivery at a time per person (a lock lives while anyone holds or awaits it).
         self._delivering: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -328,7 +340,7 @@ class Conversation:
         messages = self.presenter.present(turn.replies, audience)
         if messages:
             await uow.outbox.put(person.user_id, messages)
-        return Outcome(tuple(turn.replies), turn.toast)
+        return Outcome(tuple(turn.replies), turn.toast, lead_stored=turn.lead is not None)
 
     def _is_repeat(self, stored: Stored, update_id: int) -> bool:
         recent = self.store.clock() - stored.updated_at < REPEAT_WINDOW_SECONDS
@@ -345,7 +357,8 @@ class Conversation:
             choice = recommend(self.knowledge, session.answers).choice
             await uow.events.add(user_id, FINISHED, source=session.source, detail=choice)
         if turn.lead is not None:
-            await uow.leads.add(turn.lead)
+            destinations = self.hand_off.destinations if self.hand_off else ()
+            await uow.leads.add(turn.lead, destinations)
             await uow.events.add(
                 user_id, LEAD, source=session.source, detail=turn.lead.recommendation
             )
@@ -511,13 +524,22 @@ class Conversation:
         trigger = BUTTON_TRIGGERS[tap.action]
         if trigger is None:
             return True
-        if trigger in ("lead", "consent") and not self._hand_off_allowed(turn):
+        if trigger in ("lead", "consent") and not self._hand_off_open(turn):
             return False
         return self.engine.may(session, trigger)
 
+    def _hand_off_open(self, turn: _Turn) -> bool:
+        """The hand-off is offered only in a private chat, and only while leads can reach the
+        sales team somewhere (the sales chat checked and working, or the CRM hook)."""
+        return self._hand_off_allowed(turn) and self.hand_off is not None and self.hand_off.is_open
+
     def _hand_off_allowed(self, turn: _Turn) -> bool:
-        """Contacts are asked for only in a private chat, and only with a sales team to get them."""
-        return turn.person.private and self.sales_chat_id is not None
+        """A contact is taken only in a private chat, and only with a sales team to get it
+        (someone who consented keeps their step if a destination failed meanwhile: the lead is
+        stored and delivered once it works again)."""
+        return (
+            turn.person.private and self.hand_off is not None and bool(self.hand_off.destinations)
+        )
 
     def _stale(self, turn: _Turn, tap: Tapped) -> None:
         """An old or double-tapped button: say so, and make sure the current step is shown."""
@@ -567,7 +589,7 @@ class Conversation:
         turn.replies.append(Show(view))
 
     def _hand_over(self, turn: _Turn, contact: str) -> None:
-        """Store the lead, owe its summary to the sales team, and thank the person."""
+        """Store the lead (with a delivery owed to each destination) and thank the person."""
         session, person = turn.session, turn.person
         rec = recommend(self.knowledge, session.answers)
         turn.lead = Lead(
@@ -578,19 +600,22 @@ class Conversation:
             source=session.source,
             recommendation=rec.choice,
             answers=dict(rec.answers),
+            key=new_key(),
         )
         self.engine.hand_off(session, "contacted")
         view = self.engine.view(session, notice=Notice("lead.thanks"))
-        turn.replies += [HandOver(turn.lead), Show(view)]
+        turn.replies.append(Show(view))
 
     # -- outside the dialog ----------------------------------------------------------------------
 
-    async def forget(self, user_id: int) -> int:
-        """Delete every row about this person, in every chat; return how many."""
+    async def forget(self, user_id: int) -> Forgotten:
+        """Delete every row about this person, in every chat (their leads and the deliveries
+        still owed too); say how many, and where their leads had already gone."""
         async with self.store.unit(user_id) as uow:
+            reach = await uow.leads.reach(user_id)
             removed = await uow.forget(user_id)
         logger.info("deleted %d rows on a user's request", removed)
-        return removed
+        return Forgotten(removed, reach)
 
     async def shared(self, user_id: int, code: str) -> None:
         """Count a result shared through inline mode, once per person and code."""

@@ -83,6 +83,36 @@ DIALOG_TEXTS = (
     "admin.stats_abandoned",
     "admin.stats_abandoned_none",
     "admin.export_caption",
+    "admin.stats_leads",
+    *(
+        f"admin.{name}"
+        for name in (
+            "leads_none",
+            "leads_title",
+            "leads_more",
+            "lead",
+            "lead_retry",
+            "lead_settle",
+            "lead_done",
+            "lead_settled",
+            "lead_gone",
+            "lead_tried",
+            "leads_overdue",
+            "leads_overdue_line",
+            "leads_overdue_hint",
+            "sales_chat_broken",
+            "sales_chat_button_off",
+            "sales_chat_leads_wait",
+            "sales_chat_fix",
+            "sales_chat_ok",
+        )
+    ),
+    *(f"admin.lead_delivery.{name}" for name in ("waiting", "pending", "delivered", "handled")),
+    *(f"admin.destination.{name}" for name in ("telegram", "webhook")),
+    *(
+        f"admin.sales_problem.{name}"
+        for name in ("not_found", "kicked", "not_member", "no_rights", "migrated", "other")
+    ),
     "share.button",
     "share.card_title",
     "share.card_description",
@@ -110,6 +140,10 @@ DIALOG_TEXTS = (
     "privacy.forget_yes",
     "privacy.forget_no",
     "privacy.forgotten",
+    "privacy.forgotten_withdrawn",
+    "privacy.forgotten_sales_chat",
+    "privacy.forgotten_crm",
+    "privacy.forgotten_handled",
     "privacy.kept",
     *(
         f"whatif.words.{name}"

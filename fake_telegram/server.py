@@ -107,10 +107,12 @@ class Signal:
 
 @dataclass
 class Fault:
-    """One injected failure: the error response sent instead of running the method."""
+    """One injected failure: the error response sent instead of running the method (to calls
+    about ``chat_id`` only, when it is set)."""
 
     status: int
     body: JSON
+    chat_id: int | None = None
 
 
 @dataclass
@@ -317,8 +319,10 @@ class FakeTelegram:
         retry_after: int = 1,
         times: int = 1,
         description: str | None = None,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next `times` calls of a method fail with an HTTP error (429 by default)."""
+        """Make the next `times` calls of a method fail with an HTTP error (429 by default);
+        with `chat_id`, only calls about that chat (the others run as usual)."""
         canonical = self._canonical(method)
         if status == 429:
             text = description or f"Too Many Requests: retry after {retry_after}"
@@ -332,7 +336,15 @@ class FakeTelegram:
             text = description or _DEFAULT_ERRORS.get(status, f"Error {status}")
             body = {"ok": False, "error_code": status, "description": text}
         queue = self._faults.setdefault(canonical, deque())
-        queue.extend(Fault(status, body) for _ in range(times))
+        queue.extend(Fault(status, body, chat_id) for _ in range(times))
+
+    def clear_faults(self, method: str) -> None:
+        """Forget the injected failures of a method that have not happened yet."""
+        self._faults.pop(self._canonical(method), None)
+
+    def faults_left(self, method: str) -> int:
+        """How many injected failures of a method have not happened yet."""
+        return len(self._faults.get(self._canonical(method), ()))
 
     def stall_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Delay the response to the next `times` calls of a method."""
@@ -384,6 +396,34 @@ class FakeTelegram:
     def file(self, file_id: str) -> StoredFile | None:
         """A file known to the fake by file_id."""
         return self.state.find_file(file_id)
+
+    def set_bot_member(
+        self, chat: TgChat, status: str, *, by: TgUser | None = None, **rights: bool
+    ) -> JSON:
+        """Change the bot's status in a group or channel, as an admin there would ("member",
+        "administrator", "restricted" with rights such as can_send_messages=False, "left",
+        "kicked"); like Telegram, the bot gets a my_chat_member update. Returns the update."""
+        old, new = self.state.set_bot_member(chat, status, **rights)
+        actor = by or self._chat_admin()
+        return self.add_update(
+            {
+                "my_chat_member": {
+                    "chat": chat.to_api(),
+                    "from": actor.to_api(),
+                    "date": now(),
+                    "old_chat_member": old,
+                    "new_chat_member": new,
+                }
+            }
+        )
+
+    def _chat_admin(self) -> TgUser:
+        """A user who administers groups in tests, made when first needed."""
+        admin = next((u for u in self.state.users.values() if u.username == "group_admin"), None)
+        if admin is None:
+            admin = TgUser(next(self._user_ids), "Group admin", username="group_admin")
+            self.state.users[admin.id] = admin
+        return admin
 
     def block(self, user_id: int, blocked: bool = True) -> None:
         """Make sends to a user's private chat fail with 403 (or undo it)."""
@@ -493,9 +533,8 @@ class FakeTelegram:
         stalls = self._stalls.get(method)
         if stalls:
             await self._sleep(stalls.popleft())
-        faults = self._faults.get(method)
-        if faults:
-            fault = faults.popleft()
+        fault = self._take_fault(method, p.values.get("chat_id"))
+        if fault is not None:
             return fault.status, fault.body
         try:
             result = await self._run(method, p)
@@ -505,6 +544,17 @@ class FakeTelegram:
             self.internal_errors.append(traceback.format_exc())
             return 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}
         return 200, {"ok": True, "result": result}
+
+    def _take_fault(self, method: str, chat_id: Any) -> Fault | None:
+        """The first injected failure of a method that applies to a call about ``chat_id``."""
+        faults = self._faults.get(method)
+        if not faults:
+            return None
+        for fault in faults:
+            if fault.chat_id is None or fault.chat_id == chat_id:
+                faults.remove(fault)
+                return fault
+        return None
 
     async def _run(self, method: str, p: v.Params) -> Any:
         """Dispatch to the async or sync implementation of a method."""

@@ -47,6 +47,51 @@ COMMAND_SCOPES = frozenset(
         "chat_member",
     }
 )
+#: What a send needs the right to, and how Telegram names it when the bot lacks it.
+SEND_RIGHTS = {
+    "text": ("can_send_messages", "text messages"),
+    "photo": ("can_send_photos", "photos"),
+    "document": ("can_send_documents", "documents"),
+}
+#: Every right of a restricted member (ChatMemberRestricted has them all), all True by default.
+MEMBER_RIGHTS = (
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+    "can_edit_tag",
+    "can_react_to_messages",
+)
+#: Every right of an administrator (ChatMemberAdministrator), the bot's defaults.
+ADMIN_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_pin_messages": True,
+    "can_manage_topics": False,
+}
+CHAT_MEMBER_STATUSES = frozenset(
+    {"creator", "administrator", "member", "restricted", "left", "kicked"}
+)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
 
@@ -75,6 +120,10 @@ class BotState:
     chats: dict[int, TgChat] = field(default_factory=dict)
     users: dict[int, TgUser] = field(default_factory=dict)
     blocked: set[int] = field(default_factory=set)
+    #: The bot's ChatMember in chats where it is not simply a member (see ``bot_member``).
+    bot_members: dict[int, JSON] = field(default_factory=dict)
+    #: Users seen in each chat (they sent something there): members, for getChatMember.
+    chat_users: dict[int, set[int]] = field(default_factory=dict)
     bot_messages: dict[int, dict[int, StoredMessage]] = field(default_factory=dict)
     user_messages: dict[int, dict[int, JSON]] = field(default_factory=dict)
     reply_keyboards: dict[int, JSON] = field(default_factory=dict)
@@ -116,6 +165,7 @@ class BotState:
             "sendDocument": self.send_document,
             "getFile": self.get_file,
             "getChat": self.get_chat,
+            "getChatMember": self.get_chat_member,
             "close": lambda p: True,
             "logOut": lambda p: True,
         }
@@ -140,6 +190,8 @@ class BotState:
             self.users.setdefault(user["id"], _user_from_api(user))
         if chat is not None and "id" in chat:
             self.chats.setdefault(chat["id"], _chat_from_api(chat))
+            if user is not None and "id" in user:
+                self.chat_users.setdefault(chat["id"], set()).add(user["id"])
         for kind in ("message", "edited_message"):
             message = update.get(kind)
             if isinstance(message, dict) and chat is not None:
@@ -188,7 +240,83 @@ class BotState:
             raise v.bad_request("chat not found")
         if sending and chat.id in self.blocked:
             raise v.ApiError("Forbidden: bot was blocked by the user", 403)
+        self._check_access(chat)
         return chat
+
+    # ----------------------------------------------------------------- the bot's membership
+
+    def bot_member(self, chat: TgChat) -> JSON:
+        """The bot's ChatMember in a chat: by default a member of groups and an administrator
+        (allowed to post) of channels, unless a test changed it with ``set_bot_member``."""
+        member = self.bot_members.get(chat.id)
+        if member is not None:
+            return member
+        if chat.type == "channel":
+            return {
+                "status": "administrator",
+                "user": self.bot.to_api(),
+                **ADMIN_RIGHTS,
+                "can_post_messages": True,
+                "can_edit_messages": True,
+            }
+        return {"status": "member", "user": self.bot.to_api()}
+
+    def set_bot_member(self, chat: TgChat, status: str, **rights: bool) -> tuple[JSON, JSON]:
+        """Change the bot's status in a group or channel; the old and new ChatMember."""
+        if status not in CHAT_MEMBER_STATUSES:
+            raise ValueError(f"unknown chat member status {status!r}")
+        if chat.is_private:
+            raise ValueError("the bot's status can change only in groups and channels")
+        self.add_chat(chat)
+        old = self.bot_member(chat)
+        new: JSON = {"status": status, "user": self.bot.to_api()}
+        if status == "administrator":
+            new.update(ADMIN_RIGHTS)
+            if chat.type == "channel":
+                new.update(can_post_messages=True, can_edit_messages=True)
+        elif status == "restricted":
+            new.update(dict.fromkeys(MEMBER_RIGHTS, True))
+            new.update(is_member=True, until_date=0)
+        elif status == "kicked":
+            new["until_date"] = 0
+        elif status == "creator":
+            new["is_anonymous"] = False
+        unknown = set(rights) - set(new) - {"is_member"}
+        if unknown:
+            raise ValueError(f"{status} has no rights named {sorted(unknown)}")
+        new.update(rights)
+        self.bot_members[chat.id] = new
+        return old, new
+
+    def _check_access(self, chat: TgChat) -> None:
+        """Telegram's answers when the bot is not in a group or channel (any more): a basic
+        group it is not in does not exist for it; otherwise 403 saying why."""
+        if chat.is_private:
+            return
+        member = self.bot_member(chat)
+        status = member["status"]
+        gone = status == "left" or (status == "restricted" and not member.get("is_member"))
+        if status == "kicked":
+            raise v.ApiError(f"Forbidden: bot was kicked from the {chat.type} chat", 403)
+        if gone and chat.type == "group":
+            raise v.bad_request("chat not found")
+        if gone:
+            raise v.ApiError(f"Forbidden: bot is not a member of the {chat.type} chat", 403)
+
+    def _check_send_right(self, chat: TgChat, kind: str) -> None:
+        """Sending needs the right to: only administrators post in channels, and a restricted
+        bot only what its rights allow."""
+        member = self.bot_member(chat)
+        status = member["status"]
+        if chat.type == "channel":
+            if status == "creator" or (
+                status == "administrator" and member.get("can_post_messages")
+            ):
+                return
+            raise v.bad_request("need administrator rights in the channel chat")
+        right, what = SEND_RIGHTS[kind]
+        if status == "restricted" and not member.get(right):
+            raise v.bad_request(f"not enough rights to send {what} to the chat")
 
     def _chat_by_username(self, name: str) -> TgChat | None:
         """A chat addressed as '@username'."""
@@ -317,6 +445,7 @@ class BotState:
     def send_message(self, p: v.Params) -> JSON:
         """sendMessage."""
         chat = self._chat(p)
+        self._check_send_right(chat, "text")
         parsed = self._parse_text(p)
         message = self._new_message(p, chat)
         message.text, message.entities = parsed.text, parsed.entities
@@ -483,6 +612,7 @@ class BotState:
     def send_photo(self, p: v.Params) -> JSON:
         """sendPhoto (upload, file_id or URL)."""
         chat = self._chat(p)
+        self._check_send_right(chat, "photo")
         photo = self._input_file(p, "photo")
         parsed = self._parse_caption(p)
         message = self._new_message(p, chat)
@@ -494,6 +624,7 @@ class BotState:
     def send_document(self, p: v.Params) -> JSON:
         """sendDocument (upload, file_id or URL)."""
         chat = self._chat(p)
+        self._check_send_right(chat, "document")
         document = self._input_file(p, "document")
         parsed = self._parse_caption(p)
         message = self._new_message(p, chat)
@@ -573,12 +704,32 @@ class BotState:
             "premium_subscription": True,
             "gifts_from_channels": True,
         }
-        return {
+        info = {
             **chat.to_api(),
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": gifts,
         }
+        if chat.type in ("group", "supergroup"):  # what members may do by default
+            info["permissions"] = dict.fromkeys(MEMBER_RIGHTS, True)
+        return info
+
+    def get_chat_member(self, p: v.Params) -> JSON:
+        """getChatMember: the bot itself in any chat it is in; a user of a private chat; in a
+        group, users seen there are members and other known users have left."""
+        chat = self._chat(p, sending=False)
+        user_id = p.integer("user_id", required=True)
+        if user_id == self.bot.id:
+            return self.bot_member(chat)
+        user = self.users.get(user_id or 0)
+        if user is None:
+            raise v.bad_request("user not found")
+        if chat.is_private:
+            if user_id != chat.id:
+                raise v.bad_request("user not found")
+            return {"status": "member", "user": user.to_api()}
+        status = "member" if user_id in self.chat_users.get(chat.id, set()) else "left"
+        return {"status": status, "user": user.to_api()}
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:

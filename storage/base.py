@@ -1,13 +1,17 @@
 """What the conversation service needs from storage: small protocols and the records they hold.
 
 A backend (SQLite, or PostgreSQL for several instances) implements :class:`Store`. Everything
-a turn writes — the session, statistics events, a lead, the messages still owed to the user —
-goes through one :class:`UnitOfWork`, committed together or not at all. Every backend passes
-the same contract tests (``tests/test_storage_contract.py``).
+a turn writes — the session, statistics events, a lead with a delivery owed to each of its
+destinations, the messages still owed to the user — goes through one :class:`UnitOfWork`,
+committed together or not at all. Leads are then delivered through :class:`LeadQueue`, whose
+rows any instance may claim for a while (a lease), so each is sent by one instance at a time.
+Every backend passes the same contract tests (``tests/test_storage_contract.py``).
 """
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -19,6 +23,18 @@ from dialogs.session import Session
 
 #: Event kinds recorded for the statistics.
 STARTED, FINISHED, SHARED, LEAD = "started", "finished", "shared", "lead"
+#: Where a lead's delivery to one destination stands: still to do, done, or settled by an admin.
+PENDING, DELIVERED, HANDLED = "pending", "delivered", "handled"
+
+
+def new_key() -> str:
+    """A lead's key: a random UUID, unique wherever the lead goes (its idempotency key)."""
+    return str(uuid.uuid4())
+
+
+def new_claim() -> str:
+    """A token naming one claim of deliveries."""
+    return secrets.token_hex(8)
 
 
 class StorageError(StackAdvisorError):
@@ -70,7 +86,54 @@ class Lead:
     source: str | None
     recommendation: str
     answers: Mapping[str, str]
+    #: When it was stored (Unix time): the moment the person gave their contact, after consent.
     at: int = 0
+    #: The store's number for it (0 until stored).
+    id: int = 0
+    #: A random, unique key (a UUID): the idempotency key of its deliveries; the store makes
+    #: one when it is empty.
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LeadDelivery:
+    """A lead's delivery to one destination (the sales chat, the CRM hook …), as it stands.
+
+    ``claim`` is set while an instance holds it (until ``claimed_until``): only that claim may
+    record how the attempt went."""
+
+    id: int
+    lead: Lead
+    destination: str
+    status: str = PENDING
+    attempts: int = 0
+    next_attempt_at: int = 0
+    last_error: str | None = None
+    #: When it first failed (None: it never failed, or it was delivered at the first try).
+    failing_since: int | None = None
+    delivered_at: int | None = None
+    claim: str = ""
+    claimed_until: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadReach:
+    """Where one person's leads went, read before they are forgotten."""
+
+    #: How many leads the person left.
+    leads: int = 0
+    #: Destinations that have one of them, or may have (a delivery in flight right now).
+    delivered: frozenset[str] = frozenset()
+    #: Whether an admin settled one by hand (with /leads) instead of the bot delivering it.
+    handled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LeadCounts:
+    """Leads whose every delivery is done (delivered or handled), and leads still waiting."""
+
+    delivered: int = 0
+    waiting: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +203,12 @@ class Events(Protocol):
 
 
 class Leads(Protocol):
-    async def add(self, lead: Lead) -> None:
-        """Store a lead handed to the sales team."""
+    async def add(self, lead: Lead, destinations: Sequence[str] = ()) -> None:
+        """Store a lead, with a delivery owed to each destination (due at once)."""
+
+    async def reach(self, user_id: int) -> LeadReach:
+        """Where this user's leads went (on PostgreSQL their deliveries stay locked until the
+        unit ends, so no instance claims one in between)."""
 
 
 class Outbox(Protocol):
@@ -187,7 +254,55 @@ class UnitOfWork(Protocol):
         """Delete every row about this user (all chats, all tables); return how many."""
 
 
-class Store(Protocol):
+class LeadQueue(Protocol):
+    """Leads' deliveries, shared by every instance; ``now`` is the store's clock."""
+
+    async def claim_deliveries(
+        self,
+        destinations: Sequence[str],
+        *,
+        lease: int,
+        limit: int,
+        lead_id: int | None = None,
+    ) -> list[LeadDelivery]:
+        """Claim up to ``limit`` pending deliveries to these destinations that are due and not
+        claimed by anyone (or whose claim ran out), oldest lead first, for ``lease`` seconds.
+        Atomic: two instances never get the same delivery while a claim holds."""
+
+    async def delivery_done(self, delivery: LeadDelivery) -> bool:
+        """Record a claimed delivery as delivered; False if the claim was no longer held (it
+        ran out and another claim took it, the lead was forgotten or settled)."""
+
+    async def delivery_failed(self, delivery: LeadDelivery, error: str, retry_at: int) -> bool:
+        """Count a failed attempt of a claimed delivery and release it until ``retry_at``;
+        False if the claim was no longer held."""
+
+    async def delivery_postponed(self, delivery: LeadDelivery, error: str, until: int) -> None:
+        """Release a claimed delivery untried (its destination just failed): due no earlier
+        than ``until``, failing for the same reason, its attempts unchanged."""
+
+    async def pending_deliveries(self, *, limit: int) -> list[LeadDelivery]:
+        """Every delivery of the oldest ``limit`` leads that still have a pending one, by lead
+        and destination."""
+
+    async def deliveries_of(self, lead_id: int) -> list[LeadDelivery]:
+        """Every delivery of one lead (none: no such lead, or it was forgotten)."""
+
+    async def retry_now(self, *, lead_id: int | None = None, destination: str | None = None) -> int:
+        """Make pending deliveries due now (of one lead, to one destination, or all); how many."""
+
+    async def settle(self, lead_id: int) -> int:
+        """Mark a lead's pending deliveries handled (an admin took care of it); how many."""
+
+    async def claim_alerts(self, failing_since: int) -> list[LeadDelivery]:
+        """Pending deliveries failing since ``failing_since`` or earlier that no one was
+        alerted about yet, now marked alerted (atomic: one instance gets each, once)."""
+
+    async def lead_counts(self) -> LeadCounts:
+        """How many leads are delivered everywhere, and how many still wait."""
+
+
+class Store(LeadQueue, Protocol):
     """A storage backend."""
 
     clock: Callable[[], float]

@@ -42,6 +42,9 @@ from .base import (
     FINISHED,
     Event,
     Lead,
+    LeadCounts,
+    LeadDelivery,
+    LeadReach,
     Live,
     Outgoing,
     Owed,
@@ -50,7 +53,10 @@ from .base import (
     StoreBusy,
     Stored,
     StoreUnavailable,
+    new_claim,
+    new_key,
 )
+from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, delivery, reach
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +174,33 @@ MIGRATIONS: tuple[str, ...] = (
         name       text   PRIMARY KEY,
         created_at bigint NOT NULL
     );
+    """,
+    # 2: leads get a unique key (their deliveries' idempotency key), and each lead a delivery
+    #    per destination, retried until it is done (earlier leads went through the outbox).
+    """
+    ALTER TABLE leads ADD COLUMN key text;
+    UPDATE leads SET key = gen_random_uuid()::text;
+    ALTER TABLE leads ALTER COLUMN key SET NOT NULL;
+    ALTER TABLE leads ADD CONSTRAINT leads_key UNIQUE (key);
+    CREATE TABLE lead_deliveries (
+        id              bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        lead_id         bigint  NOT NULL REFERENCES leads (id) ON DELETE CASCADE,
+        user_id         bigint  NOT NULL,
+        destination     text    NOT NULL,
+        status          text    NOT NULL DEFAULT 'pending',
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint  NOT NULL,
+        claimed_until   bigint,
+        claim           text,
+        last_error      text,
+        failing_since   bigint,
+        alerted         boolean NOT NULL DEFAULT false,
+        delivered_at    bigint,
+        created_at      bigint  NOT NULL,
+        UNIQUE (lead_id, destination)
+    );
+    CREATE INDEX lead_deliveries_due ON lead_deliveries (next_attempt_at) WHERE status = 'pending';
+    CREATE INDEX lead_deliveries_user ON lead_deliveries (user_id);
     """,
 )
 
@@ -304,6 +337,139 @@ class PostgresStore:
             )
         return int(removed)
 
+    # -- the lead queue (shared by every instance) -------------------------------------------------
+
+    async def claim_deliveries(
+        self,
+        destinations: Sequence[str],
+        *,
+        lease: int,
+        limit: int,
+        lead_id: int | None = None,
+    ) -> list[LeadDelivery]:
+        """Rows another instance is claiming right now are skipped (FOR UPDATE SKIP LOCKED),
+        so instances never wait for each other nor take the same delivery."""
+        if not destinations:
+            return []
+        now = int(self.clock())
+        rows = await self._fetch(
+            "WITH due AS (SELECT id FROM lead_deliveries WHERE status = 'pending' "
+            "AND next_attempt_at <= $1 AND destination = ANY($2::text[]) "
+            "AND ($3::bigint IS NULL OR lead_id = $3) "
+            "AND (claimed_until IS NULL OR claimed_until <= $1) "
+            "ORDER BY lead_id, id LIMIT $4 FOR UPDATE SKIP LOCKED), "
+            "claimed AS (UPDATE lead_deliveries d SET claim = $5, claimed_until = $6 "
+            "FROM due WHERE d.id = due.id RETURNING d.*) "
+            f"SELECT {DELIVERY_COLUMNS} FROM claimed d JOIN leads l ON l.id = d.lead_id "
+            "ORDER BY d.lead_id, d.id",
+            now,
+            list(destinations),
+            lead_id,
+            limit,
+            new_claim(),
+            now + lease,
+        )
+        return [delivery(row) for row in rows]
+
+    async def delivery_done(self, delivery: LeadDelivery) -> bool:
+        return await self._update_one(
+            "UPDATE lead_deliveries SET status = 'delivered', delivered_at = $1, "
+            "attempts = attempts + 1, claim = NULL, claimed_until = NULL "
+            "WHERE id = $2 AND claim = $3 AND status = 'pending'",
+            int(self.clock()),
+            delivery.id,
+            delivery.claim,
+        )
+
+    async def delivery_failed(self, delivery: LeadDelivery, error: str, retry_at: int) -> bool:
+        return await self._update_one(
+            "UPDATE lead_deliveries SET attempts = attempts + 1, last_error = $1, "
+            "next_attempt_at = $2, failing_since = coalesce(failing_since, $3), "
+            "claim = NULL, claimed_until = NULL "
+            "WHERE id = $4 AND claim = $5 AND status = 'pending'",
+            _text(error),
+            retry_at,
+            int(self.clock()),
+            delivery.id,
+            delivery.claim,
+        )
+
+    async def delivery_postponed(self, delivery: LeadDelivery, error: str, until: int) -> None:
+        await self._update_one(
+            "UPDATE lead_deliveries SET last_error = $1, "
+            "next_attempt_at = greatest(next_attempt_at, $2), "
+            "failing_since = coalesce(failing_since, $3), claim = NULL, claimed_until = NULL "
+            "WHERE id = $4 AND claim = $5 AND status = 'pending'",
+            _text(error),
+            until,
+            int(self.clock()),
+            delivery.id,
+            delivery.claim,
+        )
+
+    async def _update_one(self, sql: str, *args: object) -> bool:
+        async with _retryable():
+            status = await self.pool.execute(sql, *args)
+        return status.split()[-1] == "1"
+
+    async def _count(self, sql: str, *args: object) -> int:
+        async with _retryable():
+            status = await self.pool.execute(sql, *args)
+        return int(status.split()[-1])
+
+    async def pending_deliveries(self, *, limit: int) -> list[LeadDelivery]:
+        rows = await self._fetch(
+            f"SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.lead_id IN ("
+            "SELECT DISTINCT lead_id FROM lead_deliveries WHERE status = 'pending' "
+            "ORDER BY lead_id LIMIT $1) ORDER BY d.lead_id, d.destination",
+            limit,
+        )
+        return [delivery(row) for row in rows]
+
+    async def deliveries_of(self, lead_id: int) -> list[LeadDelivery]:
+        rows = await self._fetch(
+            f"SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.lead_id = $1 "
+            "ORDER BY d.destination",
+            lead_id,
+        )
+        return [delivery(row) for row in rows]
+
+    async def retry_now(self, *, lead_id: int | None = None, destination: str | None = None) -> int:
+        return await self._count(
+            "UPDATE lead_deliveries SET next_attempt_at = $1 WHERE status = 'pending' "
+            "AND ($2::bigint IS NULL OR lead_id = $2) AND ($3::text IS NULL OR destination = $3)",
+            int(self.clock()),
+            lead_id,
+            destination,
+        )
+
+    async def settle(self, lead_id: int) -> int:
+        return await self._count(
+            "UPDATE lead_deliveries SET status = 'handled', delivered_at = $1, claim = NULL, "
+            "claimed_until = NULL WHERE lead_id = $2 AND status = 'pending'",
+            int(self.clock()),
+            lead_id,
+        )
+
+    async def claim_alerts(self, failing_since: int) -> list[LeadDelivery]:
+        """The UPDATE marks each row once, whichever instance gets there first."""
+        rows = await self._fetch(
+            "WITH alerted AS (UPDATE lead_deliveries SET alerted = true WHERE status = 'pending' "
+            "AND NOT alerted AND failing_since <= $1 RETURNING *) "
+            f"SELECT {DELIVERY_COLUMNS} FROM alerted d JOIN leads l ON l.id = d.lead_id "
+            "ORDER BY d.lead_id, d.destination",
+            failing_since,
+        )
+        return [delivery(row) for row in rows]
+
+    async def lead_counts(self) -> LeadCounts:
+        rows = await self._fetch(
+            "SELECT count(*) FILTER (WHERE waiting = 0), count(*) FILTER (WHERE waiting > 0) "
+            "FROM (SELECT lead_id, count(*) FILTER (WHERE status = 'pending') AS waiting "
+            "FROM lead_deliveries GROUP BY lead_id) per_lead"
+        )
+        return LeadCounts(int(rows[0][0]), int(rows[0][1]))
+
     # -- reports --------------------------------------------------------------------------------
 
     async def _fetch(self, sql: str, *args: object) -> list[Record]:
@@ -356,12 +522,12 @@ class PostgresStore:
 
     async def all_leads(self) -> list[Lead]:
         rows = await self._fetch(
-            "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at "
-            "FROM leads ORDER BY at, id"
+            "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at, id, "
+            "key FROM leads ORDER BY at, id"
         )
         return [
-            Lead(chat, user, name, contact, source, rec, json.loads(answers), at)
-            for chat, user, name, contact, source, rec, answers, at in rows
+            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key)
+            for chat, user, name, contact, source, rec, answers, at, id_, key in rows
         ]
 
     async def export_csv(self, out: Path) -> None:
@@ -553,11 +719,13 @@ class PostgresUnit:
             removed = await self.connection.fetchval(
                 "WITH s AS (DELETE FROM sessions WHERE user_id = $1 RETURNING 1), "
                 "e AS (DELETE FROM events WHERE user_id = $1 RETURNING 1), "
+                "d AS (DELETE FROM lead_deliveries WHERE user_id = $1 RETURNING 1), "
                 "l AS (DELETE FROM leads WHERE user_id = $1 RETURNING 1), "
                 "o AS (DELETE FROM outbox WHERE user_id = $1 RETURNING 1), "
                 "v AS (DELETE FROM live WHERE user_id = $1 RETURNING 1) "
                 "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM e) "
-                "+ (SELECT count(*) FROM l) + (SELECT count(*) FROM o) + (SELECT count(*) FROM v)",
+                "+ (SELECT count(*) FROM d) + (SELECT count(*) FROM l) + (SELECT count(*) FROM o) "
+                "+ (SELECT count(*) FROM v)",
                 user_id,
             )
         return int(removed)
@@ -647,10 +815,16 @@ class _Leads:
     def __init__(self, unit: PostgresUnit) -> None:
         self.unit = unit
 
-    async def add(self, lead: Lead) -> None:
+    async def add(self, lead: Lead, destinations: Sequence[str] = ()) -> None:
+        """The lead and its deliveries in one statement."""
         await self.unit.execute(
-            "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
-            "answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "WITH lead AS (INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, "
+            "recommendation, answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            "RETURNING id, user_id, at) "
+            "INSERT INTO lead_deliveries (lead_id, user_id, destination, next_attempt_at, "
+            "created_at) SELECT lead.id, lead.user_id, destination, lead.at, lead.at "
+            "FROM lead, unnest($10::text[]) AS destination",
+            lead.key or new_key(),
             self.unit.now,
             lead.chat_id,
             lead.user_id,
@@ -659,7 +833,18 @@ class _Leads:
             _optional_text(lead.source),
             lead.recommendation,
             json.dumps(dict(lead.answers), separators=(",", ":")),
+            list(destinations),
         )
+
+    async def reach(self, user_id: int) -> LeadReach:
+        """Locks the user's delivery rows (FOR UPDATE) until the unit ends: a claim skips them."""
+        leads = await self.unit.fetchrow("SELECT count(*) FROM leads WHERE user_id = $1", user_id)
+        states = await self.unit.fetch(
+            "SELECT destination, status, claimed_until FROM lead_deliveries WHERE user_id = $1 "
+            "FOR UPDATE",
+            user_id,
+        )
+        return reach(int(leads[0]) if leads else 0, states, self.unit.now)
 
 
 class _Outbox:

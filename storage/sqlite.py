@@ -32,6 +32,9 @@ from .base import (
     FINISHED,
     Event,
     Lead,
+    LeadCounts,
+    LeadDelivery,
+    LeadReach,
     Live,
     Outgoing,
     Owed,
@@ -39,7 +42,10 @@ from .base import (
     StorageError,
     StoreBusy,
     Stored,
+    new_claim,
+    new_key,
 )
+from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, delivery, reach
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -146,6 +152,50 @@ MIGRATIONS: tuple[str, ...] = (
                CASE WHEN kind = 'finished' THEN coalesce(detail, '') ELSE '' END, count(*)
         FROM events GROUP BY 1, 2, 3, 4;
     """,
+    # 6: leads get an id and a unique key (their deliveries' idempotency key), and each lead a
+    #    delivery per destination, retried until it is done (leads of earlier versions were
+    #    sent through the outbox and get none).
+    """
+    CREATE TABLE leads_keyed (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        key            TEXT    NOT NULL UNIQUE,
+        at             INTEGER NOT NULL,
+        chat_id        INTEGER NOT NULL,
+        user_id        INTEGER NOT NULL,
+        name           TEXT    NOT NULL,
+        contact        TEXT    NOT NULL,
+        source         TEXT,
+        recommendation TEXT    NOT NULL,
+        answers        TEXT    NOT NULL
+    );
+    INSERT INTO leads_keyed (id, key, at, chat_id, user_id, name, contact, source,
+                             recommendation, answers)
+        SELECT rowid, lower(hex(randomblob(16))), at, chat_id, user_id, name, contact, source,
+               recommendation, answers
+        FROM leads ORDER BY rowid;
+    DROP TABLE leads;
+    ALTER TABLE leads_keyed RENAME TO leads;
+    CREATE INDEX leads_user ON leads (user_id);
+    CREATE TABLE lead_deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        lead_id         INTEGER NOT NULL,
+        user_id         INTEGER NOT NULL,
+        destination     TEXT    NOT NULL,
+        status          TEXT    NOT NULL DEFAULT 'pending',
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        claimed_until   INTEGER,
+        claim           TEXT,
+        last_error      TEXT,
+        failing_since   INTEGER,
+        alerted         INTEGER NOT NULL DEFAULT 0,
+        delivered_at    INTEGER,
+        created_at      INTEGER NOT NULL,
+        UNIQUE (lead_id, destination)
+    );
+    CREATE INDEX lead_deliveries_due ON lead_deliveries (status, next_attempt_at);
+    CREATE INDEX lead_deliveries_user ON lead_deliveries (user_id);
+    """,
 )
 
 
@@ -191,6 +241,11 @@ class SqliteStore:
         db.execute("PRAGMA secure_delete=ON")  # what /forget deletes is overwritten
         self.migrated_from = int(db.execute("PRAGMA user_version").fetchone()[0])
         self.schema_version = migrate(db)
+        # Only this process uses the file (STATE_DB is locked): deliveries a killed process had
+        # claimed are free again, rather than waiting for their claims to run out.
+        db.execute(
+            "UPDATE lead_deliveries SET claim = NULL, claimed_until = NULL WHERE claim IS NOT NULL"
+        )
         # A crash right after a /forget can leave copies of deleted rows in the log: fold the
         # log into the (securely overwritten) database and empty it before anything else.
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -295,6 +350,181 @@ class SqliteStore:
             raise
         return removed
 
+    # -- the lead queue (on the writer, one transaction each) ----------------------------------
+
+    async def _queue(self, fn: Callable[[sqlite3.Connection, int], T]) -> T:
+        """Run ``fn(db, now)`` in one write transaction, between turns."""
+        now = int(self.clock())
+
+        def run() -> T:
+            db = self.db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(db, now)
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return result
+
+        async with self._lock:
+            return await self._write(run)
+
+    async def claim_deliveries(
+        self,
+        destinations: Sequence[str],
+        *,
+        lease: int,
+        limit: int,
+        lead_id: int | None = None,
+    ) -> list[LeadDelivery]:
+        if not destinations:
+            return []
+        token = new_claim()
+        marks = ", ".join("?" for _ in destinations)
+        one_lead = "AND lead_id = ?" if lead_id is not None else ""
+
+        def claim(db: sqlite3.Connection, now: int) -> list[LeadDelivery]:
+            db.execute(
+                "UPDATE lead_deliveries SET claim = ?, claimed_until = ? WHERE id IN ("
+                "SELECT id FROM lead_deliveries WHERE status = 'pending' "
+                f"AND next_attempt_at <= ? AND destination IN ({marks}) {one_lead} "
+                "AND (claimed_until IS NULL OR claimed_until <= ?) "
+                "ORDER BY lead_id, id LIMIT ?)",
+                (
+                    token,
+                    now + lease,
+                    now,
+                    *destinations,
+                    *([lead_id] if lead_id is not None else []),
+                    now,
+                    limit,
+                ),
+            )
+            rows = db.execute(
+                f"SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.claim = ? "
+                "ORDER BY d.lead_id, d.id",
+                (token,),
+            ).fetchall()
+            return [delivery(row) for row in rows]
+
+        return await self._queue(claim)
+
+    async def delivery_done(self, delivery: LeadDelivery) -> bool:
+        def done(db: sqlite3.Connection, now: int) -> bool:
+            return _one(
+                db.execute(
+                    "UPDATE lead_deliveries SET status = 'delivered', delivered_at = ?, "
+                    "attempts = attempts + 1, claim = NULL, claimed_until = NULL "
+                    "WHERE id = ? AND claim = ? AND status = 'pending'",
+                    (now, delivery.id, delivery.claim),
+                )
+            )
+
+        return await self._queue(done)
+
+    async def delivery_failed(self, delivery: LeadDelivery, error: str, retry_at: int) -> bool:
+        def failed(db: sqlite3.Connection, now: int) -> bool:
+            return _one(
+                db.execute(
+                    "UPDATE lead_deliveries SET attempts = attempts + 1, last_error = ?, "
+                    "next_attempt_at = ?, failing_since = coalesce(failing_since, ?), "
+                    "claim = NULL, claimed_until = NULL "
+                    "WHERE id = ? AND claim = ? AND status = 'pending'",
+                    (error, retry_at, now, delivery.id, delivery.claim),
+                )
+            )
+
+        return await self._queue(failed)
+
+    async def delivery_postponed(self, delivery: LeadDelivery, error: str, until: int) -> None:
+        def postpone(db: sqlite3.Connection, now: int) -> None:
+            db.execute(
+                "UPDATE lead_deliveries SET last_error = ?, "
+                "next_attempt_at = max(next_attempt_at, ?), "
+                "failing_since = coalesce(failing_since, ?), claim = NULL, claimed_until = NULL "
+                "WHERE id = ? AND claim = ? AND status = 'pending'",
+                (error, until, now, delivery.id, delivery.claim),
+            )
+
+        await self._queue(postpone)
+
+    async def pending_deliveries(self, *, limit: int) -> list[LeadDelivery]:
+        def pending(db: sqlite3.Connection, now: int) -> list[LeadDelivery]:
+            rows = db.execute(
+                f"SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.lead_id IN ("
+                "SELECT DISTINCT lead_id FROM lead_deliveries WHERE status = 'pending' "
+                "ORDER BY lead_id LIMIT ?) ORDER BY d.lead_id, d.destination",
+                (limit,),
+            ).fetchall()
+            return [delivery(row) for row in rows]
+
+        return await self._queue(pending)
+
+    async def deliveries_of(self, lead_id: int) -> list[LeadDelivery]:
+        def of(db: sqlite3.Connection, now: int) -> list[LeadDelivery]:
+            rows = db.execute(
+                f"SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.lead_id = ? "
+                "ORDER BY d.destination",
+                (lead_id,),
+            ).fetchall()
+            return [delivery(row) for row in rows]
+
+        return await self._queue(of)
+
+    async def retry_now(self, *, lead_id: int | None = None, destination: str | None = None) -> int:
+        def retry(db: sqlite3.Connection, now: int) -> int:
+            return db.execute(
+                "UPDATE lead_deliveries SET next_attempt_at = ? WHERE status = 'pending' "
+                "AND (? IS NULL OR lead_id = ?) AND (? IS NULL OR destination = ?)",
+                (now, lead_id, lead_id, destination, destination),
+            ).rowcount
+
+        return await self._queue(retry)
+
+    async def settle(self, lead_id: int) -> int:
+        def settle(db: sqlite3.Connection, now: int) -> int:
+            return db.execute(
+                "UPDATE lead_deliveries SET status = 'handled', delivered_at = ?, claim = NULL, "
+                "claimed_until = NULL WHERE lead_id = ? AND status = 'pending'",
+                (now, lead_id),
+            ).rowcount
+
+        return await self._queue(settle)
+
+    async def claim_alerts(self, failing_since: int) -> list[LeadDelivery]:
+        def alerts(db: sqlite3.Connection, now: int) -> list[LeadDelivery]:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    "UPDATE lead_deliveries SET alerted = 1 WHERE status = 'pending' "
+                    "AND alerted = 0 AND failing_since <= ? RETURNING id",
+                    (failing_since,),
+                ).fetchall()
+            ]
+            if not ids:
+                return []
+            marks = ", ".join("?" for _ in ids)
+            rows = db.execute(
+                f"SELECT {DELIVERY_COLUMNS} {DELIVERY_FROM} WHERE d.id IN ({marks}) "
+                "ORDER BY d.lead_id, d.destination",
+                ids,
+            ).fetchall()
+            return [delivery(row) for row in rows]
+
+        return await self._queue(alerts)
+
+    async def lead_counts(self) -> LeadCounts:
+        row = await self._read(
+            lambda: self._reads.execute(
+                "SELECT count(*) FILTER (WHERE waiting = 0), count(*) FILTER (WHERE waiting > 0) "
+                "FROM (SELECT lead_id, sum(status = 'pending') AS waiting FROM lead_deliveries "
+                "GROUP BY lead_id)"
+            ).fetchone()
+        )
+        return LeadCounts(int(row[0] or 0), int(row[1] or 0))
+
     # -- reports (second connection) -----------------------------------------------------------
 
     async def first_name(self, chat_id: int, user_id: int) -> str | None:
@@ -354,13 +584,13 @@ class SqliteStore:
     async def all_leads(self) -> list[Lead]:
         rows = await self._read(
             lambda: self._reads.execute(
-                "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at "
-                "FROM leads ORDER BY at"
+                "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at, id, "
+                "key FROM leads ORDER BY at, id"
             ).fetchall()
         )
         return [
-            Lead(chat, user, name, contact, source, rec, json.loads(answers), at)
-            for chat, user, name, contact, source, rec, answers, at in rows
+            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key)
+            for chat, user, name, contact, source, rec, answers, at, id_, key in rows
         ]
 
     async def export_csv(self, out: Path) -> None:
@@ -397,6 +627,10 @@ def _answers(data: str) -> dict[str, str]:
     except (ValueError, AttributeError):
         return {}
     return answers if isinstance(answers, dict) else {}
+
+
+def _one(cursor: sqlite3.Cursor) -> bool:
+    return cursor.rowcount == 1
 
 
 def migrate(db: sqlite3.Connection) -> int:
@@ -476,7 +710,7 @@ class SqliteUnit:
             self._apply()
             return sum(
                 self.store.db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount
-                for table in ("sessions", "events", "leads", "outbox", "live")
+                for table in ("sessions", "events", "leads", "lead_deliveries", "outbox", "live")
             )
 
         self.forgot = True
@@ -565,12 +799,14 @@ class _Leads:
     def __init__(self, unit: SqliteUnit) -> None:
         self.unit = unit
 
-    async def add(self, lead: Lead) -> None:
+    async def add(self, lead: Lead, destinations: Sequence[str] = ()) -> None:
+        key, now = lead.key or new_key(), self.unit.now
         self.unit.write(
-            "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
-            "answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, recommendation, "
+            "answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                self.unit.now,
+                key,
+                now,
                 lead.chat_id,
                 lead.user_id,
                 lead.name,
@@ -580,6 +816,21 @@ class _Leads:
                 json.dumps(dict(lead.answers), separators=(",", ":")),
             ),
         )
+        if destinations:
+            self.unit.write(
+                "INSERT INTO lead_deliveries (lead_id, user_id, destination, next_attempt_at, "
+                "created_at) SELECT id, user_id, ?, ?, ? FROM leads WHERE key = ?",
+                *[(destination, now, now, key) for destination in destinations],
+            )
+
+    async def reach(self, user_id: int) -> LeadReach:
+        now = self.unit.now
+        leads = await self.unit.fetchone("SELECT count(*) FROM leads WHERE user_id = ?", (user_id,))
+        states = await self.unit.query(
+            "SELECT destination, status, claimed_until FROM lead_deliveries WHERE user_id = ?",
+            (user_id,),
+        )
+        return reach(int(leads[0]), states, now)
 
 
 class _Outbox:

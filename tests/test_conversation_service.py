@@ -32,10 +32,10 @@ from dialogs.sharecode import ShareCodes
 from dialogs.views import Notice
 from frontends.telegram import callbacks
 from frontends.telegram.render import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter
-from storage.base import FINISHED, LEAD, STARTED, Live, Outgoing, Owed
+from handoff import TELEGRAM, WEBHOOK, HandOff
+from storage.base import FINISHED, LEAD, PENDING, STARTED, LeadReach, Live, Outgoing, Owed
 from storage.sqlite import SqliteStore
 
-SALES = -1000
 ADA, BOB = 501, 502
 GROUP = -600
 #: Answers whose result needs two messages.
@@ -214,20 +214,21 @@ async def store(knowledge: Knowledge) -> AsyncIterator[SqliteStore]:
     await opened.close()
 
 
+def working_sales_chat() -> HandOff:
+    """Leads go to a sales chat that passed its check."""
+    return HandOff([TELEGRAM], unchecked=[TELEGRAM])
+
+
 def build_conversation(
-    engine: DialogEngine, store: SqliteStore, *, sales_chat_id: int | None = SALES
+    engine: DialogEngine, store: SqliteStore, *, hand_off: HandOff | None = None
 ) -> Conversation:
-    """Wired as frontends/telegram/app.py wires it."""
+    """Wired as frontends/telegram/app.py wires it (by default with a working sales chat)."""
     share_codes = ShareCodes(engine.knowledge, b"secret")
+    hand_off = hand_off or working_sales_chat()
     presenter = TelegramPresenter(
-        engine.knowledge,
-        engine.welcome_values(),
-        share_codes=share_codes,
-        sales_chat_id=sales_chat_id,
+        engine.knowledge, engine.welcome_values(), share_codes=share_codes, hand_off=hand_off
     )
-    return Conversation(
-        engine, store, presenter, share_codes=share_codes, sales_chat_id=sales_chat_id
-    )
+    return Conversation(engine, store, presenter, share_codes=share_codes, hand_off=hand_off)
 
 
 @pytest.fixture
@@ -537,7 +538,7 @@ async def test_the_expert_buttons_do_nothing_in_a_group_chat(
 async def test_the_expert_buttons_do_nothing_without_a_sales_chat(
     engine: DialogEngine, store: SqliteStore, transport: FakeTransport, knowledge: Knowledge
 ) -> None:
-    ada = visitor(build_conversation(engine, store, sales_chat_id=None), transport)
+    ada = visitor(build_conversation(engine, store, hand_off=HandOff([])), transport)
     await ada.act(Begin())
     await ada.answer_all(knowledge)
     result = await ada.live()
@@ -555,9 +556,12 @@ async def test_the_expert_buttons_do_nothing_without_a_sales_chat(
     assert (await ada.session()).state == RESULT
 
 
-async def test_a_typed_email_at_the_contact_step_stores_a_lead_and_owes_the_sales_summary(
+async def test_a_typed_email_at_the_contact_step_stores_a_lead_owed_to_the_sales_chat_and_thanks(
     ada: Visitor, transport: FakeTransport, knowledge: Knowledge, store: SqliteStore
 ) -> None:
+    # Changed with issue 14: the sales summary no longer sits in the person's outbox (where a
+    # failing sales chat made the person's own delivery fail); the lead gets a delivery of
+    # its own, and the person's outbox holds only their thanks.
     await ada.conversation.register_link(BOB, "spring_ads")
     await ada.act(Begin(payload="spring_ads"))
     await ada.answer_all(knowledge, {"team": "python"})
@@ -565,22 +569,86 @@ async def test_a_typed_email_at_the_contact_step_stores_a_lead_and_owes_the_sale
     await ada.tap(service.CONSENT)
     assert (await ada.session()).state == LEAD_CONTACT
 
-    await ada.act(Typed("  Ada@Example.ORG "), deliver=False)
+    outcome = await ada.act(Typed("  Ada@Example.ORG "), deliver=False)
 
+    assert outcome.lead_stored
     [lead] = await store.all_leads()
     assert (lead.user_id, lead.name, lead.contact) == (ADA, "Ada Lovelace", "Ada@example.org")
     assert (lead.source, lead.recommendation) == ("spring_ads", "django")
     assert lead.answers["team"] == "python"
+    assert lead.id > 0 and len(lead.key) == 36  # a UUID: the deliveries' idempotency key
+    [delivery] = await store.deliveries_of(lead.id)
+    assert (delivery.destination, delivery.status, delivery.attempts) == (TELEGRAM, PENDING, 0)
     owed = [item.message for item in await ada.owed()]
-    [summary] = [m for m in owed if m.chat_id == SALES]
-    assert "Ada@example.org" in summary.body["text"]
-    assert "spring_ads" in summary.body["text"]
-    assert summary.body["html"] is False
+    assert {m.chat_id for m in owed} == {ADA}
     assert (await ada.session()).state == RESULT
     assert LEAD in [event.kind for event in await store.events_since(0)]
 
+    before = len(transport.delivered)
     assert await ada.deliver()
-    assert transport.texts(SALES) == [summary.body["text"]]
+    assert transport.texts(since=before) == [knowledge.text("lead.thanks")]
+
+
+async def test_a_lead_owes_one_delivery_to_each_destination(
+    engine: DialogEngine, store: SqliteStore, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    both = HandOff([TELEGRAM, WEBHOOK], unchecked=[WEBHOOK])  # the sales chat not checked yet
+    ada = visitor(build_conversation(engine, store, hand_off=both), transport)
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    await ada.tap(service.LEAD_BUTTON)
+    await ada.tap(service.CONSENT)
+
+    before = len(transport.delivered)
+    await ada.act(Typed("ada@example.org"))
+
+    [lead] = await store.all_leads()
+    deliveries = await store.deliveries_of(lead.id)
+    assert sorted(d.destination for d in deliveries) == [TELEGRAM, WEBHOOK]
+    assert transport.texts(since=before) == [knowledge.text("lead.thanks")]
+
+
+async def test_the_expert_button_is_not_offered_while_no_destination_works(
+    engine: DialogEngine, store: SqliteStore, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    unchecked = HandOff([TELEGRAM])  # configured, but its check has not passed
+    ada = visitor(build_conversation(engine, store, hand_off=unchecked), transport)
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    with pytest.raises(AssertionError, match="no 'lead' button"):
+        ada.button(service.LEAD_BUTTON)
+    result = await ada.live()
+    assert result is not None
+    session = await ada.session()
+
+    outcome = await ada.act(
+        Tapped(session.round, None, service.LEAD_BUTTON, result.message_id), deliver=False
+    )
+
+    assert outcome.toast == Notice("telegram.stale")
+    unchecked.mark(TELEGRAM, True)  # the check passed: the summary shown again offers it
+    await ada.tap(service.DETAILS)
+    await ada.tap(service.SUMMARY)
+    assert ada.button(service.LEAD_BUTTON).action == service.LEAD_BUTTON
+
+
+async def test_a_contact_given_after_the_sales_chat_stopped_working_is_still_stored(
+    engine: DialogEngine, store: SqliteStore, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    hand_off = working_sales_chat()
+    ada = visitor(build_conversation(engine, store, hand_off=hand_off), transport)
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    await ada.tap(service.LEAD_BUTTON)
+    await ada.tap(service.CONSENT)
+    hand_off.mark(TELEGRAM, False)  # e.g. the bot was removed from the sales chat just now
+    before = len(transport.delivered)
+
+    await ada.act(Typed("ada@example.org"))
+
+    [lead] = await store.all_leads()
+    assert lead.contact == "ada@example.org"
+    assert transport.texts(since=before) == [knowledge.text("lead.thanks")]
 
 
 async def test_a_bad_email_at_the_contact_step_asks_again_and_stores_nothing(
@@ -615,9 +683,10 @@ async def test_forget_removes_everything_about_the_user_in_every_chat(
     await private.answer_all(knowledge)
     await group.act(Typed("python"), deliver=False)  # still owed when forgotten
 
-    removed = await conversation.forget(ADA)
+    forgotten = await conversation.forget(ADA)
 
-    assert removed > 0
+    assert forgotten.removed > 0
+    assert forgotten.reach == LeadReach()  # no lead: nothing reached anyone
     assert {row.user_id for row in await store.all_sessions()} == {BOB}
     assert {event.user_id for event in await store.events_since(0)} == {BOB}
     assert await private.live() is None and await group.live() is None
@@ -635,3 +704,25 @@ async def test_slow_work_for_a_result_is_done_before_its_first_message_is_sent(
     kinds, delivered_before = transport.prepared[-1]
     assert kinds == [EDIT, PHOTO, SEND]  # the chart is drawn before the "done" line goes out
     assert transport.delivered[delivered_before].kind == EDIT
+
+
+async def test_forget_withdraws_a_lead_not_delivered_yet_and_says_what_had_arrived(
+    engine: DialogEngine, store: SqliteStore, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    both = HandOff([TELEGRAM, WEBHOOK], unchecked=[TELEGRAM, WEBHOOK])
+    conversation = build_conversation(engine, store, hand_off=both)
+    ada = visitor(conversation, transport)
+    await ada.act(Begin())
+    await ada.answer_all(knowledge)
+    await ada.tap(service.LEAD_BUTTON)
+    await ada.tap(service.CONSENT)
+    await ada.act(Typed("ada@example.org"))
+    [claimed] = await store.claim_deliveries([WEBHOOK], lease=60, limit=5)
+    assert await store.delivery_done(claimed)  # the CRM got it; the sales chat did not yet
+
+    forgotten = await conversation.forget(ADA)
+
+    assert forgotten.reach == LeadReach(leads=1, delivered=frozenset({WEBHOOK}))
+    assert await store.all_leads() == []
+    assert await store.pending_deliveries(limit=10) == []
+    assert await store.claim_deliveries([TELEGRAM, WEBHOOK], lease=60, limit=5) == []

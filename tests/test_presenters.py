@@ -15,20 +15,26 @@ from dialogs.views import Consent, Finished, Notice
 from frontends.console.chat import ConsolePresenter
 from frontends.telegram import callbacks
 from frontends.telegram.render import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter, digest
+from handoff import TELEGRAM, HandOff
 from storage.base import Live, Outgoing
 
-SALES = -1000
+#: The sales chat: configured and checked ("working"), configured but failing its check
+#: ("failing"), or not configured at all (None).
+SalesChat = str | None
 BIG_USER = 2**52
 BIG_ROUND = 36**8 - 1
 
 
-def telegram(engine: DialogEngine, *, sales_chat_id: int | None = SALES) -> TelegramPresenter:
+def telegram(engine: DialogEngine, *, sales_chat: SalesChat = "working") -> TelegramPresenter:
     """Built as frontends/telegram/app.py builds it."""
+    hand_off = None
+    if sales_chat is not None:
+        hand_off = HandOff([TELEGRAM], unchecked=[TELEGRAM] if sales_chat == "working" else [])
     return TelegramPresenter(
         engine.knowledge,
         engine.welcome_values(),
         share_codes=ShareCodes(engine.knowledge, b"secret"),
-        sales_chat_id=sales_chat_id,
+        hand_off=hand_off,
     )
 
 
@@ -211,20 +217,25 @@ def test_a_short_message_takes_away_a_reply_keyboard(engine: DialogEngine) -> No
 
 
 @pytest.mark.parametrize(
-    ("private", "sales_chat_id", "has_expert"),
-    [(True, SALES, True), (False, SALES, False), (True, None, False)],
-    ids=["private-with-sales", "group", "no-sales-chat"],
+    ("private", "sales_chat", "has_expert"),
+    [
+        (True, "working", True),
+        (False, "working", False),
+        (True, None, False),
+        (True, "failing", False),
+    ],
+    ids=["private-with-sales", "group", "no-sales-chat", "sales-chat-failing-its-check"],
 )
 def test_the_result_offers_share_and_start_over_and_an_expert_only_in_private_with_sales(
     engine: DialogEngine,
     complete: Any,
     private: bool,
-    sales_chat_id: int | None,
+    sales_chat: SalesChat,
     has_expert: bool,
 ) -> None:
     session = finished(complete)
     view = Finished(recommend(engine.knowledge, session.answers))
-    messages = telegram(engine, sales_chat_id=sales_chat_id).present(
+    messages = telegram(engine, sales_chat=sales_chat).present(
         [Show(view)], audience(session, private=private)
     )
     last = messages[-1]

@@ -13,7 +13,7 @@ import csv
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -21,10 +21,15 @@ import pytest
 from advisor import Knowledge
 from dialogs.session import Session
 from storage.base import (
+    DELIVERED,
     FINISHED,
+    HANDLED,
     LEAD,
+    PENDING,
     STARTED,
     Lead,
+    LeadCounts,
+    LeadReach,
     Live,
     Outgoing,
     StorageError,
@@ -433,6 +438,250 @@ async def test_owing_users_are_those_with_messages_still_owed(store: Store) -> N
     assert await store.owing_users() == [BOB]
 
 
+# -- leads' deliveries (the lead queue) --------------------------------------------------------
+
+
+async def add_lead(store: Store, user_id: int, *destinations: str, key: str = "") -> Lead:
+    """Store a lead owed to ``destinations``; return it as stored."""
+    async with store.unit(user_id) as uow:
+        await uow.leads.add(replace(a_lead(user_id), key=key), destinations)
+    return [lead for lead in await store.all_leads() if lead.user_id == user_id][-1]
+
+
+async def test_a_lead_owes_one_delivery_per_destination_due_at_once(store: Store) -> None:
+    lead = await add_lead(store, ADA, "telegram", "webhook")
+    assert lead.id > 0 and len(lead.key) == 36
+    deliveries = await store.deliveries_of(lead.id)
+    assert [(d.destination, d.status, d.attempts) for d in deliveries] == [
+        ("telegram", PENDING, 0),
+        ("webhook", PENDING, 0),
+    ]
+    assert {d.next_attempt_at for d in deliveries} == {int(START)}
+    assert all(d.lead == lead and d.failing_since is None for d in deliveries)
+    assert await store.deliveries_of(lead.id + 1) == []
+
+
+async def test_a_leads_key_is_kept_when_given_and_unique_otherwise(store: Store) -> None:
+    given = await add_lead(store, ADA, key="3b241101-e2bb-4255-8caf-4136c566a962")
+    made = [await add_lead(store, BOB), await add_lead(store, 303)]
+    assert given.key == "3b241101-e2bb-4255-8caf-4136c566a962"
+    assert len({given.key, *(lead.key for lead in made)}) == 3
+
+
+async def test_claiming_takes_due_deliveries_to_the_destinations_asked_oldest_lead_first(
+    store: Store, clock: Clock
+) -> None:
+    first = await add_lead(store, ADA, "telegram", "webhook")
+    second = await add_lead(store, BOB, "telegram")
+    claimed = await store.claim_deliveries(["telegram"], lease=60, limit=10)
+    assert [(d.lead.id, d.destination) for d in claimed] == [
+        (first.id, "telegram"),
+        (second.id, "telegram"),
+    ]
+    assert all(d.claim and d.claimed_until == int(START) + 60 for d in claimed)
+    assert await store.claim_deliveries(["telegram"], lease=60, limit=10) == []  # held
+    [crm] = await store.claim_deliveries(["webhook", "sms"], lease=60, limit=1)
+    assert crm.lead.id == first.id
+    assert await store.claim_deliveries([], lease=60, limit=10) == []
+
+
+async def test_a_claim_can_be_limited_to_one_lead_and_to_a_number(store: Store) -> None:
+    for user_id in (ADA, BOB, 303):
+        await add_lead(store, user_id, "webhook")
+    [lead_2] = await store.claim_deliveries(["webhook"], lease=60, limit=5, lead_id=2)
+    assert lead_2.lead.user_id == BOB
+    assert [d.lead.id for d in await store.claim_deliveries(["webhook"], lease=60, limit=1)] == [1]
+
+
+async def test_a_claim_that_ran_out_can_be_taken_again_and_the_old_claim_records_nothing(
+    store: Store, clock: Clock
+) -> None:
+    await add_lead(store, ADA, "webhook")
+    [old] = await store.claim_deliveries(["webhook"], lease=60, limit=5)
+    clock.advance(seconds=59)
+    assert await store.claim_deliveries(["webhook"], lease=60, limit=5) == []
+    clock.advance(seconds=1)
+    [new] = await store.claim_deliveries(["webhook"], lease=60, limit=5)
+    assert new.id == old.id and new.claim != old.claim
+    assert not await store.delivery_done(old)
+    assert not await store.delivery_failed(old, "late", int(clock.now) + 5)
+    assert await store.delivery_done(new)
+    assert not await store.delivery_done(new)  # once only
+
+
+async def test_two_claims_at_once_never_take_the_same_delivery(store: Store) -> None:
+    for user_id in range(1, 31):
+        await add_lead(store, user_id, "telegram", "webhook")
+    batches = await asyncio.gather(
+        *(store.claim_deliveries(["telegram", "webhook"], lease=60, limit=7) for _ in range(10))
+    )
+    ids = [d.id for batch in batches for d in batch]
+    assert len(ids) == len(set(ids)) == 60
+
+
+async def test_a_delivered_delivery_is_never_claimed_again(store: Store, clock: Clock) -> None:
+    lead = await add_lead(store, ADA, "telegram")
+    [claimed] = await store.claim_deliveries(["telegram"], lease=60, limit=5)
+    clock.advance(seconds=3)
+    assert await store.delivery_done(claimed)
+    [done] = await store.deliveries_of(lead.id)
+    assert (done.status, done.attempts, done.delivered_at, done.claim) == (
+        DELIVERED,
+        1,
+        int(START) + 3,
+        "",
+    )
+    clock.advance(days=1)
+    assert await store.claim_deliveries(["telegram"], lease=60, limit=5) == []
+    assert await store.retry_now() == 0
+
+
+async def test_a_failed_attempt_counts_keeps_its_reason_and_waits_until_the_retry_time(
+    store: Store, clock: Clock
+) -> None:
+    lead = await add_lead(store, ADA, "telegram")
+    [claimed] = await store.claim_deliveries(["telegram"], lease=60, limit=5)
+    assert await store.delivery_failed(claimed, "Internal Server Error", int(START) + 2)
+    [failed] = await store.deliveries_of(lead.id)
+    assert (failed.attempts, failed.last_error, failed.failing_since) == (
+        1,
+        "Internal Server Error",
+        int(START),
+    )
+    assert (failed.next_attempt_at, failed.claim, failed.claimed_until) == (
+        int(START) + 2,
+        "",
+        None,
+    )
+    assert await store.claim_deliveries(["telegram"], lease=60, limit=5) == []
+    clock.advance(seconds=2)
+    [again] = await store.claim_deliveries(["telegram"], lease=60, limit=5)
+    assert await store.delivery_failed(again, "Bad Gateway", int(clock.now) + 4)
+    [failed] = await store.deliveries_of(lead.id)
+    assert (failed.attempts, failed.last_error, failed.failing_since) == (
+        2,
+        "Bad Gateway",
+        int(START),
+    )
+
+
+async def test_a_postponed_delivery_keeps_its_attempts_and_waits_no_less(
+    store: Store, clock: Clock
+) -> None:
+    lead = await add_lead(store, ADA, "telegram")
+    [claimed] = await store.claim_deliveries(["telegram"], lease=60, limit=5)
+    await store.delivery_postponed(claimed, "the sales chat is failing", int(START) + 8)
+    [waiting] = await store.deliveries_of(lead.id)
+    assert (waiting.attempts, waiting.next_attempt_at, waiting.claim) == (0, int(START) + 8, "")
+    assert (waiting.last_error, waiting.failing_since) == ("the sales chat is failing", int(START))
+    clock.advance(seconds=8)
+    [claimed] = await store.claim_deliveries(["telegram"], lease=60, limit=5)
+    await store.delivery_postponed(claimed, "still", int(START) + 2)  # never earlier
+    [waiting] = await store.deliveries_of(lead.id)
+    assert waiting.next_attempt_at == int(START) + 8
+
+
+async def test_retrying_now_makes_pending_deliveries_due_by_lead_destination_or_all(
+    store: Store, clock: Clock
+) -> None:
+    for user_id in (ADA, BOB):
+        await add_lead(store, user_id, "telegram", "webhook")
+    for delivery in await store.claim_deliveries(["telegram", "webhook"], lease=60, limit=9):
+        await store.delivery_failed(delivery, "down", int(START) + 600)
+    clock.advance(seconds=5)
+    assert await store.retry_now(lead_id=1) == 2
+    assert await store.retry_now(destination="webhook") == 2
+    due = await store.claim_deliveries(["telegram", "webhook"], lease=60, limit=9)
+    assert sorted((d.lead.id, d.destination) for d in due) == [
+        (1, "telegram"),
+        (1, "webhook"),
+        (2, "webhook"),
+    ]
+    for delivery in due:
+        await store.delivery_failed(delivery, "down", int(clock.now) + 600)
+    assert await store.retry_now() == 4
+
+
+async def test_a_settled_lead_is_never_claimed_and_counts_as_done(store: Store) -> None:
+    lead = await add_lead(store, ADA, "telegram", "webhook")
+    [crm] = await store.claim_deliveries(["webhook"], lease=60, limit=5)
+    assert await store.delivery_done(crm)
+    assert await store.settle(lead.id) == 1
+    assert [d.status for d in await store.deliveries_of(lead.id)] == [HANDLED, DELIVERED]
+    assert await store.claim_deliveries(["telegram", "webhook"], lease=60, limit=5) == []
+    assert await store.settle(lead.id) == 0
+    assert await store.lead_counts() == LeadCounts(delivered=1, waiting=0)
+
+
+async def test_pending_deliveries_list_the_oldest_waiting_leads_with_all_their_deliveries(
+    store: Store,
+) -> None:
+    for user_id in (ADA, BOB, 303):
+        await add_lead(store, user_id, "webhook", "telegram")
+    [crm] = await store.claim_deliveries(["webhook"], lease=60, limit=1)
+    assert await store.delivery_done(crm)
+    listed = await store.pending_deliveries(limit=2)
+    assert [(d.lead.id, d.destination, d.status) for d in listed] == [
+        (1, "telegram", PENDING),
+        (1, "webhook", DELIVERED),
+        (2, "telegram", PENDING),
+        (2, "webhook", PENDING),
+    ]
+    assert await store.lead_counts() == LeadCounts(delivered=0, waiting=3)
+
+
+async def test_an_alert_is_claimed_once_for_a_delivery_failing_long_enough(
+    store: Store, clock: Clock
+) -> None:
+    await add_lead(store, ADA, "telegram")
+    await add_lead(store, BOB, "telegram")
+    [first, second] = await store.claim_deliveries(["telegram"], lease=60, limit=5)
+    await store.delivery_failed(first, "down", int(START) + 2)
+    clock.advance(seconds=10)
+    await store.delivery_failed(second, "down", int(clock.now) + 2)
+    assert await store.claim_alerts(int(START) - 1) == []
+    [alert] = await store.claim_alerts(int(START))
+    assert (alert.lead.user_id, alert.last_error) == (ADA, "down")
+    assert await store.claim_alerts(int(START)) == []
+    [later] = await store.claim_alerts(int(clock.now))
+    assert later.lead.user_id == BOB
+    assert await store.claim_alerts(int(clock.now)) == []
+
+
+async def test_where_a_users_leads_went_counts_delivered_in_flight_and_handled(
+    store: Store, clock: Clock
+) -> None:
+    async with store.unit(ADA) as uow:
+        assert await uow.leads.reach(ADA) == LeadReach()
+    first = await add_lead(store, ADA, "telegram", "webhook")
+    await add_lead(store, ADA, "telegram")
+    [crm] = await store.claim_deliveries(["webhook"], lease=60, limit=5)
+    assert await store.delivery_done(crm)
+    async with store.unit(ADA) as uow:
+        assert await uow.leads.reach(ADA) == LeadReach(2, frozenset({"webhook"}))
+    await store.claim_deliveries(["telegram"], lease=60, limit=1)  # on its way right now
+    async with store.unit(ADA) as uow:
+        assert await uow.leads.reach(ADA) == LeadReach(2, frozenset({"webhook", "telegram"}))
+    clock.advance(seconds=60)  # that claim ran out: it did not arrive
+    await store.settle(first.id)
+    async with store.unit(ADA) as uow:
+        assert await uow.leads.reach(ADA) == LeadReach(2, frozenset({"webhook"}), handled=True)
+        assert await uow.leads.reach(BOB) == LeadReach()
+
+
+async def test_forgetting_a_user_removes_their_leads_deliveries_and_no_one_elses(
+    store: Store,
+) -> None:
+    await add_lead(store, ADA, "telegram", "webhook")
+    bobs = await add_lead(store, BOB, "telegram")
+    async with store.unit(ADA) as uow:
+        assert await uow.forget(ADA) == 1 + 2  # the lead and its two deliveries
+    assert [d.lead.id for d in await store.pending_deliveries(limit=10)] == [bobs.id]
+    assert [
+        d.lead.user_id for d in await store.claim_deliveries(["telegram"], lease=60, limit=5)
+    ] == [BOB]
+
+
 # -- reports and housekeeping ----------------------------------------------------------------
 
 
@@ -675,6 +924,52 @@ async def test_a_file_at_any_earlier_schema_version_upgrades_without_losing_anyt
             assert await uow.links.exists("ads")
     finally:
         await store.close()
+
+
+async def test_leads_from_before_version_6_get_an_id_and_a_unique_key_and_no_deliveries(
+    tmp_path: Path, knowledge: Knowledge, clock: Clock
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    _old_schema_file(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:5], start=1):
+        db.executescript(script)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute(
+        "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
+        "answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (int(START) + 1, BOB, BOB, "Bob", "+15550100", None, "nodejs", "{}"),
+    )
+    db.close()
+    store = await SqliteStore(path, knowledge, clock).open()
+    try:
+        leads = await store.all_leads()
+        assert [(lead.id, lead.contact) for lead in leads] == [
+            (1, "ada@example.org"),
+            (2, "+15550100"),
+        ]
+        assert len({lead.key for lead in leads}) == 2 and all(len(lead.key) == 32 for lead in leads)
+        assert await store.pending_deliveries(limit=10) == []  # sent through the outbox then
+        new = await add_lead(store, 303, "telegram")
+        assert new.id == 3
+    finally:
+        await store.close()
+
+
+async def test_deliveries_a_killed_process_had_claimed_are_free_when_the_file_opens_again(
+    tmp_path: Path, knowledge: Knowledge, clock: Clock
+) -> None:
+    path = tmp_path / "state.sqlite3"
+    first = await SqliteStore(path, knowledge, clock).open()
+    await add_lead(first, ADA, "telegram")
+    [claimed] = await first.claim_deliveries(["telegram"], lease=60, limit=5)
+    await first.close()  # as if killed: the claim was never released
+    again = await SqliteStore(path, knowledge, clock).open()
+    try:
+        [free] = await again.claim_deliveries(["telegram"], lease=60, limit=5)
+        assert free.id == claimed.id
+    finally:
+        await again.close()
 
 
 async def test_opening_an_up_to_date_file_again_changes_nothing(

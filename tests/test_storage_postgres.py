@@ -95,6 +95,35 @@ async def test_migrating_an_up_to_date_database_again_changes_nothing(
         await again.close()
 
 
+async def test_leads_from_version_1_get_a_unique_key_and_no_deliveries_on_upgrade(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    connection = await postgres.connect()
+    try:
+        await connection.execute(
+            "CREATE TABLE schema_version (version integer PRIMARY KEY, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        await connection.execute(MIGRATIONS[0])
+        await connection.execute("INSERT INTO schema_version (version) VALUES (1)")
+        for user_id in (ADA, BOB):
+            await connection.execute(
+                "INSERT INTO leads (at, chat_id, user_id, name, contact, source, recommendation, "
+                "answers) VALUES (1, $1, $1, 'Ada', 'ada@example.org', NULL, 'django', '{}')",
+                user_id,
+            )
+    finally:
+        await connection.close()
+    store = await postgres.store(knowledge).open()
+    try:
+        assert (store.migrated_from, store.schema_version) == (1, len(MIGRATIONS))
+        leads = await store.all_leads()
+        assert len({lead.key for lead in leads}) == 2 and all(lead.key for lead in leads)
+        assert await store.pending_deliveries(limit=10) == []
+    finally:
+        await store.close()
+
+
 async def test_instances_starting_at_once_apply_each_migration_exactly_once(
     postgres: Postgres, knowledge: Knowledge
 ) -> None:
@@ -240,7 +269,7 @@ async def test_forgetting_leaves_no_row_with_the_users_id_in_any_table(
         await uow.sessions.put(ADA, ADA, Stored(Session(), "Ada"))
         await uow.sessions.put(-300, ADA, Stored(Session(), "Ada"))
         await uow.events.add(ADA, STARTED)
-        await uow.leads.add(lead)
+        await uow.leads.add(lead, ["telegram", "webhook"])
         await uow.outbox.put(ADA, [Outgoing(ADA, "send", {"text": "hi"}, live=True)])
         [owed] = await uow.outbox.owed(ADA)
         await uow.outbox.delivered(owed, 5)
@@ -254,7 +283,14 @@ async def test_forgetting_leaves_no_row_with_the_users_id_in_any_table(
             "WHERE table_schema = $1 AND column_name = 'user_id'",
             postgres.schema,
         )
-        assert {row[0] for row in tables} == {"sessions", "events", "leads", "outbox", "live"}
+        assert {row[0] for row in tables} == {
+            "sessions",
+            "events",
+            "leads",
+            "lead_deliveries",
+            "outbox",
+            "live",
+        }
         for (table,) in tables:
             left = await connection.fetchval(
                 f"SELECT count(*) FROM {table} WHERE user_id = $1", ADA

@@ -57,11 +57,16 @@ async def link(update: Update, context: BotContext) -> None:
 
 
 async def stats_command(update: Update, context: BotContext) -> None:
-    """Shows started, finished, shared and leads per source for 7 and 30 days."""
+    """Shows leads delivered and waiting, then started, finished, shared and leads per source
+    for 7 and 30 days."""
     svc, chat = context.services, update.effective_chat
     assert chat is not None
     now = svc.store.clock()
     blocks = [bold(svc.knowledge.text("admin.stats_title"))]
+    leads = await svc.leads.desk.counts()
+    if svc.leads.hand_off.destinations or leads.delivered or leads.waiting:
+        text = svc.presenter.t("admin.stats_leads", delivered=leads.delivered, count=leads.waiting)
+        blocks[0] += "\n" + text
     for days in stats.WINDOWS:
         since = int(now - days * stats.DAY)
         totals = await svc.store.event_totals(since)

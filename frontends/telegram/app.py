@@ -23,11 +23,12 @@ from advisor.chart import render_chart_png
 from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.sharecode import ShareCodes
+from handoff import LeadDesk
 from settings import Settings
 from storage.base import OpenableStore, Store
 from storage.configured import configured_store
 
-from . import admin, handlers, share
+from . import admin, handlers, leads, share
 from .context import CONTEXT_TYPES, BotApp, BotContext, Services
 from .delivery import TelegramTransport
 from .ordering import PerUserOrder
@@ -45,7 +46,12 @@ RESUME_EVERY_SECONDS = 15
 EXTRA_CONNECTIONS = 4
 #: Channel posts and service messages (joins, pins, title changes …): silently ignored.
 NOT_FOR_US = filters.UpdateType.CHANNEL_POSTS | filters.StatusUpdate.ALL
-ADMIN_COMMANDS = {"link": admin.link, "stats": admin.stats_command, "export": admin.export}
+ADMIN_COMMANDS = {
+    "link": admin.link,
+    "stats": admin.stats_command,
+    "export": admin.export,
+    "leads": leads.leads_command,
+}
 
 
 def build_application(
@@ -84,10 +90,12 @@ def build_application(
         if opening is not None:
             await opening.open()
         await handlers.set_commands(app)
+        await leads.on_start(app)  # the sales chat checked, waiting leads due at once
         # The first chart loads matplotlib (about a second): do it now, not for a user.
         await asyncio.to_thread(render_chart_png, recommend(knowledge, {}), knowledge)
 
     async def post_shutdown(app: BotApp) -> None:
+        await leads.on_stop(app)
         await backend.close()
 
     app: BotApp = (
@@ -113,14 +121,12 @@ def build_application(
     )
     secret = settings.share_secret or hashlib.sha256(settings.bot_token.encode()).hexdigest()
     share_codes = ShareCodes(knowledge, secret.encode())
+    hand_off = leads.hand_off_for(settings)  # where leads go, and whether that works now
     presenter = TelegramPresenter(
-        knowledge,
-        engine.welcome_values(),
-        share_codes=share_codes,
-        sales_chat_id=settings.sales_chat_id,
+        knowledge, engine.welcome_values(), share_codes=share_codes, hand_off=hand_off
     )
     conversation = Conversation(
-        engine, backend, presenter, share_codes=share_codes, sales_chat_id=settings.sales_chat_id
+        engine, backend, presenter, share_codes=share_codes, hand_off=hand_off
     )
     app.bot_data.services = Services(
         settings,
@@ -130,8 +136,10 @@ def build_application(
         presenter,
         TelegramTransport(app.bot, knowledge),
         share_codes,
+        leads.LeadOffice(LeadDesk(backend, hand_off), settings),
     )
     _add_handlers(app, settings)
+    leads.install(app)
     if app.job_queue is not None:
         app.job_queue.run_repeating(
             handlers.purge_idle_sessions, interval=PURGE_EVERY_SECONDS, first=5

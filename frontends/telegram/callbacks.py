@@ -4,6 +4,9 @@ Format: ``1|<user id base36>|<round base36>|<question>|<action>`` — at most 59
 loader's 20-character ids, within Telegram's 64. The question is a question id, ``~`` and a
 question id for a "What if…" button of that question, or ``-`` for none; the action is an
 option id, a word for the buttons of no question, or one of the marks below.
+
+The buttons under a lead in ``/leads`` (admins only) have a format of their own:
+``L1|<r: try again, h: mark handled>|<lead id base36>``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,21 @@ class Press:
     what_if: bool = False
 
 
+#: Admin buttons under a lead in /leads.
+RETRY_LEAD, SETTLE_LEAD = "r", "h"
+_LEAD_PATTERN = re.compile(rf"L1\|([{RETRY_LEAD}{SETTLE_LEAD}])\|({_BASE36})", re.ASCII)
+#: A lead id fits in 13 base-36 digits (2**63 has 13).
+_LEAD_DIGITS = 13
+
+
+@dataclass(frozen=True, slots=True)
+class LeadPress:
+    """A decoded admin button under a lead."""
+
+    action: str
+    lead_id: int
+
+
 def encode(user_id: int, round_: int, question: str, action: str, *, what_if: bool = False) -> str:
     """The callback data for a button."""
     mark = WHAT_IF if what_if else ""
@@ -67,3 +85,20 @@ def decode(data: str | None) -> Press | None:
         return None
     what_if = question.startswith(WHAT_IF)
     return Press(user_id, int(round_, 36), question.removeprefix(WHAT_IF), action, what_if)
+
+
+def encode_lead(action: str, lead_id: int) -> str:
+    """The callback data of an admin button under a lead."""
+    if action not in (RETRY_LEAD, SETTLE_LEAD) or lead_id < 0:
+        raise ValueError(f"no lead button {action!r} for lead {lead_id}")
+    return f"L1|{action}|{to36(lead_id)}"
+
+
+def decode_lead(data: str | None) -> LeadPress | None:
+    """The admin lead button this data describes, or None (never raises)."""
+    if not isinstance(data, str) or len(data) > MAX_BYTES:
+        return None
+    match = _LEAD_PATTERN.fullmatch(data)
+    if match is None or len(match.group(2)) > _LEAD_DIGITS:
+        return None
+    return LeadPress(match.group(1), int(match.group(2), 36))

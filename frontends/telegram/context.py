@@ -15,6 +15,7 @@ from storage.base import Store
 
 from .delivery import TelegramTransport
 from .render import TelegramPresenter
+from .sales import LeadOffice
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class Services:
     presenter: TelegramPresenter
     transport: TelegramTransport
     share_codes: ShareCodes
+    #: Leads: the desk that delivers them, and what the checks of the sales chat found.
+    leads: LeadOffice
 
 
 class BotData:

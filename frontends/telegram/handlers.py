@@ -16,7 +16,7 @@ from dialogs import conversation as c
 from dialogs.texts import MENU
 from dialogs.views import Notice
 
-from . import callbacks, privacy
+from . import callbacks, leads, privacy
 from .context import BotApp, BotContext
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
         return None
     svc = context.services
     outcome = await svc.conversation.handle(person, action, update_id=update.update_id)
+    if outcome.lead_stored:  # committed: its deliveries (not the person's) start now
+        leads.kick(context)
     if not outcome.repeat and not await svc.conversation.deliver(person.user_id, svc.transport):
         await _apologise(context, person.chat_id)
     if update.callback_query is not None:  # last: the spinner stops as the new screen shows
@@ -170,6 +172,10 @@ async def button(update: Update, context: BotContext) -> None:
     """Applies a button press to the presser's own, current question; refuses anything else."""
     query = update.callback_query
     assert query is not None
+    lead_press = callbacks.decode_lead(query.data)
+    if lead_press is not None:  # an admin's button under a lead in /leads
+        await leads.lead_button(update, context, lead_press)
+        return
     press = callbacks.decode(query.data)
     if press is None:
         await answer(query, context, Notice("telegram.forged"))

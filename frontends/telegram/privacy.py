@@ -25,12 +25,16 @@ async def forget(update: Update, context: BotContext) -> None:
 
 
 async def confirmed(update: Update, context: BotContext, confirmed: bool) -> None:
-    """Deletes everything about the user after they confirmed, or keeps it."""
+    """Deletes everything about the user after they confirmed, or keeps it; says which of
+    their leads had already reached the sales team (a message or record the bot can't recall)."""
     query = update.callback_query
     assert query is not None
+    presenter = context.services.presenter
     if confirmed:
-        await context.services.conversation.forget(query.from_user.id)
-    text = context.services.presenter.t("privacy.forgotten" if confirmed else "privacy.kept")
+        forgotten = await context.services.conversation.forget(query.from_user.id)
+        text = presenter.forgotten(forgotten.reach)
+    else:
+        text = presenter.t("privacy.kept")
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
     except BadRequest as exc:  # a double tap: the message already says so

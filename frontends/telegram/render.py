@@ -41,7 +41,8 @@ from dialogs.views import (
     Welcome,
     YourAnswers,
 )
-from storage.base import Lead, Outgoing
+from handoff import TELEGRAM, WEBHOOK, HandOff
+from storage.base import Lead, LeadReach, Outgoing
 
 from . import callbacks
 
@@ -86,12 +87,13 @@ class TelegramPresenter:
         welcome_values: dict[str, object],
         *,
         share_codes: ShareCodes,
-        sales_chat_id: int | None,
+        hand_off: HandOff | None = None,
     ) -> None:
         self.k = knowledge
         self.welcome_values = welcome_values
         self.share_codes = share_codes
-        self.sales_chat_id = sales_chat_id
+        #: Whether "Talk to an expert" is offered, consulted at each result (None: never).
+        self.hand_off = hand_off
 
     def t(self, key: str, **values: object) -> str:
         """Escaped text from data."""
@@ -112,9 +114,6 @@ class TelegramPresenter:
                     out.send(self.notice(notice), NO_KEYBOARD)
                 case c.ShowShared(rec):
                     self._shared(out, rec)
-                case c.HandOver(lead):
-                    if self.sales_chat_id is not None:
-                        out.send(self.sales_summary(lead), chat_id=self.sales_chat_id, html=False)
                 case c.Unbutton(message_id):
                     target = message_id if message_id is not None else out.live_id
                     if target is not None:
@@ -283,7 +282,7 @@ class TelegramPresenter:
 
     def result_keyboard(self, audience: c.Audience) -> Keyboard:
         """Under the summary: Details, Full report, Your answers, then Share, Talk to an expert
-        (if set up) and Start over."""
+        (in a private chat, while leads can reach the sales team) and Start over."""
         session, person = audience.session, audience.person
 
         def data(action: str) -> str:
@@ -295,7 +294,7 @@ class TelegramPresenter:
             [self._button("answers", data(c.ANSWERS))],
         ]
         share = [{"text": self.k.text("share.button"), "switch_inline_query": code}]
-        if self.sales_chat_id is not None and person.private:
+        if self.hand_off is not None and self.hand_off.is_open and person.private:
             share.append(self._button("lead.button", data(c.LEAD_BUTTON)))
         rows.append(share)
         rows.append([self._button("telegram.button.start_over", data(c.RESTART))])
@@ -423,6 +422,7 @@ class TelegramPresenter:
         confidence = recommend(k, lead.answers).confidence
         return k.text(
             "lead.sales_summary",
+            number=lead.id,
             name=lead.name,
             contact=lead.contact,
             source=lead.source or k.text("lead.no_source"),
@@ -430,6 +430,19 @@ class TelegramPresenter:
             confidence=k.text(f"confidence.{confidence}"),
             answers="\n".join(answers),
         )
+
+    def forgotten(self, reach: LeadReach) -> str:
+        """What /forget deleted, and where the person's contact had already gone."""
+        lines = [self.t("privacy.forgotten")]
+        if TELEGRAM in reach.delivered:
+            lines.append(self.t("privacy.forgotten_sales_chat"))
+        elif reach.handled:
+            lines.append(self.t("privacy.forgotten_handled"))
+        if WEBHOOK in reach.delivered:
+            lines.append(self.t("privacy.forgotten_crm"))
+        if reach.leads and len(lines) == 1:
+            lines.append(self.t("privacy.forgotten_withdrawn"))
+        return "\n\n".join(lines)
 
     def about(self) -> str:
         return self.t(

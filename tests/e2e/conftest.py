@@ -129,6 +129,14 @@ class Office:
     def sales_texts(self) -> list[str]:
         return [m.visible_text for m in self.fake.messages(self.sales)]
 
+    async def sales_summaries(self, count: int = 1, timeout: float = 10) -> list[str]:  # noqa: ASYNC109
+        """The sales chat's messages once there are ``count``: a lead is delivered right after
+        the person was thanked, not before."""
+        await self.fake.wait_for(
+            lambda: len(self.sales_texts()) >= count, timeout, what=f"{count} sales messages"
+        )
+        return self.sales_texts()
+
     def rows(self, sql: str, *args: object) -> list[tuple[object, ...]]:
         with sqlite3.connect(self.db) as db:
             return list(db.execute(sql, args))

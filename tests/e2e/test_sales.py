@@ -45,7 +45,7 @@ async def test_link_without_a_name_explains_how_to_use_it(office: Office) -> Non
     assert "/link spring_webinar" in office.admin.last_message().text
 
 
-@pytest.mark.parametrize("command", ["link", "stats", "export"])
+@pytest.mark.parametrize("command", ["link", "stats", "export", "leads"])
 async def test_admin_commands_look_unknown_to_everyone_else(office: Office, command: str) -> None:
     bob = office.fake.user("Bob")
     await bob.send_command(command, "x" if command == "link" else None)
@@ -154,7 +154,7 @@ async def test_a_lead_shares_their_phone_with_the_contact_button(office: Office)
     assert "type your e-mail" in ann.last_message().text
     await ann.press("📱 Share my phone number")
     assert "Thank you" in ann.last_message().text
-    [summary] = office.sales_texts()
+    [summary] = await office.sales_summaries()
     assert "Name: Ann" in summary
     assert f"Contact: {ann.phone}" in summary
     assert "Source: spring_webinar" in summary
@@ -173,7 +173,7 @@ async def test_a_lead_types_an_email_address_after_an_invalid_one(office: Office
     assert office.sales_texts() == []
     await ann.send_text("Ann@Example.com")
     assert "Thank you" in ann.last_message().text
-    [summary] = office.sales_texts()
+    [summary] = await office.sales_summaries()
     assert "Contact: Ann@example.com" in summary
 
 
