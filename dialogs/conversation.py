@@ -57,9 +57,6 @@ logger = logging.getLogger(__name__)
 
 #: A tracked-link name: what ``/start <name>`` may carry (``r_…`` is a share code).
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: A lower update id than the last one handled is a redelivery only within this window
-#: (Telegram restarts update ids at a random number after a week without updates).
-REPEAT_WINDOW_SECONDS = 24 * 3600
 #: Delivery attempts of one owed message within a turn before it waits for the next update.
 DELIVERY_ATTEMPTS = 3
 DELIVERY_BACKOFF_SECONDS = 0.5
@@ -313,8 +310,12 @@ class Conversation:
         async with self.store.unit(person.user_id) as uow:
             found = await uow.sessions.get(person.chat_id, person.user_id)
             stored = found or Stored()
-            if update_id and self._is_repeat(stored, update_id):
+            # The ids applied are recorded exactly, so an update another instance got later
+            # but applied first (a lower id than the last applied) is still applied, once.
+            if update_id and await uow.updates.applied(person.user_id, update_id):
                 return Outcome(repeat=True)
+            if update_id:
+                await uow.updates.add(person.user_id, update_id)
             live = await uow.outbox.live(person.chat_id, person.user_id)
             turn = _Turn(person, stored, live, is_new=found is None)
             if isinstance(action, Begin) and action.payload and PAYLOAD_RE.match(action.payload):
@@ -341,10 +342,6 @@ class Conversation:
         if messages:
             await uow.outbox.put(person.user_id, messages)
         return Outcome(tuple(turn.replies), turn.toast, lead_stored=turn.lead is not None)
-
-    def _is_repeat(self, stored: Stored, update_id: int) -> bool:
-        recent = self.store.clock() - stored.updated_at < REPEAT_WINDOW_SECONDS
-        return recent and update_id <= stored.last_update
 
     async def _record(self, uow: UnitOfWork, turn: _Turn, before: tuple[str, int]) -> None:
         """Statistics: a dialog started, finished, or ended in a lead."""
@@ -638,11 +635,16 @@ class Conversation:
     # -- delivery ------------------------------------------------------------------------------
 
     async def deliver(self, user_id: int, transport: Transport) -> bool:
-        """Deliver what is owed to this person, in order; False when some is still owed."""
+        """Deliver what is owed to this person, in order; False when some is still owed.
+
+        One delivery per person at a time, in this process and (through the store) across
+        every instance sharing the store, so what one sends no other sends too. A message sent
+        just before its sender died, before it was marked delivered, is sent once more.
+        """
         lock = self._delivering.get(user_id)
         if lock is None:
             lock = self._delivering[user_id] = asyncio.Lock()
-        async with lock:
+        async with lock, self.store.delivering(user_id):
             async with self.store.unit(user_id) as uow:
                 owed = await uow.outbox.owed(user_id)
             prepare = getattr(transport, "prepare", None)

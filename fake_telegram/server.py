@@ -11,7 +11,7 @@ import re
 import time
 import traceback
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from types import TracebackType
@@ -193,6 +193,13 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._delivery_task: asyncio.Task[None] | None = None
+        #: Instance URLs the webhook's updates go to, round-robin (empty: the webhook's URL).
+        self.webhook_targets: list[str] = []
+        self._next_target = 0
+        self._in_flight: set[int] = set()
+        self._retry_at: dict[int, float] = {}
+        self._attempts: dict[int, int] = {}
+        self._flights: set[asyncio.Task[None]] = set()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -759,24 +766,95 @@ class FakeTelegram:
             info["allowed_updates"] = list(self.allowed_updates)
         return info
 
+    def balance_webhook(self, urls: Sequence[str]) -> None:
+        """Deliver the webhook's updates to these instance URLs, as Telegram behind a load
+        balancer: round-robin, up to the webhook's ``max_connections`` at once (in any order,
+        so one user's updates may run side by side), and any update not acknowledged with a
+        2xx (refused, timed out, an error status) is delivered again after
+        ``webhook_retry_delay``, to the next URL. An empty list goes back to one URL, one
+        update at a time."""
+        self.webhook_targets = list(urls)
+        self._signal.notify()
+
     async def _deliver_forever(self) -> None:
-        """Background task: POST queued updates to the webhook, in order, retrying failures."""
+        """Background task: POST queued updates to the webhook, in order, retrying failures
+        (or, balanced, to several instance URLs at once)."""
         attempts = 0
-        while not self._closing:
-            hook = self.webhook
-            batch = self._take_deliverable(1) if hook is not None else []
-            if hook is None or not batch:
-                await self._signal.wait(None)
+        try:
+            while not self._closing:
+                if self.webhook_targets:
+                    await self._deliver_balanced()
+                    continue
+                attempts = await self._deliver_one(attempts)
+        finally:
+            for flight in list(self._flights):
+                flight.cancel()
+
+    async def _deliver_one(self, attempts: int) -> int:
+        """One step of single-URL delivery; return the failed attempts of the queue's head."""
+        hook = self.webhook
+        batch = self._take_deliverable(1) if hook is not None else []
+        if hook is None or not batch:
+            await self._signal.wait(None)
+            return attempts
+        update = batch[0]
+        _, error = await self._post_update(hook.url, update, hook.secret_token)
+        attempts += 1
+        if error is None or attempts >= self.webhook_max_attempts:
+            self._forget(update)
+            attempts = 0
+        if error is not None:
+            hook.last_error_date, hook.last_error_message = now(), error
+            await self._sleep(self.webhook_retry_delay)
+        return attempts
+
+    async def _deliver_balanced(self) -> None:
+        """Start deliveries of queued updates not in flight and due, up to max_connections."""
+        hook = self.webhook
+        loop = asyncio.get_running_loop()
+        if hook is None:
+            await self._signal.wait(None)
+            return
+        started = False
+        due_next: float | None = None
+        for update in self._take_deliverable(len(self.pending_updates)):
+            if len(self._in_flight) >= hook.max_connections:
+                break
+            update_id = update["update_id"]
+            if update_id in self._in_flight:
                 continue
-            update = batch[0]
-            _, error = await self._post_update(hook.url, update, hook.secret_token)
-            attempts += 1
+            retry_at = self._retry_at.get(update_id, 0.0)
+            if retry_at > loop.time():
+                due_next = retry_at if due_next is None else min(due_next, retry_at)
+                continue
+            self._in_flight.add(update_id)
+            flight = asyncio.create_task(self._fly(hook, update))
+            self._flights.add(flight)
+            flight.add_done_callback(self._flights.discard)
+            started = True
+        if not started:
+            await self._signal.wait(None if due_next is None else max(0.0, due_next - loop.time()))
+
+    async def _fly(self, hook: Webhook, update: JSON) -> None:
+        """Deliver one update to the next instance URL; on failure, schedule a redelivery."""
+        update_id = update["update_id"]
+        targets = self.webhook_targets or [hook.url]
+        url = targets[self._next_target % len(targets)]
+        self._next_target += 1
+        try:
+            _, error = await self._post_update(url, update, hook.secret_token)
+            attempts = self._attempts[update_id] = self._attempts.get(update_id, 0) + 1
             if error is None or attempts >= self.webhook_max_attempts:
                 self._forget(update)
-                attempts = 0
-            if error is not None:
+                self._attempts.pop(update_id, None)
+                self._retry_at.pop(update_id, None)
+            else:
                 hook.last_error_date, hook.last_error_message = now(), error
-                await self._sleep(self.webhook_retry_delay)
+                loop = asyncio.get_running_loop()
+                self._retry_at[update_id] = loop.time() + self.webhook_retry_delay
+        finally:
+            self._in_flight.discard(update_id)
+            self._signal.notify()
 
     def _forget(self, update: JSON) -> None:
         """Remove a delivered (or given-up) update from the queue."""

@@ -37,6 +37,11 @@ def new_claim() -> str:
     return secrets.token_hex(8)
 
 
+#: How long the ids of applied updates are kept, in seconds: Telegram redelivers an update for
+#: at most a day, and restarts update ids at a random number after a week without updates.
+APPLIED_KEPT_SECONDS = 24 * 3600
+
+
 class StorageError(StackAdvisorError):
     """The store cannot be opened or used; the message says why in one line."""
 
@@ -55,7 +60,8 @@ class Stored:
 
     session: Session = field(default_factory=Session)
     first_name: str | None = None
-    #: The highest update id applied to this session (repeats are skipped).
+    #: The highest update id applied to this session (for reading; repeats are recognised by
+    #: :class:`Updates`, which knows every id applied, in whatever order they came).
     last_update: int = 0
     #: When the record was last saved (Unix time; 0 for a new one).
     updated_at: int = 0
@@ -228,6 +234,16 @@ class Outbox(Protocol):
         """No message shows the user's current step any more."""
 
 
+class Updates(Protocol):
+    """The ids of the updates applied to each user, kept :data:`APPLIED_KEPT_SECONDS`."""
+
+    async def applied(self, user_id: int, update_id: int) -> bool:
+        """Whether this update was applied (an older one than the last may still be new)."""
+
+    async def add(self, user_id: int, update_id: int) -> None:
+        """Record the update as applied (committed with the unit of work, like its effects)."""
+
+
 class Links(Protocol):
     async def add(self, name: str) -> None:
         """Register a tracked link made with /link (again: nothing changes)."""
@@ -249,6 +265,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def links(self) -> Links: ...
+    @property
+    def updates(self) -> Updates: ...
 
     async def forget(self, user_id: int) -> int:
         """Delete every row about this user (all chats, all tables); return how many."""
@@ -310,11 +328,16 @@ class Store(LeadQueue, Protocol):
     def unit(self, user_id: int) -> AbstractAsyncContextManager[UnitOfWork]:
         """A transaction for one user's turn: committed when the block ends without error."""
 
+    def delivering(self, user_id: int) -> AbstractAsyncContextManager[None]:
+        """Held while messages owed to this user are sent: one delivery per user at a time,
+        across every instance sharing the store (so no instance sends what another is sending)."""
+
     async def owing_users(self) -> list[int]:
         """Users with messages still owed (resumed at start-up)."""
 
     async def purge_idle(self, ttl_days: int) -> int:
-        """Delete sessions idle for longer than ``ttl_days``; return how many."""
+        """Delete sessions idle for longer than ``ttl_days`` (and ids of updates applied longer
+        than :data:`APPLIED_KEPT_SECONDS` ago); return how many sessions."""
 
     async def first_name(self, chat_id: int, user_id: int) -> str | None:
         """The first name stored with a user's session in a chat."""

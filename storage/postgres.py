@@ -39,6 +39,7 @@ from settings import redact_url
 
 from . import export
 from .base import (
+    APPLIED_KEPT_SECONDS,
     FINISHED,
     Event,
     Lead,
@@ -82,6 +83,11 @@ CONNECTION_SETTINGS = {
     "lock_timeout": "10s",
     "idle_in_transaction_session_timeout": "60s",
 }
+#: The first key of the per-user delivery lock (the second is folded from the user's id):
+#: "SA" 2, apart from the turns' one-key locks and the migration's.
+DELIVERY_LOCK = 0x5341_0002
+#: How long a delivery waits for another instance's delivery to the same user, in seconds.
+DELIVERY_LOCK_SECONDS = 30.0
 #: How long a migrating instance waits for another's migration (or a table lock).
 MIGRATION_LOCK_TIMEOUT = "5min"
 #: The first key of the migration's advisory lock (the second is the schema's): "SA" 1.
@@ -202,6 +208,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX lead_deliveries_due ON lead_deliveries (next_attempt_at) WHERE status = 'pending';
     CREATE INDEX lead_deliveries_user ON lead_deliveries (user_id);
     """,
+    # 3: the ids of the updates applied to each user, so an update is applied once whatever
+    #    instance gets it and whatever order updates come in (a lower id may still be new).
+    """
+    CREATE TABLE applied_updates (
+        user_id   bigint NOT NULL,
+        update_id bigint NOT NULL,
+        at        bigint NOT NULL,
+        PRIMARY KEY (user_id, update_id)
+    );
+    CREATE INDEX applied_updates_at ON applied_updates (at);
+    """,
 )
 
 
@@ -226,6 +243,9 @@ class PostgresStore:
         self.migrated_from = self.schema_version = 0
         self._pool: asyncpg.Pool[Record] | None = None
         self._users: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        #: Deliveries holding a connection for their lock: at most half the pool, so the
+        #: turns and the deliveries' own units always find a connection.
+        self._delivery_slots = asyncio.Semaphore(max(1, pool_size // 2))
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -310,6 +330,33 @@ class PostgresStore:
                 raise
 
     @asynccontextmanager
+    async def delivering(self, user_id: int) -> AsyncIterator[None]:
+        """A session-level advisory lock on the user's delivery key, held on a pooled connection
+        while the block runs and released after (with the connection, if the process dies).
+
+        Its key space (two keys, the first :data:`DELIVERY_LOCK`) is apart from the turns', so a
+        delivery never holds up a turn: people's next answers are applied while they are sent
+        what they are owed. Waiting longer than :data:`DELIVERY_LOCK_SECONDS` is StoreBusy.
+        """
+        key = _signed32((user_id ^ (user_id >> 32)) & 0xFFFF_FFFF)
+        async with self._delivery_slots, self._connection() as connection:
+            async with _retryable():
+                await connection.execute(
+                    f"SET lock_timeout = '{int(DELIVERY_LOCK_SECONDS * 1000)}ms'; "
+                    f"SELECT pg_advisory_lock({DELIVERY_LOCK}, {key}); RESET lock_timeout"
+                )
+            try:
+                yield
+            finally:
+                # A broken connection has let the lock go already; a live one the pool gets
+                # back is reset (which unlocks everything) if this fails.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(PING_SECONDS):
+                        await connection.execute(
+                            "SELECT pg_advisory_unlock($1, $2)", DELIVERY_LOCK, key
+                        )
+
+    @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Pooled]:
         """A pooled connection (StoreBusy if none can be had); back to the pool afterwards."""
         pool = self.pool
@@ -331,9 +378,11 @@ class PostgresStore:
                 "WITH gone AS (DELETE FROM sessions WHERE updated_at < $1 "
                 "RETURNING chat_id, user_id), "
                 "unlive AS (DELETE FROM live l USING gone g "
-                "WHERE l.chat_id = g.chat_id AND l.user_id = g.user_id) "
+                "WHERE l.chat_id = g.chat_id AND l.user_id = g.user_id), "
+                "unapplied AS (DELETE FROM applied_updates WHERE at < $2) "
                 "SELECT count(*) FROM gone",
                 cutoff,
+                int(self.clock()) - APPLIED_KEPT_SECONDS,
             )
         return int(removed)
 
@@ -682,6 +731,7 @@ class PostgresUnit:
         self.leads = _Leads(self)
         self.outbox = _Outbox(self)
         self.links = _Links(self)
+        self.updates = _Updates(self)
 
     @property
     def now(self) -> int:
@@ -722,10 +772,11 @@ class PostgresUnit:
                 "d AS (DELETE FROM lead_deliveries WHERE user_id = $1 RETURNING 1), "
                 "l AS (DELETE FROM leads WHERE user_id = $1 RETURNING 1), "
                 "o AS (DELETE FROM outbox WHERE user_id = $1 RETURNING 1), "
-                "v AS (DELETE FROM live WHERE user_id = $1 RETURNING 1) "
+                "v AS (DELETE FROM live WHERE user_id = $1 RETURNING 1), "
+                "u AS (DELETE FROM applied_updates WHERE user_id = $1 RETURNING 1) "
                 "SELECT (SELECT count(*) FROM s) + (SELECT count(*) FROM e) "
                 "+ (SELECT count(*) FROM d) + (SELECT count(*) FROM l) + (SELECT count(*) FROM o) "
-                "+ (SELECT count(*) FROM v)",
+                "+ (SELECT count(*) FROM v) + (SELECT count(*) FROM u)",
                 user_id,
             )
         return int(removed)
@@ -924,6 +975,29 @@ class _Links:
     async def exists(self, name: str) -> bool:
         row = await self.unit.fetchrow("SELECT 1 FROM links WHERE name = $1", _text(name))
         return row is not None
+
+
+class _Updates:
+    def __init__(self, unit: PostgresUnit) -> None:
+        self.unit = unit
+
+    async def applied(self, user_id: int, update_id: int) -> bool:
+        row = await self.unit.fetchrow(
+            "SELECT 1 FROM applied_updates WHERE user_id = $1 AND update_id = $2 AND at >= $3",
+            user_id,
+            update_id,
+            self.unit.now - APPLIED_KEPT_SECONDS,
+        )
+        return row is not None
+
+    async def add(self, user_id: int, update_id: int) -> None:
+        await self.unit.execute(
+            "INSERT INTO applied_updates (user_id, update_id, at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (user_id, update_id) DO UPDATE SET at = excluded.at",
+            user_id,
+            update_id,
+            self.unit.now,
+        )
 
 
 # -- the export (run in a child process by ``python -m storage.export --postgres OUT``) -------

@@ -29,6 +29,7 @@ from dialogs.session import QUESTION_PREFIX, Session
 
 from . import export
 from .base import (
+    APPLIED_KEPT_SECONDS,
     FINISHED,
     Event,
     Lead,
@@ -196,6 +197,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX lead_deliveries_due ON lead_deliveries (status, next_attempt_at);
     CREATE INDEX lead_deliveries_user ON lead_deliveries (user_id);
     """,
+    # 7: the ids of the updates applied to each user, so an update is applied once whatever
+    #    order updates come in (a lower id than the last applied may still be new).
+    """
+    CREATE TABLE applied_updates (
+        user_id   INTEGER NOT NULL,
+        update_id INTEGER NOT NULL,
+        at        INTEGER NOT NULL,
+        PRIMARY KEY (user_id, update_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX applied_updates_at ON applied_updates (at);
+    """,
 )
 
 
@@ -320,6 +332,12 @@ class SqliteStore:
             if unit.forgot:
                 await self._write(self._scrub)
 
+    @asynccontextmanager
+    async def delivering(self, user_id: int) -> AsyncIterator[None]:
+        """Nothing to hold: one process owns the file, and the conversation service already
+        delivers to each user one at a time within a process."""
+        yield
+
     def _scrub(self) -> None:
         """Leave no copy of deleted rows in the write-ahead log (secure_delete covers the file)."""
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -340,6 +358,10 @@ class SqliteStore:
         db.execute("BEGIN IMMEDIATE")
         try:
             removed = db.execute("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)).rowcount
+            db.execute(
+                "DELETE FROM applied_updates WHERE at < ?",
+                (int(self.clock()) - APPLIED_KEPT_SECONDS,),
+            )
             db.execute(
                 "DELETE FROM live WHERE NOT EXISTS (SELECT 1 FROM sessions s "
                 "WHERE s.chat_id = live.chat_id AND s.user_id = live.user_id)"
@@ -664,6 +686,7 @@ class SqliteUnit:
         self.leads = _Leads(self)
         self.outbox = _Outbox(self)
         self.links = _Links(self)
+        self.updates = _Updates(self)
 
     def write(self, sql: str, *rows: Sequence[object]) -> None:
         """Buffer a statement (once per row of arguments) until the next read or the commit."""
@@ -710,7 +733,15 @@ class SqliteUnit:
             self._apply()
             return sum(
                 self.store.db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,)).rowcount
-                for table in ("sessions", "events", "leads", "lead_deliveries", "outbox", "live")
+                for table in (
+                    "sessions",
+                    "events",
+                    "leads",
+                    "lead_deliveries",
+                    "outbox",
+                    "live",
+                    "applied_updates",
+                )
             )
 
         self.forgot = True
@@ -900,3 +931,22 @@ class _Links:
 
     async def exists(self, name: str) -> bool:
         return await self.unit.fetchone("SELECT 1 FROM links WHERE name = ?", (name,)) is not None
+
+
+class _Updates:
+    def __init__(self, unit: SqliteUnit) -> None:
+        self.unit = unit
+
+    async def applied(self, user_id: int, update_id: int) -> bool:
+        row = await self.unit.fetchone(
+            "SELECT 1 FROM applied_updates WHERE user_id = ? AND update_id = ? AND at >= ?",
+            (user_id, update_id, self.unit.now - APPLIED_KEPT_SECONDS),
+        )
+        return row is not None
+
+    async def add(self, user_id: int, update_id: int) -> None:
+        self.unit.write(
+            "INSERT INTO applied_updates (user_id, update_id, at) VALUES (?, ?, ?) "
+            "ON CONFLICT (user_id, update_id) DO UPDATE SET at = excluded.at",
+            (user_id, update_id, self.unit.now),
+        )

@@ -325,12 +325,40 @@ async def test_an_update_seen_before_is_ignored(ada: Visitor, transport: FakeTra
     delivered = len(transport.delivered)
 
     again = await ada.act(tap, update_id=11)
-    older = await ada.act(Commanded("restart"), update_id=9)
+    first_again = await ada.act(Commanded("restart"), update_id=10)  # 10 was /start: applied
 
-    assert again.repeat and older.repeat
+    assert again.repeat and first_again.repeat
     session = await ada.session()
     assert (session.state, session.answers, session.round) == ("q_security", {"team": "python"}, 0)
     assert len(transport.delivered) == delivered
+    assert await ada.owed() == []
+
+
+async def test_an_update_that_comes_after_a_newer_one_is_applied_and_then_only_once(
+    ada: Visitor, transport: FakeTransport
+) -> None:
+    await ada.act(Begin(), update_id=10)
+    await ada.tap("python", update_id=12)  # another instance got 12 and applied it first
+
+    late = await ada.act(Commanded("back"), update_id=11)
+    again = await ada.act(Commanded("back"), update_id=11)
+
+    assert not late.repeat and again.repeat
+    session = await ada.session()
+    assert session.state == "q_team"
+    assert [e.kind for e in await ada.store.events_since(0)] == [STARTED]
+
+
+async def test_a_reply_committed_but_never_sent_is_sent_when_the_update_comes_again_once(
+    ada: Visitor, transport: FakeTransport
+) -> None:
+    await ada.act(Begin(), update_id=10, deliver=False)  # the instance died before sending
+
+    again = await ada.act(Begin(), update_id=10)  # redelivered: a repeat, still delivered
+    once_more = await ada.act(Begin(), update_id=10)
+
+    assert again.repeat and once_more.repeat
+    assert len([t for t in transport.texts() if "Question 1 of 9" in t]) == 1
     assert await ada.owed() == []
 
 

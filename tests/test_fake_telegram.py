@@ -750,6 +750,136 @@ async def test_failed_webhook_deliveries_are_retried_and_reported() -> None:
         await server.wait_for(lambda: len(received) == 1, timeout=2)
 
 
+@asynccontextmanager
+async def instances(
+    count: int, answer: Any = None
+) -> AsyncIterator[tuple[list[str], list[list[int]]]]:
+    """``count`` webhook endpoints behind one balancer; each records the update ids it got.
+
+    ``answer(index, update_id)`` (async) may delay and returns the HTTP status (200 if None).
+    """
+    got: list[list[int]] = [[] for _ in range(count)]
+    runners: list[web.AppRunner] = []
+    urls: list[str] = []
+    for index in range(count):
+
+        async def handle(request: web.Request, index: int = index) -> web.Response:
+            update_id = (await request.json())["update_id"]
+            status = 200 if answer is None else await answer(index, update_id)
+            if status == 200:
+                got[index].append(update_id)
+            return web.Response(status=status)
+
+        app = web.Application()
+        app.router.add_post("/hook", handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        runners.append(runner)
+        urls.append(f"http://127.0.0.1:{runner.addresses[0][1]}/hook")
+    try:
+        yield urls, got
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
+def refused_url() -> str:
+    """A URL nothing listens on (connection refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"
+
+
+async def test_a_balanced_webhook_sends_updates_round_robin_to_every_instance(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    async with instances(3) as (urls, got):
+        await bot.set_webhook("http://balancer.example:8443/hook")
+        fake.balance_webhook(urls)
+        for n in range(6):
+            fake.add_update(message_update(f"m{n}"))
+        await fake.wait_for(lambda: sum(map(len, got)) == 6, timeout=5)
+        assert [len(ids) for ids in got] == [2, 2, 2]
+        assert sorted(i for ids in got for i in ids) == list(range(1, 7))
+        assert (await bot.get_webhook_info()).pending_update_count == 0
+
+
+async def test_a_balanced_webhook_has_at_most_max_connections_deliveries_in_flight(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    in_flight, most = 0, 0
+    release = asyncio.Event()
+
+    async def slow(index: int, update_id: int) -> int:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await release.wait()
+        in_flight -= 1
+        return 200
+
+    async with instances(2, slow) as (urls, got):
+        await bot.set_webhook("http://balancer.example:8443/hook", max_connections=3)
+        fake.balance_webhook(urls)
+        for n in range(10):
+            fake.add_update(message_update(f"m{n}"))
+        await fake.wait_for(lambda: in_flight == 3, timeout=5)
+        await asyncio.sleep(0.2)
+        assert (in_flight, most) == (3, 3)  # concurrent, and never more than allowed
+        release.set()
+        await fake.wait_for(lambda: sum(map(len, got)) == 10, timeout=5)
+        assert most == 3
+
+
+async def test_an_update_a_balanced_instance_failed_is_delivered_again_to_the_next() -> None:
+    failed: list[int] = []
+
+    async def error_once(index: int, update_id: int) -> int:
+        if index == 0 and update_id not in failed:
+            failed.append(update_id)
+            return 500
+        return 200
+
+    async with (
+        FakeTelegram(TOKEN, webhook_retry_delay=0.05) as server,
+        Bot(TOKEN, base_url=server.base_url) as client,
+        instances(2, error_once) as ([erring, healthy], got),
+    ):
+        await client.set_webhook("http://balancer.example:8443/hook", secret_token="s")
+        server.balance_webhook([erring, refused_url(), healthy])
+        for n in range(6):
+            server.add_update(message_update(f"m{n}"))
+        await server.wait_for(lambda: sum(map(len, got)) == 6, timeout=10)
+        delivered = sorted(i for ids in got for i in ids)
+        assert delivered == list(range(1, 7))  # each acknowledged exactly once
+        errors = {d.error for d in server.webhook_deliveries if d.error}
+        assert errors == {
+            "Wrong response from the webhook: 500 Internal Server Error",
+            "Connection failed: ClientConnectorError",
+        }
+        retried = [d for d in server.webhook_deliveries if d.update_id == failed[0]]
+        assert [d.status for d in retried][:1] == [500]
+        assert retried[-1].status == 200
+        assert retried[-1].time - retried[0].time >= 0.05  # after the retry delay
+        assert (await client.get_webhook_info()).pending_update_count == 0
+
+
+async def test_an_empty_balance_goes_back_to_the_webhooks_own_url(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    async with instances(1) as ([other], got), webhook_receiver(None) as (url, received):
+        await bot.set_webhook(url)
+        fake.balance_webhook([other])
+        fake.add_update(message_update("balanced"))
+        await fake.wait_for(lambda: len(got[0]) == 1, timeout=5)
+        fake.balance_webhook([])
+        fake.add_update(message_update("direct"))
+        await fake.wait_for(lambda: len(received) == 1, timeout=5)
+        assert received[0]["message"]["text"] == "direct"
+
+
 # --------------------------------------------------------------------------- PTB round trips
 
 

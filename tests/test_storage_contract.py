@@ -763,6 +763,53 @@ async def test_the_first_name_is_kept_per_chat(store: Store) -> None:
     assert await store.first_name(GROUP, ADA) is None
 
 
+async def applied(store: Store, user_id: int, update_id: int) -> bool:
+    async with store.unit(user_id) as uow:
+        return await uow.updates.applied(user_id, update_id)
+
+
+async def test_an_applied_update_is_known_by_its_exact_id_and_user(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        assert not await uow.updates.applied(ADA, 11)
+        await uow.updates.add(ADA, 11)
+        assert await uow.updates.applied(ADA, 11)  # seen within the unit that recorded it
+    assert await applied(store, ADA, 11)
+    assert not await applied(store, ADA, 10)  # lower than the last applied, and still new
+    assert not await applied(store, ADA, 12)
+    assert not await applied(store, BOB, 11)
+
+
+async def test_an_update_recorded_in_a_unit_that_fails_was_not_applied(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.unit(ADA) as uow:
+            await uow.updates.add(ADA, 11)
+            raise RuntimeError("the turn failed")
+    assert not await applied(store, ADA, 11)
+
+
+async def test_applied_update_ids_are_kept_a_day_and_purged_after(
+    store: Store, clock: Clock
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.updates.add(ADA, 11)
+    clock.advance(days=1, seconds=-1)
+    assert await applied(store, ADA, 11)
+    await store.purge_idle(30)
+    assert await applied(store, ADA, 11)
+    clock.advance(seconds=2)  # Telegram no longer redelivers it, and may reuse the id
+    assert not await applied(store, ADA, 11)
+    await store.purge_idle(30)
+    clock.now = START
+    assert not await applied(store, ADA, 11)  # the purge removed the row itself
+
+
+async def test_delivering_to_a_user_can_be_entered_again_once_left(store: Store) -> None:
+    async with store.delivering(ADA), store.delivering(BOB):  # Bob's does not wait for Ada's
+        pass
+    async with store.delivering(ADA):
+        pass
+
+
 async def test_purging_removes_only_sessions_idle_for_longer_than_the_ttl(
     store: Store, clock: Clock
 ) -> None:
@@ -788,6 +835,7 @@ async def _everything_about(store: Store, user_id: int) -> None:
         for owed, message_id in zip(await uow.outbox.owed(user_id), (5, 6), strict=True):
             await uow.outbox.delivered(owed, message_id)
         await uow.outbox.put(user_id, [a_message("still owed", chat_id=user_id)])
+        await uow.updates.add(user_id, 7)
 
 
 async def test_forgetting_a_user_deletes_every_row_about_them_in_every_chat(store: Store) -> None:
@@ -795,7 +843,9 @@ async def test_forgetting_a_user_deletes_every_row_about_them_in_every_chat(stor
     await _everything_about(store, BOB)
     async with store.unit(ADA) as uow:
         removed = await uow.forget(ADA)
-    assert removed == 2 + 1 + 1 + 1 + 2  # sessions, events, leads, outbox, live
+    assert removed == 2 + 1 + 1 + 1 + 2 + 1  # sessions, events, leads, outbox, live, updates
+    assert not await applied(store, ADA, 7)
+    assert await applied(store, BOB, 7)
     for chat_id in (ADA, GROUP):
         assert await load(store, ADA, chat_id=chat_id) is None
         assert await live_of(store, ADA, chat_id=chat_id) is None

@@ -258,6 +258,106 @@ async def test_an_update_applied_by_one_instance_is_a_repeat_on_any_other(
         await two.close()
 
 
+async def test_updates_one_user_sent_at_once_to_two_instances_are_each_applied_once(
+    postgres: Postgres, knowledge: Knowledge, engine: DialogEngine
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        first, second = build_conversation(engine, one), build_conversation(engine, two)
+        ada = Person(ADA, ADA, "Ada")
+        await first.handle(ada, Begin(), update_id=10)
+        # 11 and 12 reach two instances at once, each twice (Telegram redelivering), in any
+        # order: 12 applied before 11 must not make 11 look like a repeat.
+        deliveries = [(first, 12), (second, 11), (second, 12), (first, 11)]
+        random.shuffle(deliveries)
+        outcomes = await asyncio.gather(
+            *(
+                service.handle(ada, Typed("python" if i == 11 else "yes"), update_id=i)
+                for service, i in deliveries
+            )
+        )
+        applied = sorted(i for (_, i), o in zip(deliveries, outcomes, strict=True) if not o.repeat)
+        assert applied == [11, 12]
+        async with one.unit(ADA) as uow:
+            stored = await uow.sessions.get(ADA, ADA)
+        assert stored is not None and stored.last_update == 12
+        assert stored.session.answers["team"] == "python"  # ("yes" first is only a hint)
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_two_instances_never_send_a_users_owed_message_twice(
+    postgres: Postgres, knowledge: Knowledge, engine: DialogEngine
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    sent: list[str] = []
+
+    async def slow_transport(message: Outgoing) -> int:
+        await asyncio.sleep(0.02)  # the other instance tries to deliver meanwhile
+        sent.append(message.body["text"])
+        return len(sent)
+
+    try:
+        async with one.unit(ADA) as uow:
+            await uow.outbox.put(ADA, [Outgoing(ADA, "send", {"text": f"m{n}"}) for n in range(3)])
+        first, second = build_conversation(engine, one), build_conversation(engine, two)
+        done = await asyncio.gather(
+            first.deliver(ADA, slow_transport),
+            second.deliver(ADA, slow_transport),
+            second.deliver_all(slow_transport),
+        )
+        assert done == [True, True, 0]
+        assert sent == ["m0", "m1", "m2"]
+        assert await one.owing_users() == []
+    finally:
+        await one.close()
+        await two.close()
+
+
+async def test_a_delivery_lock_held_by_an_instance_that_died_is_free_at_once(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        held = one.delivering(ADA)
+        await held.__aenter__()
+        waiting = asyncio.create_task(_enter_and_leave(two, ADA))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # the other instance waits for the delivery in progress
+        one.pool.terminate()  # the process dies: its connections go with it
+        await asyncio.wait_for(waiting, 5)
+    finally:
+        await two.close()
+
+
+async def _enter_and_leave(store: PostgresStore, user_id: int) -> None:
+    async with store.delivering(user_id):
+        pass
+
+
+async def test_a_delivery_to_one_user_does_not_hold_up_that_users_next_turn(
+    postgres: Postgres, knowledge: Knowledge, engine: DialogEngine
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        async with one.delivering(ADA):
+            outcome = await asyncio.wait_for(
+                build_conversation(engine, two).handle(
+                    Person(ADA, ADA, "Ada"), Begin(), update_id=10
+                ),
+                5,
+            )
+        assert not outcome.repeat and outcome.replies
+    finally:
+        await one.close()
+        await two.close()
+
+
 # -- privacy and odd input -----------------------------------------------------------------------
 
 
@@ -274,6 +374,7 @@ async def test_forgetting_leaves_no_row_with_the_users_id_in_any_table(
         [owed] = await uow.outbox.owed(ADA)
         await uow.outbox.delivered(owed, 5)
         await uow.outbox.put(ADA, [Outgoing(ADA, "send", {"text": "owed"})])
+        await uow.updates.add(ADA, 10)
     async with store.unit(ADA) as uow:
         await uow.forget(ADA)
     connection = await postgres.connect()
@@ -290,6 +391,7 @@ async def test_forgetting_leaves_no_row_with_the_users_id_in_any_table(
             "lead_deliveries",
             "outbox",
             "live",
+            "applied_updates",
         }
         for (table,) in tables:
             left = await connection.fetchval(

@@ -36,7 +36,8 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
 
     The action is committed before anything is sent, so a tap Telegram no longer lets us
     answer ("query is too old") is harmless; delivery retries are bounded well within the
-    time Telegram gives a callback answer."""
+    time Telegram gives a callback answer. A repeat (Telegram redelivering an update whose
+    answer a dying instance committed but never sent) delivers what is still owed too."""
     person = person_of(update)
     if person is None:
         return None
@@ -44,7 +45,7 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
     outcome = await svc.conversation.handle(person, action, update_id=update.update_id)
     if outcome.lead_stored:  # committed: its deliveries (not the person's) start now
         leads.kick(context)
-    if not outcome.repeat and not await svc.conversation.deliver(person.user_id, svc.transport):
+    if not await svc.conversation.deliver(person.user_id, svc.transport):
         await _apologise(context, person.chat_id)
     if update.callback_query is not None:  # last: the spinner stops as the new screen shows
         await answer(update.callback_query, context, outcome.toast)

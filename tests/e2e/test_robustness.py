@@ -27,6 +27,7 @@ async def test_a_user_returning_after_telegram_restarted_update_ids_is_answered(
             await ann.press("❓ Why do we ask?")
         with sqlite3.connect(settings.state_db) as db:  # a week passes …
             db.execute("UPDATE sessions SET updated_at = updated_at - 8 * 86400")
+            db.execute("UPDATE applied_updates SET at = at - 8 * 86400")
         fake._update_ids = itertools.count(1)  # … and Telegram starts update ids afresh
         await ann.press("Python")
         assert "Question 2 of 9" in ann.last_message().text
