@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -45,6 +46,8 @@ from . import baseline_bot, e2e, reports, startup
 from .load import OpenLoopPlan
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Bots making the floor's calls without python-telegram-bot (bench/aiogram_floor.py, raw_floor.py).
+ANCHORS = ("aiogram", "raw")
 PHASES = ("advisor", "startup", "closed", "bound", "open", "memory", "reports")
 
 # Targets from the issue.
@@ -105,6 +108,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_numbers,
         default=[4, 16, 64, 4096],
         help="the floor's concurrent updates to sweep, comma-separated (4,16,64,4096)",
+    )
+    parser.add_argument(
+        "--anchors",
+        type=_names,
+        default=list(ANCHORS),
+        help="same-run anchors in the closed loop: aiogram, raw, or none (aiogram,raw)",
     )
     parser.add_argument(
         "--latency-ms",
@@ -176,6 +185,15 @@ def _numbers(text: str) -> list[int]:
     return found
 
 
+def _names(text: str) -> list[str]:
+    """Comma-separated anchors (aiogram, raw); "none" or "" for none."""
+    found = [part.strip() for part in text.split(",") if part.strip() not in ("", "none")]
+    unknown = sorted(set(found) - set(ANCHORS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown anchors {unknown}; known: {list(ANCHORS)}")
+    return found
+
+
 # -- the table ----------------------------------------------------------------------------------
 
 
@@ -219,6 +237,13 @@ def print_table(rows: list[Row]) -> None:
 
 def ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def cpu_ms(value: float | None) -> str:
+    """CPU per update: two decimals below 1 ms (the raw aiohttp anchor spends ~0.4 ms)."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2f} ms" if value < 1 else f"{value:.1f} ms"
 
 
 def latencies(lat: dict[str, float | None]) -> str:
@@ -366,7 +391,8 @@ class Run:
     async def closed(self) -> None:
         """Ours against today's configuration (the baseline) and the floor's concurrency sweep."""
         a = self.args
-        kinds = ["ours", "baseline", *(f"floor@{n}" for n in a.floor_concurrency)]
+        anchors = [kind for kind in a.anchors if kind != "aiogram" or _has_aiogram()]
+        kinds = ["ours", "baseline", *(f"floor@{n}" for n in a.floor_concurrency), *anchors]
         runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         for attempt in range(max(1, a.repeat)):
             for kind in kinds:
@@ -387,6 +413,7 @@ class Run:
         best = {kind: max(found, key=_throughput) for kind, found in runs.items()}
         ours, baseline = best["ours"], best["baseline"]
         floors = {int(kind.split("@")[1]): fig for kind, fig in best.items() if "@" in kind}
+        found_anchors = {kind: best[kind] for kind in anchors}
         top = max(floors, key=lambda n: _throughput(floors[n]))
         floor = floors[top]
         ratio = _ratio(ours, floor)
@@ -403,6 +430,10 @@ class Run:
             "floor_best_concurrency": top,
             "ratio": ratio,
             "ratio_to_baseline": over_baseline,
+            "anchors": found_anchors,
+            "ratio_to_aiogram": _ratio(ours, found_anchors["aiogram"])
+            if "aiogram" in found_anchors
+            else None,
             "throughput_runs": {k: [_throughput(f) for f in v] for k, v in runs.items()},
         }
         self.results["closed"] = data
@@ -443,6 +474,48 @@ class Run:
                 "n/a" if ratio is None else f"{ratio:.2f}",
                 f"≥ {RATIO_TARGET:g}",
                 ratio is not None and ratio >= RATIO_TARGET,
+            )
+        )
+
+        self._anchor_rows(section.replace("floor: PTB", "anchors"), ours, found_anchors)
+
+    def _anchor_rows(
+        self, section: str, ours: dict[str, Any], anchors: dict[str, dict[str, Any]]
+    ) -> None:
+        """aiogram 3 and raw aiohttp making the floor's calls: what users would compare with."""
+        if not self.args.anchors:
+            return
+        if "aiogram" in self.args.anchors and "aiogram" not in anchors:
+            self.rows.append(
+                Row(section, "aiogram 3", "not installed (pip install -r requirements-test.txt)")
+            )
+        names = {"aiogram": "aiogram 3", "raw": "raw aiohttp"}
+        for kind, fig in anchors.items():
+            cpu = fig["resources"]["cpu_ms_per_update"]["bot"]
+            p99 = fig["latency_first_reply_ms"]["p99"]
+            self.rows.append(
+                Row(
+                    section,
+                    f"{names[kind]}: throughput, CPU/update, p99",
+                    f"{_throughput(fig):.1f} updates/s, {cpu_ms(cpu)}, {ms(p99)}",
+                )
+            )
+            self.correct &= correctness_row(section, names[kind], fig, self.rows)
+        if "aiogram" in anchors:
+            ratio = _ratio(ours, anchors["aiogram"])
+            self.rows.append(
+                Row(
+                    "Throughput ratio",
+                    "ours / aiogram 3 floor (same run)",
+                    "n/a" if ratio is None else f"{ratio:.2f}",
+                )
+            )
+        cpus = [("ours", ours)] + [(names[k], f) for k, f in anchors.items()]
+        self.rows.append(
+            Row(
+                "CPU per update",
+                " / ".join(name for name, _ in cpus) + " (closed loop, same run)",
+                " / ".join(cpu_ms(f["resources"]["cpu_ms_per_update"]["bot"]) for _, f in cpus),
             )
         )
 
@@ -648,6 +721,11 @@ class Run:
         await self.phase("open", self.open)
         await self.phase("memory", self.memory)
         await self.phase("reports", self.reports)
+
+
+def _has_aiogram() -> bool:
+    """aiogram is a bench-only dependency (requirements-test.txt): skip its anchor without it."""
+    return importlib.util.find_spec("aiogram") is not None
 
 
 def _throughput(fig: dict[str, Any]) -> float:

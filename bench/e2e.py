@@ -27,9 +27,11 @@ from .load import Driver, OpenLoopPlan, SimUser, figures, run_closed, run_open
 from .processes import (
     Child,
     Children,
+    aiogram_floor_argv,
     baseline_bot_argv,
     floor_bot_argv,
     our_bot_argv,
+    raw_floor_argv,
     wait_until_polling,
 )
 
@@ -63,7 +65,9 @@ async def running(
     latency_ms: float = 0.0,
     **env: str,
 ) -> AsyncIterator[Setup]:
-    """Start the fake and a bot (``ours``, ``baseline`` or ``floor``); stop both at the end.
+    """Start the fake and a bot (``ours``, ``baseline``, ``floor``, ``aiogram`` or ``raw``).
+
+    Both are stopped at the end.
 
     ``env`` adds settings for the bot (``ADMIN_IDS=...``); ``latency_ms`` is the fake's
     simulated round trip.
@@ -80,6 +84,10 @@ async def running(
             argv = our_bot_argv(work)
         elif kind == "baseline":
             argv = baseline_bot_argv()
+        elif kind == "aiogram":
+            argv = aiogram_floor_argv()
+        elif kind == "raw":
+            argv = raw_floor_argv()
         else:
             argv = floor_bot_argv()
         bot = await children.bot(kind, argv, url, STATE_DB=str(state_db), **env)
