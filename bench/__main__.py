@@ -42,13 +42,13 @@ from typing import Any
 from bot import load
 from settings import DEFAULTS
 
-from . import baseline_bot, e2e, reports, startup
+from . import baseline_bot, e2e, pg, reports, startup
 from .load import OpenLoopPlan
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Bots making the floor's calls without python-telegram-bot (bench/aiogram_floor.py, raw_floor.py).
 ANCHORS = ("aiogram", "raw")
-PHASES = ("advisor", "startup", "closed", "bound", "open", "memory", "reports")
+PHASES = ("advisor", "startup", "closed", "bound", "open", "postgres", "memory", "reports")
 
 # Targets from the issue.
 #: Ours against the best of the floor's concurrency sweep, and against today's configuration.
@@ -622,6 +622,108 @@ class Run:
             for index, run in enumerate(runs):
                 self.correct &= correctness_row(section, f"run {index + 1}", run, self.rows)
 
+    # PostgreSQL --------------------------------------------------------------------------------
+
+    async def postgres(self) -> None:
+        """Ours on PostgreSQL: the closed loop (one instance) and the open loop, --open-runs times.
+
+        Two instances need webhook mode (polling cannot share a token) and a fake Bot API that
+        balances webhook deliveries over several URLs; this fake has one webhook URL, so the
+        two-instance run waits for that balancer (branch issue-13-multi).
+        """
+        a = self.args
+        url = pg.server_url()
+        problem = await pg.unreachable(url)
+        section = "PostgreSQL"
+        if problem is not None:
+            self.rows.append(Row(section, "skipped: server not reachable", problem[:80]))
+            return
+        async with pg.schema(url, self.work / "pg-closed-db") as database:
+            closed = await e2e.closed_loop(
+                "ours",
+                self.knowledge,
+                self.work / "pg-closed",
+                a.users,
+                a.seed,
+                a.time_limit,
+                a.latency_ms,
+                database=database,
+            )
+        _progress("ours on PostgreSQL, closed loop", closed)
+        plan = OpenLoopPlan(a.rate, a.duration, a.open_users, latency_ms=a.latency_ms)
+        runs: list[dict[str, Any]] = []
+        for attempt in range(max(1, a.open_runs)):
+            async with pg.schema(url, self.work / f"pg-open-db-{attempt}") as database:
+                work = self.work / f"pg-open-{attempt}"
+                runs.append(
+                    await e2e.open_loop(
+                        "ours", self.knowledge, work, plan, a.seed + attempt, database=database
+                    )
+                )
+            _progress(f"open ours on PostgreSQL, run {attempt + 1}", runs[-1])
+        sqlite = self.results.get("closed", {}).get("ours")
+        data = {
+            "server": pg.redact(url),
+            "instances": 1,
+            "two_instances": "waits for the fake Bot API's webhook balancer (issue-13-multi)",
+            "closed": closed,
+            "ratio_to_sqlite_same_run": _ratio(closed, sqlite) if sqlite else None,
+            "open_runs": runs,
+        }
+        self.results["postgres"] = data
+        self.write("postgres", data)
+        section = f"Closed loop, {a.users} users, PostgreSQL (ours, one instance)"
+        self._load_rows(section, closed)
+        db = closed["database"]
+        self.rows.append(
+            Row(
+                section,
+                "database per update: transactions, statements",
+                f"{db['units_per_update']}, {db['statements_per_update']}",
+            )
+        )
+        self.rows.append(
+            Row(
+                section,
+                "statement time, mean (client side, per update)",
+                f"{ms(db['statement_ms_mean'])} ({ms(db['statement_ms_per_update'])})",
+            )
+        )
+        self.rows.append(
+            Row(
+                section,
+                "PostgreSQL server CPU per update",
+                cpu_ms(db["server_cpu_ms_per_update"]),
+            )
+        )
+        if sqlite:
+            ratio = data["ratio_to_sqlite_same_run"]
+            self.rows.append(Row(section, "throughput / ours on SQLite (same run)", f"{ratio:.2f}"))
+        self.rows.append(Row(section, "two instances", "waits for the fake's webhook balancer"))
+        section = f"Open loop, {a.rate:g} updates/s × {a.duration:g} s (ours, PostgreSQL)"
+        lat = runs[0]["latency_first_reply_ms"]
+        median = f"{lat['p50']} / {lat['p95']} ms"
+        self.rows.append(Row(section, "latency p50 / p95 (run 1)", median))
+        cpus = [run["resources"]["cpu_ms_per_update"]["bot"] for run in runs]
+        self.rows.append(Row(section, "bot CPU per update, each run", ", ".join(map(cpu_ms, cpus))))
+        servers = [run["database"]["server_cpu_ms_per_update"] for run in runs]
+        self.rows.append(
+            Row(section, "PostgreSQL CPU per update, each run", ", ".join(map(cpu_ms, servers)))
+        )
+        p99s = [run["latency_first_reply_ms"]["p99"] for run in runs]
+        met = [p is not None and p <= OPEN_P99_TARGET_MS for p in p99s]
+        self.rows.append(
+            Row(
+                section,
+                f"latency p99, each of {len(runs)} runs",
+                ", ".join(ms(p) for p in p99s),
+                f"≤ {OPEN_P99_TARGET_MS:g} ms in every run",
+                all(met),
+            )
+        )
+        for index, run in enumerate(runs):
+            self.correct &= correctness_row(section, f"run {index + 1}", run, self.rows)
+
     # memory ------------------------------------------------------------------------------------
 
     async def memory(self) -> None:
@@ -719,6 +821,7 @@ class Run:
         await self.phase("closed", self.closed)
         await self.phase("bound", self.bound)
         await self.phase("open", self.open)
+        await self.phase("postgres", self.postgres)
         await self.phase("memory", self.memory)
         await self.phase("reports", self.reports)
 

@@ -209,6 +209,17 @@ def our_bot_argv(work: Path) -> list[str]:
     ]
 
 
+def pg_probe_argv(work: Path) -> list[str]:
+    """``bot.py`` run through bench/pg_probe.py, which counts its PostgreSQL statements."""
+    return [
+        os.environ.get("BENCH_BOT_PYTHON", sys.executable),
+        "-m",
+        "bench.pg_probe",
+        "--env-file",
+        str(work / "no.env"),
+    ]
+
+
 def baseline_bot_argv() -> list[str]:
     """Our bot with the update scheduling it had before issue 13 (bench/baseline_bot.py)."""
     return [os.environ.get("BENCH_BOT_PYTHON", sys.executable), "-m", "bench.baseline_bot"]
