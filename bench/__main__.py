@@ -6,14 +6,15 @@
 
 Phases (``--only`` picks some): ``advisor`` (the scoring core, bench/advisor_bench.py),
 ``startup`` (``bot.py --console`` to the first question), ``closed`` (N users finishing the
-dialog against our bot, against our bot as configured before issue 13 (the baseline) and
-against the floor, a minimal python-telegram-bot bot making the same calls, at each
-concurrency of a sweep), ``bound`` (ours at two concurrency limits, against the fake as it is
-and with a simulated 50 ms round trip), ``open`` (a fixed offered rate), ``memory`` (10,000
-stored sessions: RSS and bytes per session) and ``reports`` (``/stats`` and ``/export`` on
-100,000 sessions and 500,000 events while users go through the dialog: how long they take, how
-much they delay the users). The fake Bot API server, each bot and this load generator run as
-separate processes on 127.0.0.1.
+dialog against our bot, against our bot as configured before issue 13 (the baseline) and against
+the floor, a minimal python-telegram-bot bot making the same calls, at each concurrency of a
+sweep, and against aiogram 3 and raw aiohttp making the same calls), ``bound`` (ours at two
+concurrency limits, against the fake as it is and with a simulated 50 ms round trip), ``open``
+(a fixed offered rate), ``postgres`` (ours on PostgreSQL: the closed and open loops, with the
+per-update database cost), ``memory`` (10,000 stored sessions: RSS and bytes per session) and
+``reports`` (``/stats`` and ``/export`` on 100,000 sessions and 500,000 events while users go
+through the dialog: how long they take, how much they delay the users). The fake Bot API server,
+each bot and this load generator run as separate processes on 127.0.0.1.
 
 Exit status: 1 when a run lost, misordered or mis-answered anything, or a phase crashed;
 with ``--strict`` also when a performance target is missed.
