@@ -6,14 +6,15 @@
 
 Phases (``--only`` picks some): ``advisor`` (the scoring core, bench/advisor_bench.py),
 ``startup`` (``bot.py --console`` to the first question), ``closed`` (N users finishing the
-dialog against our bot, against our bot as configured before issue 13 (the baseline) and
-against the floor, a minimal python-telegram-bot bot making the same calls, at each
-concurrency of a sweep), ``bound`` (ours at two concurrency limits, against the fake as it is
-and with a simulated 50 ms round trip), ``open`` (a fixed offered rate), ``memory`` (10,000
-stored sessions: RSS and bytes per session) and ``reports`` (``/stats`` and ``/export`` on
-100,000 sessions and 500,000 events while users go through the dialog: how long they take, how
-much they delay the users). The fake Bot API server, each bot and this load generator run as
-separate processes on 127.0.0.1.
+dialog against our bot, against our bot as configured before issue 13 (the baseline) and against
+the floor, a minimal python-telegram-bot bot making the same calls, at each concurrency of a
+sweep, and against aiogram 3 and raw aiohttp making the same calls), ``bound`` (ours at two
+concurrency limits, against the fake as it is and with a simulated 50 ms round trip), ``open``
+(a fixed offered rate), ``postgres`` (ours on PostgreSQL: the closed and open loops, with the
+per-update database cost), ``memory`` (10,000 stored sessions: RSS and bytes per session) and
+``reports`` (``/stats`` and ``/export`` on 100,000 sessions and 500,000 events while users go
+through the dialog: how long they take, how much they delay the users). The fake Bot API server,
+each bot and this load generator run as separate processes on 127.0.0.1.
 
 Exit status: 1 when a run lost, misordered or mis-answered anything, or a phase crashed;
 with ``--strict`` also when a performance target is missed.
@@ -25,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -41,11 +43,13 @@ from typing import Any
 from bot import load
 from settings import DEFAULTS
 
-from . import baseline_bot, e2e, reports, startup
+from . import baseline_bot, e2e, pg, reports, startup
 from .load import OpenLoopPlan
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PHASES = ("advisor", "startup", "closed", "bound", "open", "memory", "reports")
+#: Bots making the floor's calls without python-telegram-bot (bench/aiogram_floor.py, raw_floor.py).
+ANCHORS = ("aiogram", "raw")
+PHASES = ("advisor", "startup", "closed", "bound", "open", "postgres", "memory", "reports")
 
 # Targets from the issue.
 #: Ours against the best of the floor's concurrency sweep, and against today's configuration.
@@ -105,6 +109,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=_numbers,
         default=[4, 16, 64, 4096],
         help="the floor's concurrent updates to sweep, comma-separated (4,16,64,4096)",
+    )
+    parser.add_argument(
+        "--anchors",
+        type=_names,
+        default=list(ANCHORS),
+        help="same-run anchors in the closed loop: aiogram, raw, or none (aiogram,raw)",
     )
     parser.add_argument(
         "--latency-ms",
@@ -176,6 +186,15 @@ def _numbers(text: str) -> list[int]:
     return found
 
 
+def _names(text: str) -> list[str]:
+    """Comma-separated anchors (aiogram, raw); "none" or "" for none."""
+    found = [part.strip() for part in text.split(",") if part.strip() not in ("", "none")]
+    unknown = sorted(set(found) - set(ANCHORS))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown anchors {unknown}; known: {list(ANCHORS)}")
+    return found
+
+
 # -- the table ----------------------------------------------------------------------------------
 
 
@@ -219,6 +238,13 @@ def print_table(rows: list[Row]) -> None:
 
 def ms(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def cpu_ms(value: float | None) -> str:
+    """CPU per update: two decimals below 1 ms (the raw aiohttp anchor spends ~0.4 ms)."""
+    if value is None:
+        return "n/a"
+    return f"{value:.2f} ms" if value < 1 else f"{value:.1f} ms"
 
 
 def latencies(lat: dict[str, float | None]) -> str:
@@ -366,7 +392,8 @@ class Run:
     async def closed(self) -> None:
         """Ours against today's configuration (the baseline) and the floor's concurrency sweep."""
         a = self.args
-        kinds = ["ours", "baseline", *(f"floor@{n}" for n in a.floor_concurrency)]
+        anchors = [kind for kind in a.anchors if kind != "aiogram" or _has_aiogram()]
+        kinds = ["ours", "baseline", *(f"floor@{n}" for n in a.floor_concurrency), *anchors]
         runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
         for attempt in range(max(1, a.repeat)):
             for kind in kinds:
@@ -387,6 +414,7 @@ class Run:
         best = {kind: max(found, key=_throughput) for kind, found in runs.items()}
         ours, baseline = best["ours"], best["baseline"]
         floors = {int(kind.split("@")[1]): fig for kind, fig in best.items() if "@" in kind}
+        found_anchors = {kind: best[kind] for kind in anchors}
         top = max(floors, key=lambda n: _throughput(floors[n]))
         floor = floors[top]
         ratio = _ratio(ours, floor)
@@ -403,6 +431,10 @@ class Run:
             "floor_best_concurrency": top,
             "ratio": ratio,
             "ratio_to_baseline": over_baseline,
+            "anchors": found_anchors,
+            "ratio_to_aiogram": _ratio(ours, found_anchors["aiogram"])
+            if "aiogram" in found_anchors
+            else None,
             "throughput_runs": {k: [_throughput(f) for f in v] for k, v in runs.items()},
         }
         self.results["closed"] = data
@@ -443,6 +475,48 @@ class Run:
                 "n/a" if ratio is None else f"{ratio:.2f}",
                 f"≥ {RATIO_TARGET:g}",
                 ratio is not None and ratio >= RATIO_TARGET,
+            )
+        )
+
+        self._anchor_rows(section.replace("floor: PTB", "anchors"), ours, found_anchors)
+
+    def _anchor_rows(
+        self, section: str, ours: dict[str, Any], anchors: dict[str, dict[str, Any]]
+    ) -> None:
+        """aiogram 3 and raw aiohttp making the floor's calls: what users would compare with."""
+        if not self.args.anchors:
+            return
+        if "aiogram" in self.args.anchors and "aiogram" not in anchors:
+            self.rows.append(
+                Row(section, "aiogram 3", "not installed (pip install -r requirements-test.txt)")
+            )
+        names = {"aiogram": "aiogram 3", "raw": "raw aiohttp"}
+        for kind, fig in anchors.items():
+            cpu = fig["resources"]["cpu_ms_per_update"]["bot"]
+            p99 = fig["latency_first_reply_ms"]["p99"]
+            self.rows.append(
+                Row(
+                    section,
+                    f"{names[kind]}: throughput, CPU/update, p99",
+                    f"{_throughput(fig):.1f} updates/s, {cpu_ms(cpu)}, {ms(p99)}",
+                )
+            )
+            self.correct &= correctness_row(section, names[kind], fig, self.rows)
+        if "aiogram" in anchors:
+            ratio = _ratio(ours, anchors["aiogram"])
+            self.rows.append(
+                Row(
+                    "Throughput ratio",
+                    "ours / aiogram 3 floor (same run)",
+                    "n/a" if ratio is None else f"{ratio:.2f}",
+                )
+            )
+        cpus = [("ours", ours)] + [(names[k], f) for k, f in anchors.items()]
+        self.rows.append(
+            Row(
+                "CPU per update",
+                " / ".join(name for name, _ in cpus) + " (closed loop, same run)",
+                " / ".join(cpu_ms(f["resources"]["cpu_ms_per_update"]["bot"]) for _, f in cpus),
             )
         )
 
@@ -549,6 +623,108 @@ class Run:
             for index, run in enumerate(runs):
                 self.correct &= correctness_row(section, f"run {index + 1}", run, self.rows)
 
+    # PostgreSQL --------------------------------------------------------------------------------
+
+    async def postgres(self) -> None:
+        """Ours on PostgreSQL: the closed loop (one instance) and the open loop, --open-runs times.
+
+        Two instances need webhook mode (polling cannot share a token) and a fake Bot API that
+        balances webhook deliveries over several URLs; this fake has one webhook URL, so the
+        two-instance run waits for that balancer (branch issue-13-multi).
+        """
+        a = self.args
+        url = pg.server_url()
+        problem = await pg.unreachable(url)
+        section = "PostgreSQL"
+        if problem is not None:
+            self.rows.append(Row(section, "skipped: server not reachable", problem[:80]))
+            return
+        async with pg.schema(url, self.work / "pg-closed-db") as database:
+            closed = await e2e.closed_loop(
+                "ours",
+                self.knowledge,
+                self.work / "pg-closed",
+                a.users,
+                a.seed,
+                a.time_limit,
+                a.latency_ms,
+                database=database,
+            )
+        _progress("ours on PostgreSQL, closed loop", closed)
+        plan = OpenLoopPlan(a.rate, a.duration, a.open_users, latency_ms=a.latency_ms)
+        runs: list[dict[str, Any]] = []
+        for attempt in range(max(1, a.open_runs)):
+            async with pg.schema(url, self.work / f"pg-open-db-{attempt}") as database:
+                work = self.work / f"pg-open-{attempt}"
+                runs.append(
+                    await e2e.open_loop(
+                        "ours", self.knowledge, work, plan, a.seed + attempt, database=database
+                    )
+                )
+            _progress(f"open ours on PostgreSQL, run {attempt + 1}", runs[-1])
+        sqlite = self.results.get("closed", {}).get("ours")
+        data = {
+            "server": pg.redact(url),
+            "instances": 1,
+            "two_instances": "waits for the fake Bot API's webhook balancer (issue-13-multi)",
+            "closed": closed,
+            "ratio_to_sqlite_same_run": _ratio(closed, sqlite) if sqlite else None,
+            "open_runs": runs,
+        }
+        self.results["postgres"] = data
+        self.write("postgres", data)
+        section = f"Closed loop, {a.users} users, PostgreSQL (ours, one instance)"
+        self._load_rows(section, closed)
+        db = closed["database"]
+        self.rows.append(
+            Row(
+                section,
+                "database per update: transactions, statements",
+                f"{db['units_per_update']}, {db['statements_per_update']}",
+            )
+        )
+        self.rows.append(
+            Row(
+                section,
+                "statement time, mean (client side, per update)",
+                f"{ms(db['statement_ms_mean'])} ({ms(db['statement_ms_per_update'])})",
+            )
+        )
+        self.rows.append(
+            Row(
+                section,
+                "PostgreSQL server CPU per update",
+                cpu_ms(db["server_cpu_ms_per_update"]),
+            )
+        )
+        if sqlite:
+            ratio = data["ratio_to_sqlite_same_run"]
+            self.rows.append(Row(section, "throughput / ours on SQLite (same run)", f"{ratio:.2f}"))
+        self.rows.append(Row(section, "two instances", "waits for the fake's webhook balancer"))
+        section = f"Open loop, {a.rate:g} updates/s × {a.duration:g} s (ours, PostgreSQL)"
+        lat = runs[0]["latency_first_reply_ms"]
+        median = f"{lat['p50']} / {lat['p95']} ms"
+        self.rows.append(Row(section, "latency p50 / p95 (run 1)", median))
+        cpus = [run["resources"]["cpu_ms_per_update"]["bot"] for run in runs]
+        self.rows.append(Row(section, "bot CPU per update, each run", ", ".join(map(cpu_ms, cpus))))
+        servers = [run["database"]["server_cpu_ms_per_update"] for run in runs]
+        self.rows.append(
+            Row(section, "PostgreSQL CPU per update, each run", ", ".join(map(cpu_ms, servers)))
+        )
+        p99s = [run["latency_first_reply_ms"]["p99"] for run in runs]
+        met = [p is not None and p <= OPEN_P99_TARGET_MS for p in p99s]
+        self.rows.append(
+            Row(
+                section,
+                f"latency p99, each of {len(runs)} runs",
+                ", ".join(ms(p) for p in p99s),
+                f"≤ {OPEN_P99_TARGET_MS:g} ms in every run",
+                all(met),
+            )
+        )
+        for index, run in enumerate(runs):
+            self.correct &= correctness_row(section, f"run {index + 1}", run, self.rows)
+
     # memory ------------------------------------------------------------------------------------
 
     async def memory(self) -> None:
@@ -646,8 +822,14 @@ class Run:
         await self.phase("closed", self.closed)
         await self.phase("bound", self.bound)
         await self.phase("open", self.open)
+        await self.phase("postgres", self.postgres)
         await self.phase("memory", self.memory)
         await self.phase("reports", self.reports)
+
+
+def _has_aiogram() -> bool:
+    """aiogram is a bench-only dependency (requirements-test.txt): skip its anchor without it."""
+    return importlib.util.find_spec("aiogram") is not None
 
 
 def _throughput(fig: dict[str, Any]) -> float:

@@ -24,12 +24,16 @@ from advisor import Knowledge
 
 from . import storage
 from .load import Driver, OpenLoopPlan, SimUser, figures, run_closed, run_open
+from .pg import BackendMeter, Database
 from .processes import (
     Child,
     Children,
+    aiogram_floor_argv,
     baseline_bot_argv,
     floor_bot_argv,
     our_bot_argv,
+    pg_probe_argv,
+    raw_floor_argv,
     wait_until_polling,
 )
 
@@ -61,12 +65,15 @@ async def running(
     work: Path,
     state_db: Path | None = None,
     latency_ms: float = 0.0,
+    database: Database | None = None,
     **env: str,
 ) -> AsyncIterator[Setup]:
-    """Start the fake and a bot (``ours``, ``baseline`` or ``floor``); stop both at the end.
+    """Start the fake and a bot (``ours``, ``baseline``, ``floor``, ``aiogram`` or ``raw``).
+
+    Both are stopped at the end.
 
     ``env`` adds settings for the bot (``ADMIN_IDS=...``); ``latency_ms`` is the fake's
-    simulated round trip.
+    simulated round trip; ``database`` runs ours on PostgreSQL, under bench/pg_probe.py.
     """
     state_db = state_db or work / "state.sqlite3"
     timeout = aiohttp.ClientTimeout(total=60)
@@ -76,10 +83,17 @@ async def running(
         aiohttp.ClientSession(timeout=timeout, connector=connector) as http,
     ):
         fake, url = await children.fake(latency_ms=latency_ms)
-        if kind == "ours":
+        if kind == "ours" and database is not None:
+            argv = pg_probe_argv(work)
+            env = {**env, **database.environment()}
+        elif kind == "ours":
             argv = our_bot_argv(work)
         elif kind == "baseline":
             argv = baseline_bot_argv()
+        elif kind == "aiogram":
+            argv = aiogram_floor_argv()
+        elif kind == "raw":
+            argv = raw_floor_argv()
         else:
             argv = floor_bot_argv()
         bot = await children.bot(kind, argv, url, STATE_DB=str(state_db), **env)
@@ -146,22 +160,31 @@ async def closed_loop(
     seed: int,
     time_limit: float,
     latency_ms: float = 0.0,
+    database: Database | None = None,
     **env: str,
 ) -> dict[str, Any]:
     """``users`` users at once, each finishing the dialog as fast as the bot lets them.
 
-    ``env`` configures the bot (``MAX_CONCURRENT_UPDATES``, ``FLOOR_CONCURRENT_UPDATES``).
+    ``env`` configures the bot (``MAX_CONCURRENT_UPDATES``, ``FLOOR_CONCURRENT_UPDATES``);
+    ``database``: ours on PostgreSQL, with the per-update database cost in ``database``.
     """
     check = kind in LOGIC
-    async with running(kind, knowledge, work, latency_ms=latency_ms, **env) as setup:
+    async with running(
+        kind, knowledge, work, latency_ms=latency_ms, database=database, **env
+    ) as setup:
         sims = [SimUser(FIRST_USER_ID + i, seed * 1_000_003 + i) for i in range(users)]
         meter = Meter(setup)
+        db_meter = BackendMeter(database, setup.bot) if database is not None else None
         await run_closed(setup.driver, sims, concurrency=users, time_limit=time_limit)
         fig = figures(setup.driver, check_results=check)
         fig["resources"] = meter.read(fig["updates"])
         fig["bot_api_calls_per_update"] = calls_per_update(fig)
+        if db_meter is not None:
+            db_meter.stop()
         fig = await finish(setup, fig, check=check)
-    if check:
+    if db_meter is not None:
+        fig["database"] = await db_meter.read(fig["updates"])
+    elif check:
         fig["storage_after"] = storage.measure(setup.state_db)
     fig["kind"] = kind
     fig["latency_ms_simulated"] = latency_ms
@@ -176,11 +199,18 @@ def calls_per_update(fig: dict[str, Any]) -> float | None:
 
 
 async def open_loop(
-    kind: str, knowledge: Knowledge, work: Path, plan: OpenLoopPlan, seed: int
+    kind: str,
+    knowledge: Knowledge,
+    work: Path,
+    plan: OpenLoopPlan,
+    seed: int,
+    database: Database | None = None,
 ) -> dict[str, Any]:
     """Updates offered to a bot (``ours`` or ``floor``) at a fixed rate for a fixed time."""
     check = kind in LOGIC
-    async with running(kind, knowledge, work, latency_ms=plan.latency_ms) as setup:
+    async with running(
+        kind, knowledge, work, latency_ms=plan.latency_ms, database=database
+    ) as setup:
         ids = itertools.count(FIRST_USER_ID)
 
         def make_user() -> SimUser:
@@ -188,9 +218,12 @@ async def open_loop(
             return SimUser(user_id, seed * 1_000_003 + user_id)
 
         meter = Meter(setup)
+        db_meter = BackendMeter(database, setup.bot) if database is not None else None
         offered = await run_open(setup.driver, make_user, plan)
         fig = figures(setup.driver, check_results=check)
         fig["resources"] = meter.read(fig["updates"])
+        if db_meter is not None:
+            db_meter.stop()
         fig["offered"] = offered
         fig["plan"] = {
             "rate": plan.rate,
@@ -198,6 +231,8 @@ async def open_loop(
             "active_users": plan.active_users,
         }
         fig = await finish(setup, fig, check=check)
+    if db_meter is not None:
+        fig["database"] = await db_meter.read(fig["updates"])
     fig["kind"] = kind
     return fig
 

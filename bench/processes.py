@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:AAbench-token_for_the_fake_api_00000"
 READY_TIMEOUT = 30.0
 #: Variables handed on to the bots, for experiments (see bench/floor_bot.py).
-PASSED_THROUGH = frozenset({"FLOOR_CONCURRENT_UPDATES"})
+PASSED_THROUGH = frozenset({"FLOOR_CONCURRENT_UPDATES", "AIOGRAM_FLOOR_CONCURRENCY"})
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _LIVE: set[asyncio.subprocess.Process] = set()
 
@@ -209,6 +209,17 @@ def our_bot_argv(work: Path) -> list[str]:
     ]
 
 
+def pg_probe_argv(work: Path) -> list[str]:
+    """``bot.py`` run through bench/pg_probe.py, which counts its PostgreSQL statements."""
+    return [
+        os.environ.get("BENCH_BOT_PYTHON", sys.executable),
+        "-m",
+        "bench.pg_probe",
+        "--env-file",
+        str(work / "no.env"),
+    ]
+
+
 def baseline_bot_argv() -> list[str]:
     """Our bot with the update scheduling it had before issue 13 (bench/baseline_bot.py)."""
     return [os.environ.get("BENCH_BOT_PYTHON", sys.executable), "-m", "bench.baseline_bot"]
@@ -217,6 +228,16 @@ def baseline_bot_argv() -> list[str]:
 def floor_bot_argv() -> list[str]:
     """The minimal python-telegram-bot bot used as the floor."""
     return [sys.executable, "-m", "bench.floor_bot"]
+
+
+def aiogram_floor_argv() -> list[str]:
+    """The same calls as the floor with aiogram 3 (bench/aiogram_floor.py)."""
+    return [sys.executable, "-m", "bench.aiogram_floor"]
+
+
+def raw_floor_argv() -> list[str]:
+    """The same calls as the floor with a bare aiohttp client (bench/raw_floor.py)."""
+    return [sys.executable, "-m", "bench.raw_floor"]
 
 
 async def wait_until_polling(
