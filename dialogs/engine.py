@@ -86,6 +86,11 @@ class DialogEngine:
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
         self.interpreter = Interpreter(knowledge)
+        #: The words typed for the result's pages and for keep / undo, read once from data.
+        self._vocab = {
+            name: {normalize(w) for w in knowledge.text(f"whatif.words.{name}").split("|")}
+            for name in ("details", "report", "answers", "change", "keep", "undo")
+        }
         self._cursor = _Cursor()
         self._machine = Machine(
             model=self._cursor,
@@ -396,8 +401,7 @@ class DialogEngine:
         """(page, the word, what follows it) for each page word ``said`` begins with."""
         found = []
         for page in ("details", "report", "answers", "change"):
-            for word in self.knowledge.text(f"whatif.words.{page}").split("|"):
-                word = normalize(word)
+            for word in self._vocab[page]:
                 if said == word or said.startswith(word + " "):
                     found.append((page, word, said[len(word) :].strip()))
         return sorted(found, key=lambda f: -len(f[1]))
@@ -419,16 +423,13 @@ class DialogEngine:
         command = self.interpreter.command(text)
         if command == "restart":
             return self.restart(session)
-        if command in ("help",):
+        if command == "help":
             return Help(self.view(session))
-        if said in self._words("whatif.words.keep"):
+        if said in self._vocab["keep"]:
             return self.keep(session)
-        if command == "back" or said in self._words("whatif.words.undo"):
+        if command == "back" or said in self._vocab["undo"]:
             return self.back(session)
         return self.view(session, notice=Notice("whatif.keep_or_back"))
-
-    def _words(self, key: str) -> set[str]:
-        return {normalize(w) for w in self.knowledge.text(key).split("|")}
 
     def hand_off(self, session: Session, step: HandOffStep) -> View:
         """Move through the hand-off to an expert; ignored where that step does not apply."""
