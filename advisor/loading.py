@@ -469,6 +469,7 @@ def _scoring(node: _Node) -> Scoring:
 PLACEHOLDERS = frozenset(
     (
         "answer",
+        "translation",
         "answers",
         "because",
         "candidates",
