@@ -448,7 +448,6 @@ class Conversation:
             case Commanded("restart"):
                 turn.replies.append(Show(turn.dialog.restart(turn.session)))
             case Commanded("language"):
-                turn.save = not turn.is_new or turn.person.language is not None
                 turn.replies.append(Show(Languages(self._languages(), turn.session.language)))
             case Paused():
                 if turn.is_new:

@@ -88,3 +88,39 @@ def test_no_question_offers_two_options_that_mean_the_same_to_a_lay_reader(
 
 def test_every_button_label_fits_on_a_phone(knowledge: Knowledge) -> None:
     assert all(len(o.label) <= 30 for q in knowledge.questions for o in q.options)
+
+
+#: Each translation's Flesch-type formula, on textstat's syllable counts for that language:
+#: Spanish, Fernández Huerta's; Portuguese, Martins et al.'s adaptation of Flesch (1996);
+#: Russian, Oborneva's (2006). Each reads like Flesch's scale: 60 and more is plain language.
+READING_EASE: dict[str, tuple[float, float, float]] = {
+    "es": (206.84, 0.60 * 100, 1.02),  # 206.84 - 60 * syllables/word - 1.02 * words/sentence
+    "pt": (248.835, 84.6, 1.015),
+    "ru": (206.835, 60.1, 1.3),
+}
+
+
+def reading_ease(text: str, language: str) -> float:
+    """A Flesch-type reading ease of a text in one of the translations' languages."""
+    base, per_syllable, per_word = READING_EASE[language]
+    textstat.set_lang(language)
+    try:
+        words = textstat.lexicon_count(text) or 1
+        sentences = max(1, textstat.sentence_count(text))
+        syllables_ = textstat.syllable_count(text)
+    finally:
+        textstat.set_lang("en")
+    return base - per_syllable * syllables_ / words - per_word * words / sentences
+
+
+@pytest.mark.parametrize("language", sorted(READING_EASE))
+def test_every_translated_prompt_explanation_and_hint_is_easy_to_read(
+    knowledge: Knowledge, language: str
+) -> None:
+    hard = {
+        f"{q.id}.{kind}": round(reading_ease(text, language))
+        for q in knowledge.speaking(language).questions
+        for kind, text in texts(q).items()
+        if reading_ease(text, language) < MIN_READING_EASE
+    }
+    assert hard == {}, f"{language}: reading ease under {MIN_READING_EASE}"
