@@ -694,9 +694,19 @@ def _slip(typed: str, known: str) -> bool:
     )
 
 
-_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
-_KEYS = {ch: (r, col + 0.35 * r) for r, keys in enumerate(_ROWS) for col, ch in enumerate(keys)}
-_VOWELS = frozenset("aeiouy")
+#: The keyboards people type on, row by row, as normalised text reads them: QWERTY, and the
+#: Russian ЙЦУКЕН (its "й" read as "и", like every accent dropped).
+_LAYOUTS = (
+    ("qwertyuiop", "asdfghjkl", "zxcvbnm"),
+    ("ицукенгшщзхъ", "фывапролджэ", "ячсмитьбю"),
+)
+_KEYS = {
+    ch: (r, col + 0.35 * r)
+    for rows in _LAYOUTS
+    for r, keys in enumerate(rows)
+    for col, ch in enumerate(keys)
+}
+_VOWELS = frozenset("aeiouy" + "аеиоуыэюя")
 
 
 def _near(a: str, b: str) -> bool:

@@ -318,3 +318,25 @@ def test_the_console_speaks_the_language_asked_for(knowledge: Knowledge, languag
     assert k.questions[1].prompt in shown
     summary = render_summary_text(recommend(k, {}), k, bars=True)
     assert summary.splitlines()[0] in shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("здаровье", "personal"), ("злоровье", "personal"), ("пдатежи", "payments")],
+)
+def test_russian_typos_are_forgiven_like_english_ones(
+    knowledge: Knowledge, typed: str, meant: str
+) -> None:
+    from dialogs.interpreter import Interpreter
+
+    ru = knowledge.speaking("ru")
+    understood = Interpreter(ru).understand(typed, ru.question("security"))
+    assert understood.option is not None and understood.option.id == meant
+
+
+def test_a_russian_word_with_its_first_letter_wrong_is_not_guessed(knowledge: Knowledge) -> None:
+    from dialogs.interpreter import Interpreter
+
+    ru = knowledge.speaking("ru")
+    understood = Interpreter(ru).understand("жлоровье", ru.question("security"))
+    assert understood.option is None

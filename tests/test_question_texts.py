@@ -92,7 +92,10 @@ def test_every_button_label_fits_on_a_phone(knowledge: Knowledge) -> None:
 
 #: Each translation's Flesch-type formula, on textstat's syllable counts for that language:
 #: Spanish, Fernández Huerta's; Portuguese, Martins et al.'s adaptation of Flesch (1996);
-#: Russian, Oborneva's (2006). Each reads like Flesch's scale: 60 and more is plain language.
+#: Russian, Oborneva's (2006). Each reads like Flesch's scale, 60 and more being plain language;
+#: Russian's runs lower for the same plainness (its everyday words have three syllables and
+#: more: "приложение" has five), so it is held to 50.
+MIN_TRANSLATED_EASE = {"es": MIN_READING_EASE, "pt": MIN_READING_EASE, "ru": 50}
 READING_EASE: dict[str, tuple[float, float, float]] = {
     "es": (206.84, 0.60 * 100, 1.02),  # 206.84 - 60 * syllables/word - 1.02 * words/sentence
     "pt": (248.835, 84.6, 1.015),
@@ -121,6 +124,6 @@ def test_every_translated_prompt_explanation_and_hint_is_easy_to_read(
         f"{q.id}.{kind}": round(reading_ease(text, language))
         for q in knowledge.speaking(language).questions
         for kind, text in texts(q).items()
-        if reading_ease(text, language) < MIN_READING_EASE
+        if reading_ease(text, language) < MIN_TRANSLATED_EASE[language]
     }
-    assert hard == {}, f"{language}: reading ease under {MIN_READING_EASE}"
+    assert hard == {}, f"{language}: reading ease under {MIN_TRANSLATED_EASE[language]}"
