@@ -7,7 +7,7 @@ import pytest
 
 from advisor import Knowledge, recommend
 from fake_telegram import FakeTelegram
-from tests.e2e.conftest import Office, all_text
+from tests.e2e.conftest import MakeSettings, Office, all_text, running
 
 #: Telegram's language_code as clients send it, the language spoken, and "I don't know" typed.
 PEOPLE = [("es-419", "es", "no sé"), ("pt-br", "pt", "não sei"), ("ru", "ru", "не знаю")]
@@ -130,3 +130,29 @@ async def test_a_shared_result_opens_in_the_recipients_language_and_the_card_in_
     shown = all_text(ivan)
     assert ru.text("summary.they.invite") in shown
     assert [m.kind for m in ivan.messages()] == ["photo", "text"]
+
+
+async def test_leads_reach_the_sales_chat_in_the_admins_language_and_stats_answer_in_the_askers(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> None:
+    es, ru = knowledge.speaking("es"), knowledge.speaking("ru")
+    admin = fake.user("Olga", language_code="ru")
+    sales = fake.group("Ventas")
+    settings = make_settings(
+        ADMIN_IDS=str(admin.id), SALES_CHAT_ID=str(sales.id), ADMIN_LANGUAGE="ru"
+    )
+    async with running(settings, knowledge):
+        ana = fake.user("Ana", language_code="es")
+        await ana.send_command("start")
+        for question in es.questions:
+            if question.prompt in ana.last_message().text:
+                await ana.press(question.options[0].label)
+        await ana.press(es.text("lead.button"))
+        await ana.press(es.text("lead.consent_yes"))
+        await ana.send_text("ana@example.com")
+        assert es.text("lead.thanks")[:15] in ana.last_message().text
+        await fake.wait_for(lambda: bool(fake.messages(sales)), timeout=10)
+        summary = fake.messages(sales)[0].visible_text
+        assert ru.questions[0].prompt in summary and es.questions[0].prompt not in summary
+        await admin.send_command("stats")
+        assert ru.text("admin.stats_title") in admin.last_message().text
