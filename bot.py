@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from advisor import DataError, Knowledge, load_knowledge
@@ -24,12 +24,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-data", action="store_true", help="validate the data and exit")
     parser.add_argument("--console", action="store_true", help="chat in this terminal")
     parser.add_argument(
+        "--lang",
+        default=None,
+        help="the console chat's language (en, es, pt, ru); default: the system locale",
+    )
+    parser.add_argument(
         "--migrate",
         action="store_true",
         help="apply the storage's schema changes (SQLite or DATABASE_URL) and exit",
     )
     parser.add_argument("--env-file", type=Path, default=Path(".env"), help="optional .env file")
     return parser.parse_args(argv)
+
+
+def system_language(environ: Mapping[str, str]) -> str | None:
+    """The system locale's language, as POSIX gives it (LC_ALL, then LC_MESSAGES, then LANG:
+    "pt_BR.UTF-8" → "pt_BR"); None for the C locale or none."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").split(".")[0].split("@")[0]
+        if value:
+            return None if value in ("C", "POSIX") else value
+    return None
 
 
 def load(data_dir: Path | None) -> Knowledge:
@@ -42,16 +57,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         knowledge = load(args.data)
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # every problem, each naming its file and key
+            print(f"error: {line}", file=sys.stderr)
         return 1
     if args.check_data:
         print(
             f"data OK: {len(knowledge.criteria)} criteria, {len(knowledge.questions)} questions, "
-            f"{knowledge.option_count} options"
+            f"{knowledge.option_count} options; languages: {', '.join(knowledge.languages)}"
         )
         return 0
+    language = args.lang or system_language(os.environ)
     if args.console:
-        return run_console(knowledge, sys.stdin, sys.stdout)
+        return run_console(knowledge, sys.stdin, sys.stdout, language)
     try:
         settings = load_settings(read_environment(os.environ, args.env_file))
     except SettingsError as exc:
@@ -60,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.migrate:
         return migrate(settings, knowledge)
     if settings.bot_token is None:
-        print(knowledge.text("console.telegram_hint"))
-        return run_console(knowledge, sys.stdin, sys.stdout)
+        print(knowledge.speaking(knowledge.language_for(language)).text("console.telegram_hint"))
+        return run_console(knowledge, sys.stdin, sys.stdout, language)
     # python-telegram-bot's next-major behaviour (retry_after as a timedelta): without it, the
     # first 429 prints a deprecation warning from inside the library.
     os.environ.setdefault("PTB_TIMEDELTA", "1")

@@ -69,6 +69,9 @@ class Settings:
     log_level: str = "INFO"
     admin_ids: frozenset[int] = frozenset()
     sales_chat_id: int | None = None
+    #: The language of the sales chat's lead summaries and of alerts no admin asked for (an
+    #: admin's own commands answer in that admin's language).
+    admin_language: str = "en"
     #: Where each lead is also POSTed as signed JSON (a CRM, Zapier, Make …); None: nowhere.
     #: It may hold a token: messages show its host only.
     lead_webhook_url: str | None = None
@@ -107,6 +110,16 @@ def read_environment(
 
 #: The default of every setting, written once (in :class:`Settings`).
 DEFAULTS = Settings()
+
+
+def _language(value: str) -> str:
+    """A language code as ADMIN_LANGUAGE takes it: "es", "pt-BR" (read as "pt")."""
+    base = value.strip().replace("_", "-").split("-")[0].casefold()
+    if not re.fullmatch(r"[a-z]{2,3}", base):
+        raise SettingsError(
+            "ADMIN_LANGUAGE", f"{value!r} is not a language code (like en, es, pt or ru)"
+        )
+    return base
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -171,6 +184,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         log_level=level,
         admin_ids=get.id_list("ADMIN_IDS"),
         sales_chat_id=get.optional_integer("SALES_CHAT_ID"),
+        admin_language=_language(get.text("ADMIN_LANGUAGE") or DEFAULTS.admin_language),
         lead_webhook_url=lead_webhook_url,
         lead_webhook_secret=lead_webhook_secret,
         lead_alert_minutes=get.integer(

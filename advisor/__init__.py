@@ -3,7 +3,7 @@
 Imports neither ``telegram`` nor ``transitions``; performs no I/O after loading.
 """
 
-from .errors import DataError, StackAdvisorError
+from .errors import DataError, DataErrors, StackAdvisorError
 from .loading import DEFAULT_DATA_DIR, load_knowledge
 from .model import Criterion, Knowledge, Option, Question, Stack
 from .scoring import Recommendation, recommend, what_would_change
@@ -12,6 +12,7 @@ __all__ = [
     "DEFAULT_DATA_DIR",
     "Criterion",
     "DataError",
+    "DataErrors",
     "Knowledge",
     "Option",
     "Question",

@@ -20,3 +20,16 @@ class DataError(StackAdvisorError):
         self.problem = problem
         where = f"{file}: {path}: " if path else f"{file}: "
         super().__init__(f"{where}{problem}")
+
+
+class DataErrors(DataError):
+    """Several problems at once (every language's, say), each naming its file and key."""
+
+    def __init__(self, problems: list[DataError]) -> None:
+        self.problems = problems
+        first = problems[0] if problems else DataError("data", "", "invalid")
+        super().__init__(first.file, first.path, first.problem)
+        self.args = ("\n".join(str(p) for p in problems) or str(first),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -16,6 +16,8 @@ import yaml
 from .errors import DataError
 from .model import (
     COMMANDS,
+    ENGLISH,
+    PLURAL_CATEGORIES,
     REPLIES,
     STACKS,
     VERDICT_SIGN,
@@ -31,6 +33,7 @@ from .model import (
     Stack,
     Verdict,
     Vocabulary,
+    plural_categories,
 )
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -309,6 +312,14 @@ def _criterion(node: _Node, ident: str) -> Criterion:
     )
 
 
+def _names(root: _Node) -> frozenset[str]:
+    """The names that stay as they are in every language (``names`` in criteria.yaml)."""
+    node = root.child("names")
+    if node.value is None:
+        return frozenset()
+    return frozenset(_word(item) for item in node.items())
+
+
 def _no_unknown_keys(node: _Node, known: Iterable[str], what: str) -> None:
     known = tuple(known)
     for key in node.mapping():
@@ -538,13 +549,24 @@ def _check_placeholders(node: _Node, text: str) -> None:
             )
 
 
-def _flatten(node: _Node, prefix: str = "") -> dict[str, str]:
+def _flatten(
+    node: _Node, prefix: str = "", plurals: dict[str, dict[str, str]] | None = None
+) -> dict[str, str]:
+    """Texts by dotted key. A mapping of plural categories ("one", "other", …) is one text with
+    plural forms: its forms go to ``plurals`` and its ``other`` form to the result."""
     flat: dict[str, str] = {}
     for key, value in node.mapping().items():
         child = node.child(str(key))
         dotted = _join(prefix, str(key))
-        if isinstance(value, dict):
-            flat.update(_flatten(child, dotted))
+        if isinstance(value, dict) and _is_plural(value):
+            forms = {str(k): _plural_form(child.child(str(k))) for k in value}
+            if "other" not in forms:
+                raise child.fail("plural forms need an 'other' form")
+            if plurals is not None:
+                plurals[dotted] = forms
+            flat[dotted] = forms["other"]
+        elif isinstance(value, dict):
+            flat.update(_flatten(child, dotted, plurals))
         elif isinstance(value, str):
             _check_placeholders(child, value)
             flat[dotted] = value.strip("\n")
@@ -553,14 +575,68 @@ def _flatten(node: _Node, prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def _is_plural(value: Mapping[Any, Any]) -> bool:
+    return bool(value) and all(key in PLURAL_CATEGORIES for key in value)
+
+
+def _plural_form(node: _Node) -> str:
+    if not isinstance(node.value, str):
+        raise node.fail(f"expected text, got {_kind(node.value)}")
+    _check_placeholders(node, node.value)
+    return node.value.strip("\n")
+
+
+def check_plurals(
+    file: str, language: str, plurals: Mapping[str, Mapping[str, str]]
+) -> list[DataError]:
+    """Problems with plural forms: each text has exactly the forms its language needs."""
+    problems = []
+    needed = plural_categories(language)
+    for key, forms in plurals.items():
+        missing = sorted(needed - set(forms), key=PLURAL_CATEGORIES.index)
+        extra = sorted(set(forms) - needed, key=PLURAL_CATEGORIES.index)
+        if missing:
+            problems.append(
+                DataError(
+                    file,
+                    key,
+                    f"missing plural form {', '.join(missing)} "
+                    f"({language} needs {', '.join(sorted(needed, key=PLURAL_CATEGORIES.index))})",
+                )
+            )
+        if extra:
+            problems.append(
+                DataError(file, key, f"{language} has no plural form {', '.join(extra)}")
+            )
+        if "count" not in placeholders(forms["other"]):
+            problems.append(DataError(file, key, "a text with plural forms needs {count}"))
+    return problems
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The {placeholders} of a text."""
+    return frozenset(f for _, f, _, _ in string.Formatter().parse(text) if f is not None)
+
+
 def load_texts(data_dir: Path, required: Iterable[str] = ()) -> dict[str, str]:
     """Read ``texts.yaml`` into a flat mapping of dotted keys, checking required keys."""
+    return read_texts(data_dir, required)[0]
+
+
+def read_texts(
+    data_dir: Path, required: Iterable[str] = (), language: str = ENGLISH
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """``texts.yaml``: its texts by dotted key, and the plural forms of those that have them."""
     node = _read_yaml(data_dir, "texts.yaml")
-    texts = _flatten(node)
+    plurals: dict[str, dict[str, str]] = {}
+    texts = _flatten(node, plurals=plurals)
     for key in (*REQUIRED_TEXTS, *required):
         if key not in texts:
             raise DataError(node.file, key, "missing text")
-    return texts
+    problems = check_plurals(node.file, language, plurals)
+    if problems:
+        raise problems[0]
+    return texts, plurals
 
 
 VOCABULARY_LISTS = (
@@ -629,11 +705,16 @@ def load_vocabulary(data_dir: Path) -> Vocabulary:
 
 
 def load_knowledge(
-    data_dir: Path | str | None = None, *, required_texts: Iterable[str] = ()
+    data_dir: Path | str | None = None,
+    *,
+    required_texts: Iterable[str] = (),
+    translations: bool = True,
 ) -> Knowledge:
-    """Load and validate all data files; raise :class:`DataError` on the first problem.
+    """Load and validate all data files, English and every translation in ``data/i18n/``.
 
-    ``required_texts`` names text keys the caller's front ends need beyond the result's own.
+    Raises :class:`DataError` on the first problem in English, or on every problem of the
+    translations at once. ``required_texts`` names text keys the caller's front ends need
+    beyond the result's own; ``translations=False`` loads English only.
     """
     data_dir = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
     crit_root = _read_yaml(data_dir, "criteria.yaml")
@@ -676,12 +757,20 @@ def load_knowledge(
         direct = {q.id for q in questions.values() if qid in q.ask_if}
         closure = direct.union(*(dependents.get(d, ()) for d in direct))
         dependents[qid] = tuple(q for q in questions if q in closure)
-    return Knowledge(
+    texts, plurals = read_texts(data_dir, required_texts)
+    english = Knowledge(
         source=source,
         criteria=criteria,
         questions=tuple(questions.values()),
         scoring=scoring,
-        texts=load_texts(data_dir, required_texts),
+        texts=texts,
         vocabulary=vocabulary,
         dependents={qid: deps for qid, deps in dependents.items() if deps},
+        plurals=plurals,
     )
+    if not translations:
+        return english
+    from .translation import load_translations
+
+    names = _names(crit_root)
+    return english.with_languages(load_translations(english, data_dir, names))

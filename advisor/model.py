@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Literal
+
+from babel import Locale
+from babel.numbers import format_decimal
 
 Stack = Literal["django", "nodejs"]
 #: What typed words can ask for besides an answer (data/vocabulary.yaml, ``commands``).
@@ -14,6 +18,15 @@ COMMANDS: tuple[Command, ...] = ("back", "restart", "why", "help", "quit", "skip
 Reply = Literal["yes", "no", "not_sure"]
 REPLIES: tuple[Reply, ...] = ("yes", "no", "not_sure")
 Verdict = Literal["django", "nodejs", "tie"]
+#: The language of ``data/*.yaml``; every other one is a translation in ``data/i18n/<code>/``.
+ENGLISH = "en"
+#: Placeholders that hold counts, written the language's way from 1,000 on ("12.345"); ids
+#: (a chat's, a lead's number) are never formatted.
+COUNTS = frozenset(
+    ("count", "delivered", "started", "finished", "shared", "leads", "days", "minutes")
+)
+#: CLDR's plural categories (https://cldr.unicode.org): a text's plural forms are keyed by them.
+PLURAL_CATEGORIES = ("zero", "one", "two", "few", "many", "other")
 STACKS: tuple[Stack, ...] = ("django", "nodejs")
 
 #: The sign of a verdict in "Django's lead": positive favours Django.
@@ -33,6 +46,8 @@ class Criterion:
     quote: str
     #: A plain name for the one-screen summary and the chart ("Safety" for Security).
     short: str = ""
+    #: In a translation: what the (English) quote says, in the reader's language.
+    quote_translation: str = ""
 
     @property
     def sign(self) -> int:
@@ -187,12 +202,44 @@ class Knowledge:
     #: question id → ids of the later questions whose ``ask_if`` depends on it, directly or
     #: through another question, in the order they are asked.
     dependents: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The language these texts, questions and words are in (a code: "en", "es", …).
+    language: str = ENGLISH
+    #: Texts with plural forms: dotted key → CLDR category ("one", "few", …) → text. The
+    #: ``other`` form is in ``texts`` too.
+    plurals: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     _criteria: Mapping[str, Criterion] = field(init=False, repr=False)
     _questions: Mapping[str, Question] = field(init=False, repr=False)
+    #: Every language loaded, English first: the same knowledge in each (see :meth:`speaking`).
+    _languages: Mapping[str, Knowledge] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_criteria", {c.id: c for c in self.criteria})
         object.__setattr__(self, "_questions", {q.id: q for q in self.questions})
+        object.__setattr__(self, "_languages", {self.language: self})
+
+    def with_languages(self, translations: Mapping[str, Knowledge]) -> Knowledge:
+        """This knowledge knowing its translations (each of them knowing all the others)."""
+        every = {self.language: self, **translations}
+        for knowledge in every.values():
+            object.__setattr__(knowledge, "_languages", every)
+        return self
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The codes of the languages loaded, English first."""
+        return tuple(self._languages)
+
+    def speaking(self, language: str | None) -> Knowledge:
+        """The same knowledge in another language (English when it is not loaded)."""
+        if language == self.language or not language:
+            return self if language else self._languages.get(ENGLISH, self)
+        return self._languages.get(language) or self._languages.get(ENGLISH, self)
+
+    def language_for(self, code: str | None) -> str:
+        """The language to speak with someone whose Telegram (or system) language is ``code``:
+        its base language when loaded ("es-419" → "es", "pt_BR" → "pt"), else English."""
+        base = (code or "").replace("_", "-").split("-")[0].strip().casefold()
+        return base if base in self._languages else ENGLISH
 
     def criterion(self, criterion_id: str) -> Criterion:
         """The criterion with this id."""
@@ -226,11 +273,47 @@ class Knowledge:
         return kept, chosen
 
     def text(self, key: str, /, **values: object) -> str:
-        """The text at a dotted key from ``data/texts.yaml``, filled with values."""
-        template = self.texts[key]
-        return template.format(**values) if values else template
+        """The text at a dotted key from ``data/texts.yaml``, filled with values.
+
+        A text with plural forms takes the form ``count`` calls for in this language; numbers
+        of 1,000 and more are written the language's way ("12.345", "12 345")."""
+        if not values:
+            return self.texts[key]
+        forms = self.plurals.get(key)
+        count = values.get("count")
+        if forms is not None and isinstance(count, int | float):
+            template = forms.get(plural_category(self.language, count)) or self.texts[key]
+        else:
+            template = self.texts[key]
+        for name, value in values.items():
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and abs(value) >= 1000
+            ):
+                values[name] = format_decimal(value, locale=self.language)
+        return template.format(**values)
 
     @property
     def option_count(self) -> int:
         """How many options all questions offer together."""
         return sum(len(q.options) for q in self.questions)
+
+
+@cache
+def plural_categories(language: str) -> frozenset[str]:
+    """The plural forms a language's texts need (Babel's CLDR rules), ``other`` included."""
+    return frozenset(Locale.parse(language).plural_form.tags | {"other"})
+
+
+def plural_category(language: str, count: float) -> str:
+    """Which plural form a number takes in a language: "one", "few", "many" or "other"."""
+    return _plural_rule(language)(count)
+
+
+@cache
+def _plural_rule(language: str) -> PluralRuleFn:
+    return Locale.parse(language).plural_form
+
+
+PluralRuleFn = Callable[[float], str]

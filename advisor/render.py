@@ -100,6 +100,9 @@ class Renderer:
             stacks: tuple[Stack, ...] = STACKS if c.verdict == "tie" else (c.winner,)
             tail = [self.line(s.bullet + s.escape(c.stacks[st])) for st in stacks]
             tail.append(self.line(s.italic(self.t("result.criterion_quote", quote=c.quote))))
+            if c.quote_translation:
+                translation = self.t("details.quote_translation", translation=c.quote_translation)
+                tail.append(self.line(s.escape(translation)))
             self.criterion_tail[c.id] = "\n".join(tail)
         self.criterion_bare = {
             c.id: f"{self.criterion_head[c.id]}\n{self.criterion_tail[c.id]}"

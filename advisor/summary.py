@@ -215,9 +215,13 @@ class SummaryRenderer:
             winner = self.full.stack(criterion.verdict)
             lines.append(line(self.t("result.criterion_verdict", winner=winner)))
         if rec is not None:
-            result = next(cr for cr in rec.criteria if cr.criterion is criterion)
+            result = next(cr for cr in rec.criteria if cr.criterion.id == criterion.id)
             lines.append(self.full.mattered(result))
         lines.append(line(s.italic(self.t("details.quote", quote=criterion.quote))))
+        if criterion.quote_translation:
+            lines.append(
+                line(self.t("details.quote_translation", translation=criterion.quote_translation))
+            )
         return "\n".join(lines)
 
 

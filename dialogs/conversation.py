@@ -23,6 +23,7 @@ import asyncio
 import logging
 import re
 import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -51,7 +52,7 @@ from storage.base import (
 from .engine import PAGES_READABLE, DialogEngine, HandOffStep, Page
 from .session import AFTER_RESULT, LEAD_CONTACT, PREVIEW, RESULT, WELCOME, WHAT_IF, Session
 from .sharecode import ShareCodes
-from .views import Asking, Finished, Goodbye, Notice, View, Welcome
+from .views import Asking, Finished, Goodbye, Languages, Notice, View, Welcome
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +87,10 @@ PAGES: dict[str, tuple[Page, int | None]] = {
 }
 #: "What if…": keep the answer tried, or go back to pick another.
 TAKE, UNDO = "take", "undo"
+#: How many people's languages are remembered for replies outside a turn (most recent).
+REMEMBERED_LANGUAGES = 10_000
+#: A language button of /language: the prefix, then the language's code ("lang_es").
+LANGUAGE = "lang_"
 
 
 # -- who, and what they did -------------------------------------------------------------------
@@ -100,6 +105,8 @@ class Person:
     first_name: str = ""
     full_name: str = ""
     private: bool = True
+    #: The person's interface language as Telegram (or the system) gives it: "es-419", "pt-br".
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +144,7 @@ class Tapped:
 class Commanded:
     """A navigation command sent as such (``/back``, ``/restart``)."""
 
-    command: Literal["back", "restart"]
+    command: Literal["back", "restart", "language"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +240,8 @@ class Outcome:
     repeat: bool = False
     #: A lead was stored: its deliveries are due now.
     lead_stored: bool = False
+    #: The language the person is spoken to in (for the toast).
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,10 +267,21 @@ class _Turn:
     release: bool = False
     #: For ``/start <name>``: whether an admin made that tracked link with /link.
     known_link: bool = False
+    #: The dialog in the person's language (set once the session is loaded).
+    engine: DialogEngine | None = None
 
     @property
     def session(self) -> Session:
         return self.stored.session
+
+    @property
+    def dialog(self) -> DialogEngine:
+        assert self.engine is not None
+        return self.engine
+
+    @property
+    def knowledge(self) -> Knowledge:
+        return self.dialog.knowledge
 
 
 class Conversation:
@@ -283,6 +303,8 @@ class Conversation:
         self.share_codes = share_codes
         #: Where leads go; None: no hand-off to an expert at all.
         self.hand_off = hand_off
+        #: The language of each person's last turn here, for replies outside a turn.
+        self._spoken: OrderedDict[int, str] = OrderedDict()
         #: One delivery at a time per person (a lock lives while anyone holds or awaits it).
         self._delivering: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -313,11 +335,12 @@ class Conversation:
             # The ids applied are recorded exactly, so an update another instance got later
             # but applied first (a lower id than the last applied) is still applied, once.
             if update_id and await uow.updates.applied(person.user_id, update_id):
-                return Outcome(repeat=True)
+                return Outcome(repeat=True, language=stored.session.language)
             if update_id:
                 await uow.updates.add(person.user_id, update_id)
             live = await uow.outbox.live(person.chat_id, person.user_id)
             turn = _Turn(person, stored, live, is_new=found is None)
+            self._speak(turn)
             if isinstance(action, Begin) and action.payload and PAYLOAD_RE.match(action.payload):
                 turn.known_link = await uow.links.exists(action.payload)
             before = (turn.session.state, turn.session.round)
@@ -341,7 +364,11 @@ class Conversation:
         messages = self.presenter.present(turn.replies, audience)
         if messages:
             await uow.outbox.put(person.user_id, messages)
-        return Outcome(tuple(turn.replies), turn.toast, lead_stored=turn.lead is not None)
+        language = turn.session.language
+        self._remember_language(person.user_id, language)
+        return Outcome(
+            tuple(turn.replies), turn.toast, lead_stored=turn.lead is not None, language=language
+        )
 
     async def _record(self, uow: UnitOfWork, turn: _Turn, before: tuple[str, int]) -> None:
         """Statistics: a dialog started, finished, or ended in a lead."""
@@ -351,7 +378,7 @@ class Conversation:
             await uow.events.add(user_id, STARTED, source=session.source)
         entered_result = session.state == RESULT and before[0] != RESULT
         if entered_result and await uow.events.latest(user_id, (STARTED, FINISHED)) != FINISHED:
-            choice = recommend(self.knowledge, session.answers).choice
+            choice = recommend(turn.knowledge, session.answers).choice
             await uow.events.add(user_id, FINISHED, source=session.source, detail=choice)
         if turn.lead is not None:
             destinations = self.hand_off.destinations if self.hand_off else ()
@@ -360,11 +387,30 @@ class Conversation:
                 user_id, LEAD, source=session.source, detail=turn.lead.recommendation
             )
 
+    def _speak(self, turn: _Turn) -> None:
+        """Speak the person's language: the one in their session, else (on first contact) the
+        one their Telegram is in, when we have it."""
+        session = turn.session
+        if not session.language:
+            session.language = self.knowledge.language_for(turn.person.language)
+        turn.engine = self.engine.speaking(session.language)
+
+    def language_of(self, person: Person) -> str:
+        """The language to answer someone in outside a turn (help, an unknown command, a
+        sticker): the one of their last turn in this process, else their Telegram's."""
+        return self._spoken.get(person.user_id) or self.knowledge.language_for(person.language)
+
+    def _remember_language(self, user_id: int, language: str) -> None:
+        self._spoken[user_id] = language
+        self._spoken.move_to_end(user_id)
+        if len(self._spoken) > REMEMBERED_LANGUAGES:
+            self._spoken.popitem(last=False)
+
     def _never_the_welcome(self, turn: _Turn) -> None:
         """A screen of the welcome (e.g. "back" before anything) begins the questions."""
         for index, reply in enumerate(turn.replies):
             if isinstance(reply, Show) and isinstance(reply.view, Welcome):
-                view = self.engine.start(turn.session)
+                view = turn.dialog.start(turn.session)
                 turn.replies[index] = Show(view, edit=reply.edit, welcome=True)
 
     def _restored_notice(self, turn: _Turn) -> None:
@@ -374,7 +420,7 @@ class Conversation:
         turn.stored.restored_fresh = False
         for index, reply in enumerate(turn.replies):
             if isinstance(reply, Show) and isinstance(reply.view, Asking) and not reply.view.notice:
-                view = self.engine.view(turn.session, notice=Notice("dialog.notice.restored_fresh"))
+                view = turn.dialog.view(turn.session, notice=Notice("dialog.notice.restored_fresh"))
                 turn.replies[index] = Show(view, reply.edit, reply.welcome)
                 return
 
@@ -398,9 +444,12 @@ class Conversation:
             case Tapped():
                 self._tapped(turn, action)
             case Commanded("back"):
-                turn.replies.append(Show(self.engine.back(turn.session)))
+                turn.replies.append(Show(turn.dialog.back(turn.session)))
             case Commanded("restart"):
-                turn.replies.append(Show(self.engine.restart(turn.session)))
+                turn.replies.append(Show(turn.dialog.restart(turn.session)))
+            case Commanded("language"):
+                turn.save = not turn.is_new or turn.person.language is not None
+                turn.replies.append(Show(Languages(self._languages(), turn.session.language)))
             case Paused():
                 if turn.is_new:
                     turn.save = False
@@ -417,7 +466,7 @@ class Conversation:
             answers = self.share_codes.decode(payload) if self.share_codes else None
             if turn.is_new and not session.source:
                 session.source = "shared"
-            rec = recommend(self.knowledge, answers) if answers is not None else None
+            rec = recommend(turn.knowledge, answers) if answers is not None else None
             turn.replies.append(ShowShared(rec))
             return
         if turn.known_link and not session.source:  # a made-up /start name is not a source
@@ -428,12 +477,12 @@ class Conversation:
         """Start the questions, or continue where the person was."""
         session = turn.session
         if session.question_id is not None:
-            view = self.engine.view(session, notice=Notice("telegram.welcome_back"))
+            view = turn.dialog.view(session, notice=Notice("telegram.welcome_back"))
             turn.replies.append(Show(view))
         elif session.state in AFTER_RESULT:
-            turn.replies.append(Show(self.engine.restart(session), welcome=True))
+            turn.replies.append(Show(turn.dialog.restart(session), welcome=True))
         else:
-            turn.replies.append(Show(self.engine.start(session), welcome=True))
+            turn.replies.append(Show(turn.dialog.start(session), welcome=True))
 
     def _typed(self, turn: _Turn, text: str) -> None:
         session = turn.session
@@ -443,14 +492,47 @@ class Conversation:
         if session.state == LEAD_CONTACT:
             self._contact_text(turn, text)
             return
-        view = self.engine.handle_text(session, text)
+        view = turn.dialog.handle_text(session, text)
         if isinstance(view, Goodbye):  # "thanks, bye": like /cancel, with a goodbye
             turn.release = True
             turn.replies.append(Unbutton())
         turn.replies.append(Show(view))
 
+    def _languages(self) -> tuple[tuple[str, str], ...]:
+        """Each language's code and its name in its own words."""
+        return tuple(
+            (code, self.knowledge.speaking(code).text("language.name"))
+            for code in self.knowledge.languages
+        )
+
+    def _switch_language(self, turn: _Turn, code: str, message_id: int | None) -> None:
+        """Speak another language from now on; the answers and the step stay as they were,
+        and the current screen is shown again in the new language."""
+        session = turn.session
+        session.language = code
+        turn.engine = self.engine.speaking(code)
+        if message_id is not None:  # the language menu
+            turn.replies.append(Unbutton(message_id))
+        turn.replies.append(Say(Notice("language.changed")))
+        if session.state == WELCOME:
+            turn.replies.append(Show(turn.dialog.start(session), welcome=True))
+        elif session.state in AFTER_RESULT and session.state not in (RESULT, *WHAT_IF):
+            turn.replies.append(Show(turn.dialog.view(session)))
+        elif session.state in (RESULT, *WHAT_IF):
+            turn.replies.append(Show(turn.dialog.page(session, "summary", None)))
+        else:
+            turn.replies.append(Show(turn.dialog.view(session)))
+
     def _tapped(self, turn: _Turn, tap: Tapped) -> None:
-        engine, session = self.engine, turn.session
+        if tap.action.startswith(LANGUAGE) and tap.question is None:
+            code = tap.action.removeprefix(LANGUAGE)
+            if code in self.knowledge.languages:
+                self._switch_language(turn, code, tap.message_id)
+            else:
+                turn.toast = Notice("telegram.forged")
+                turn.save = not turn.is_new
+            return
+        engine, session = turn.dialog, turn.session
         if not self._is_current(turn, tap):
             self._stale(turn, tap)
             return
@@ -501,12 +583,12 @@ class Conversation:
         if tap.round != session.round and tap.action != QUIZ:
             return False
         if tap.what_if:
-            question = self.knowledge.question(tap.question or "")
+            question = turn.knowledge.question(tap.question or "")
             return (
                 question is not None
                 and question.applies(session.answers)
                 and (tap.action == CHANGE or question.option(tap.action) is not None)
-                and self.engine.may(session, "revise")
+                and turn.dialog.may(session, "revise")
             )
         if tap.question is not None:
             return tap.question == session.question_id
@@ -523,7 +605,7 @@ class Conversation:
             return True
         if trigger in ("lead", "consent") and not self._hand_off_open(turn):
             return False
-        return self.engine.may(session, trigger)
+        return turn.dialog.may(session, trigger)
 
     def _hand_off_open(self, turn: _Turn) -> bool:
         """The hand-off is offered only in a private chat, and only while leads can reach the
@@ -543,16 +625,16 @@ class Conversation:
         session, live = turn.session, turn.live
         turn.toast = Notice("telegram.stale")
         if session.state == WELCOME:  # e.g. stored data was lost: begin again
-            turn.replies.append(Show(self.engine.start(session)))
+            turn.replies.append(Show(turn.dialog.start(session)))
         elif session.question_id is None:
             return
         elif live is not None and tap.message_id == live.message_id and tap.question is not None:
             # The live question message: make sure it shows the current question (an earlier
             # edit may have been lost); nothing is sent when it already does.
             turn.toast = Notice("telegram.stale_same")
-            turn.replies.append(Show(self.engine.view(session), edit=True))
+            turn.replies.append(Show(turn.dialog.view(session), edit=True))
         elif live is None:
-            turn.replies.append(Show(self.engine.view(session)))
+            turn.replies.append(Show(turn.dialog.view(session)))
 
     # -- the hand-off to an expert -------------------------------------------------------------
 
@@ -561,7 +643,7 @@ class Conversation:
         if not self._hand_off_allowed(turn):
             self._decline(turn)
             return
-        if text.strip().casefold() == self.knowledge.text("lead.consent_no").casefold():
+        if text.strip().casefold() == turn.knowledge.text("lead.consent_no").casefold():
             self._decline(turn)
             return
         try:
@@ -581,14 +663,14 @@ class Conversation:
             self._hand_over(turn, f"+{phone.lstrip('+')}")
 
     def _decline(self, turn: _Turn) -> None:
-        self.engine.hand_off(turn.session, "decline")
-        view = self.engine.view(turn.session, notice=Notice("lead.declined"))
+        turn.dialog.hand_off(turn.session, "decline")
+        view = turn.dialog.view(turn.session, notice=Notice("lead.declined"))
         turn.replies.append(Show(view))
 
     def _hand_over(self, turn: _Turn, contact: str) -> None:
         """Store the lead (with a delivery owed to each destination) and thank the person."""
         session, person = turn.session, turn.person
-        rec = recommend(self.knowledge, session.answers)
+        rec = recommend(turn.knowledge, session.answers)
         turn.lead = Lead(
             chat_id=person.chat_id,
             user_id=person.user_id,
@@ -599,8 +681,8 @@ class Conversation:
             answers=dict(rec.answers),
             key=new_key(),
         )
-        self.engine.hand_off(session, "contacted")
-        view = self.engine.view(session, notice=Notice("lead.thanks"))
+        turn.dialog.hand_off(session, "contacted")
+        view = turn.dialog.view(session, notice=Notice("lead.thanks"))
         turn.replies.append(Show(view))
 
     # -- outside the dialog ----------------------------------------------------------------------

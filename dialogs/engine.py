@@ -86,6 +86,8 @@ class DialogEngine:
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
         self.interpreter = Interpreter(knowledge)
+        #: The same dialog in each language (made when first needed), this one included.
+        self._languages: dict[str, DialogEngine] = {knowledge.language: self}
         #: The words typed for the result's pages and for keep / undo, read once from data.
         self._vocab = {
             name: {normalize(w) for w in knowledge.text(f"whatif.words.{name}").split("|")}
@@ -108,6 +110,17 @@ class DialogEngine:
             auto_transitions=False,
             send_event=False,
         )
+
+    def speaking(self, language: str | None) -> DialogEngine:
+        """This dialog in another language (English when that one is not loaded); every
+        language's engine shares the others, so each is made once."""
+        knowledge = self.knowledge.speaking(language)
+        engine = self._languages.get(knowledge.language)
+        if engine is None:
+            engine = DialogEngine(knowledge)
+            engine._languages = self._languages
+            self._languages[knowledge.language] = engine
+        return engine
 
     # -- the flow, as data for transitions ---------------------------------------------------
 

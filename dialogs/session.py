@@ -43,6 +43,8 @@ class Session:
     source: str | None = None
     revising: str | None = None
     trial: str | None = None
+    #: The language spoken with this person ("" until known: see the conversation service).
+    language: str = ""
 
     @property
     def question_id(self) -> str | None:
@@ -62,6 +64,8 @@ class Session:
             data["wq"] = self.revising
         if self.trial:
             data["wo"] = self.trial
+        if self.language:
+            data["l"] = self.language
         return data
 
     @classmethod
@@ -84,7 +88,10 @@ class Session:
             return None
         if knowledge.prune(answers) != answers:
             return None
-        session = cls(state, dict(answers), round_, source, revising, trial)
+        language = data.get("l", "")
+        if not isinstance(language, str) or language not in knowledge.languages:
+            language = ""  # a language no longer offered: chosen again from Telegram's
+        session = cls(state, dict(answers), round_, source, revising, trial, language)
         if state in WHAT_IF:
             return session if _valid_what_if(session, knowledge) else None
         if revising is not None or trial is not None:

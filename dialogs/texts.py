@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 #: The Telegram command menu, in the order Telegram shows it (``telegram.commands.<name>``).
-MENU = ("start", "back", "restart", "cancel", "help", "about", "forget")
+MENU = ("start", "back", "restart", "cancel", "help", "about", "forget", "language")
 
 DIALOG_TEXTS = (
     "dialog.welcome",

@@ -22,6 +22,14 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True)
+class Languages:
+    """The languages to choose from (``/language``): each code with its name in its own words."""
+
+    choices: tuple[tuple[str, str], ...]
+    current: str
+
+
+@dataclass(frozen=True, slots=True)
 class Welcome:
     """Before the first question (front ends begin the questions from here)."""
 
@@ -147,6 +155,7 @@ class Goodbye:
 ResultPage = Finished | Explained | FullReport | YourAnswers | Revising | Preview
 View = (
     Welcome
+    | Languages
     | Asking
     | Finished
     | Explained

@@ -8,6 +8,7 @@ in an in-memory SQLite store for as long as the chat runs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -27,6 +28,7 @@ from dialogs.views import (
     FullReport,
     Goodbye,
     Help,
+    Languages,
     Notice,
     Preview,
     Revising,
@@ -48,8 +50,20 @@ class ConsolePresenter:
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.k = knowledge
+        self._languages: dict[str, ConsolePresenter] = {knowledge.language: self}
+
+    def speaking(self, language: str | None) -> ConsolePresenter:
+        """This presenter in another language (English when that one is not loaded)."""
+        knowledge = self.k.speaking(language)
+        presenter = self._languages.get(knowledge.language)
+        if presenter is None:
+            presenter = self._languages[knowledge.language] = ConsolePresenter(knowledge)
+            presenter._languages = self._languages
+        return presenter
 
     def present(self, replies: Sequence[c.Reply], audience: c.Audience) -> list[Outgoing]:
+        if audience.session.language != self.k.language:
+            return self.speaking(audience.session.language).present(replies, audience)
         lines: list[str] = []
         for reply in replies:
             match reply:
@@ -113,7 +127,7 @@ class ConsolePresenter:
             case Help(current):
                 lines = ["", k.text("console.help")]
                 return lines + (self.screen(current)[1:] if current is not None else [])
-            case Welcome() | Consent() | ContactRequest() | Goodbye():
+            case Welcome() | Consent() | ContactRequest() | Goodbye() | Languages():
                 # The conversation begins the questions for a welcome; the hand-off to an
                 # expert is Telegram's; a goodbye ends the chat (ConsoleChat says it).
                 return []
@@ -155,11 +169,16 @@ class ConsolePresenter:
 class ConsoleChat:
     """Reads lines, hands them to the conversation service and prints what it shows."""
 
-    def __init__(self, knowledge: Knowledge, stdin: TextIO, stdout: TextIO) -> None:
-        self.k = knowledge
-        self.engine = DialogEngine(knowledge)
+    def __init__(
+        self, knowledge: Knowledge, stdin: TextIO, stdout: TextIO, language: str | None = None
+    ) -> None:
+        code = knowledge.language_for(language)
+        self.person = dataclasses.replace(CONSOLE, language=code)
+        self.k = knowledge.speaking(code)
+        root = DialogEngine(knowledge)
+        self.engine = root.speaking(code)
         self.store = SqliteStore(":memory:", knowledge)
-        self.conversation = Conversation(self.engine, self.store, ConsolePresenter(knowledge))
+        self.conversation = Conversation(root, self.store, ConsolePresenter(knowledge))
         self.stdin = stdin
         self.stdout = stdout
         self.echo = not _isatty(stdin)
@@ -176,7 +195,7 @@ class ConsoleChat:
 
     async def act(self, action: c.Action) -> bool:
         """Apply one action and print the replies; False when the person said goodbye."""
-        outcome = await self.conversation.handle(CONSOLE, action)
+        outcome = await self.conversation.handle(self.person, action)
         await self.conversation.deliver(CONSOLE.user_id, self._print)
         self.choices = ()
         for reply in outcome.replies:
@@ -235,9 +254,12 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-def run_console(knowledge: Knowledge, stdin: TextIO, stdout: TextIO) -> int:
-    """Run the console chat on these streams."""
+def run_console(
+    knowledge: Knowledge, stdin: TextIO, stdout: TextIO, language: str | None = None
+) -> int:
+    """Run the console chat on these streams, in a language (a code like "es" or a locale
+    like "pt_BR.UTF-8"; English when it is not one we speak)."""
     try:
-        return asyncio.run(ConsoleChat(knowledge, stdin, stdout).run())
+        return asyncio.run(ConsoleChat(knowledge, stdin, stdout, language).run())
     except KeyboardInterrupt:
         return 0

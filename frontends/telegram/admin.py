@@ -27,7 +27,7 @@ MESSAGE_LIMIT = 4096
 
 async def link(update: Update, context: BotContext) -> None:
     """Replies with a tracked deep link and its QR code, for slides and print."""
-    svc, chat = context.services, update.effective_chat
+    svc, chat = context.services.for_user(update.effective_user), update.effective_chat
     assert chat is not None
     views = svc.presenter
     if not context.args:
@@ -59,7 +59,7 @@ async def link(update: Update, context: BotContext) -> None:
 async def stats_command(update: Update, context: BotContext) -> None:
     """Shows leads delivered and waiting, then started, finished, shared and leads per source
     for 7 and 30 days."""
-    svc, chat = context.services, update.effective_chat
+    svc, chat = context.services.for_user(update.effective_user), update.effective_chat
     assert chat is not None
     now = svc.store.clock()
     blocks = [bold(svc.knowledge.text("admin.stats_title"))]
@@ -129,7 +129,7 @@ def _tally_line(svc: Services, name: str, tally: stats.Tally) -> str:
 
 async def export(update: Update, context: BotContext) -> None:
     """Sends a CSV file of all sessions and leads."""
-    svc, chat = context.services, update.effective_chat
+    svc, chat = context.services.for_user(update.effective_user), update.effective_chat
     assert chat is not None
     with tempfile.TemporaryDirectory(prefix="stack-advisor-export-") as folder:
         path = Path(folder) / EXPORT_NAME

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from telegram import User
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from advisor import Knowledge
-from dialogs.conversation import Conversation
+from dialogs.conversation import Conversation, Person
 from dialogs.sharecode import ShareCodes
 from settings import Settings
 from storage.base import Store
@@ -31,6 +33,26 @@ class Services:
     share_codes: ShareCodes
     #: Leads: the desk that delivers them, and what the checks of the sales chat found.
     leads: LeadOffice
+
+    def speaking(self, language: str | None) -> Services:
+        """The services with the presenter and texts in a language (English if not loaded)."""
+        presenter = self.presenter.speaking(language)
+        if presenter is self.presenter:
+            return self
+        return dataclasses.replace(self, presenter=presenter, knowledge=presenter.k)
+
+    def for_user(self, user: User | None) -> Services:
+        """The services speaking this person's language: the one of their last turn here,
+        else the one their Telegram is in."""
+        if user is None:
+            return self
+        person = Person(0, user.id, language=user.language_code)
+        return self.speaking(self.conversation.language_of(person))
+
+    def for_admins(self) -> Services:
+        """The services speaking the admins' language (ADMIN_LANGUAGE): for the sales chat
+        and the alerts no admin asked for."""
+        return self.speaking(self.knowledge.language_for(self.settings.admin_language))
 
 
 class BotData:

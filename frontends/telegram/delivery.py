@@ -113,7 +113,7 @@ class TelegramTransport:
 
     async def _draw(self, message: Outgoing) -> bytes | BaseException:
         """The chart's PNG, drawn in a worker thread; the error if it cannot be drawn."""
-        k = self.knowledge
+        k = self.knowledge.speaking(message.body.get("language"))
         try:
             rec = recommend(k, message.body["answers"])
             return await asyncio.to_thread(render_chart_png, rec, k)
@@ -134,7 +134,8 @@ class TelegramTransport:
 
 
 def _chart_key(message: Outgoing) -> str:
-    return f"{message.chat_id}:{sorted(message.body['answers'].items())}"
+    body = message.body
+    return f"{message.chat_id}:{body.get('language')}:{sorted(body['answers'].items())}"
 
 
 def _markup(body: Mapping[str, Any]) -> dict[str, Any] | None:

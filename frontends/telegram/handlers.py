@@ -18,6 +18,7 @@ from dialogs.views import Notice
 
 from . import callbacks, leads, privacy
 from .context import BotApp, BotContext
+from .render import TelegramPresenter
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,16 @@ def person_of(update: Update) -> c.Person | None:
     if chat is None or user is None or user.is_bot:
         return None
     private = chat.type == ChatType.PRIVATE
-    return c.Person(chat.id, user.id, user.first_name, user.full_name, private)
+    return c.Person(chat.id, user.id, user.first_name, user.full_name, private, user.language_code)
+
+
+def presenter_for(update: Update, context: BotContext) -> TelegramPresenter:
+    """The presenter in the language of whoever sent the update."""
+    svc = context.services
+    person = person_of(update)
+    if person is None:
+        return svc.presenter
+    return svc.presenter.speaking(svc.conversation.language_of(person))
 
 
 async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcome | None:
@@ -46,26 +56,36 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
     if outcome.lead_stored:  # committed: its deliveries (not the person's) start now
         leads.kick(context)
     if not await svc.conversation.deliver(person.user_id, svc.transport):
-        await _apologise(context, person.chat_id)
+        await _apologise(context, person.chat_id, outcome.language)
     if update.callback_query is not None:  # last: the spinner stops as the new screen shows
-        await answer(update.callback_query, context, outcome.toast)
+        await answer(update.callback_query, context, outcome.toast, outcome.language)
     return outcome
 
 
-async def answer(query: CallbackQuery, context: BotContext, toast: Notice | None = None) -> None:
+async def answer(
+    query: CallbackQuery,
+    context: BotContext,
+    toast: Notice | None = None,
+    language: str | None = None,
+) -> None:
     """Answer a button tap; a query Telegram already considers too old is harmless."""
-    text = context.services.presenter.notice(toast) if toast else None
+    presenter = context.services.presenter
+    if language is None:
+        person = c.Person(0, query.from_user.id, language=query.from_user.language_code)
+        language = context.services.conversation.language_of(person)
+    text = presenter.speaking(language).notice(toast) if toast else None
     try:
         await query.answer(text)
     except BadRequest as exc:
         logger.debug("could not answer a callback query: %s", exc)
 
 
-async def _apologise(context: BotContext, chat_id: int) -> None:
+async def _apologise(context: BotContext, chat_id: int, language: str | None = None) -> None:
     """Some replies are still owed after retries: say the answers are safe."""
+    presenter = context.services.presenter.speaking(language)
     try:
         await context.bot.send_message(
-            chat_id, context.services.presenter.t("telegram.error"), parse_mode=ParseMode.HTML
+            chat_id, presenter.t("telegram.error"), parse_mode=ParseMode.HTML
         )
     except TelegramError as exc:
         logger.warning("could not tell the user about a delivery failure: %s", exc)
@@ -96,31 +116,36 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     """Explains how to use the bot."""
-    await _reply(update, context, context.services.presenter.t("telegram.help"))
+    await _reply(update, context, presenter_for(update, context).t("telegram.help"))
 
 
 async def about(update: Update, context: BotContext) -> None:
     """Names the source article and how the advice is computed."""
-    await _reply(update, context, context.services.presenter.about())
+    await _reply(update, context, presenter_for(update, context).about())
+
+
+async def language(update: Update, context: BotContext) -> None:
+    """Offers the languages, each by its own name; a tap switches, answers kept."""
+    await act(update, context, c.Commanded("language"))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Answers a command the bot does not have (in groups: only commands addressed to us)."""
     if _in_group(update) and not _addressed_to_us(update, context):
         return
-    await _reply(update, context, context.services.presenter.t("telegram.unknown_command"))
+    await _reply(update, context, presenter_for(update, context).t("telegram.unknown_command"))
 
 
 async def unsupported(update: Update, context: BotContext) -> None:
     """Answers stickers, photos, voice and the like with a hint (in groups: silence)."""
     if not _in_group(update):
-        await _reply(update, context, context.services.presenter.t("telegram.unsupported"))
+        await _reply(update, context, presenter_for(update, context).t("telegram.unsupported"))
 
 
 async def edited(update: Update, context: BotContext) -> None:
     """Answers an edited message with a hint (in groups: silence); the state is unchanged."""
     if not _in_group(update):
-        await _reply(update, context, context.services.presenter.t("telegram.edited"))
+        await _reply(update, context, presenter_for(update, context).t("telegram.edited"))
 
 
 async def ignore(update: Update, context: BotContext) -> None:
@@ -196,9 +221,8 @@ async def button(update: Update, context: BotContext) -> None:
 async def _not_yours(update: Update, context: BotContext, owner_id: int) -> Notice:
     chat = update.effective_chat
     name = await context.services.conversation.owner_name(chat.id, owner_id) if chat else None
-    return Notice(
-        "telegram.not_yours", {"name": name or context.services.knowledge.text("telegram.someone")}
-    )
+    someone = presenter_for(update, context).k.text("telegram.someone")
+    return Notice("telegram.not_yours", {"name": name or someone})
 
 
 # -- faults and housekeeping -----------------------------------------------------------------
@@ -213,7 +237,9 @@ async def on_error(update: object, context: BotContext) -> None:
         await answer(update.callback_query, context)
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
-        await _apologise(context, chat.id)
+        person = person_of(update)
+        language = context.services.conversation.language_of(person) if person else None
+        await _apologise(context, chat.id, language)
 
 
 async def purge_idle_sessions(context: BotContext) -> None:
@@ -241,15 +267,21 @@ COMMANDS = {
     "help": help_command,
     "about": about,
     "forget": privacy.forget,
+    "language": language,
 }
 assert tuple(COMMANDS) == MENU
 
 
 async def set_commands(application: BotApp) -> None:
-    """Sets the command menu; if Telegram refuses, logs it and runs on."""
-    svc = application.bot_data.services
-    commands = [(name, svc.knowledge.text(f"telegram.commands.{name}")) for name in MENU]
-    try:
-        await application.bot.set_my_commands(commands)
-    except TelegramError as exc:
-        logger.warning("could not set the command menu: %s", exc)
+    """Sets the command menu in every language (English for everyone else); if Telegram
+    refuses, logs it and runs on."""
+    knowledge = application.bot_data.services.knowledge
+    for code in knowledge.languages:
+        texts = knowledge.speaking(code)
+        commands = [(name, texts.text(f"telegram.commands.{name}")) for name in MENU]
+        try:
+            if code == knowledge.language:
+                await application.bot.set_my_commands(commands)
+            await application.bot.set_my_commands(commands, language_code=code)
+        except TelegramError as exc:
+            logger.warning("could not set the command menu (%s): %s", code, exc)

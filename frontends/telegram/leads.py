@@ -28,7 +28,7 @@ from handoff.webhook import WebhookSender
 from storage.base import DELIVERED, HANDLED, PENDING, LeadDelivery, StorageError
 
 from . import callbacks
-from .context import BotApp, BotContext
+from .context import BotApp, BotContext, Services
 from .delivery import is_not_modified
 from .render import TelegramPresenter, bold, button, inline
 from .sales import LeadOffice, SalesChatSender, check_sales_chat, hand_off_for
@@ -80,7 +80,7 @@ def install(app: BotApp) -> None:
 
 async def on_start(app: BotApp) -> None:
     """Set up each destination's sender, check the sales chat, and make waiting leads due."""
-    svc = app.bot_data.services
+    svc = app.bot_data.services.for_admins()
     office, settings = svc.leads, svc.settings
     desk = office.desk
     if settings.sales_chat_id is not None:
@@ -133,7 +133,7 @@ async def _deliver(desk: LeadDesk) -> None:
 
 async def check_again(context: BotContext) -> None:
     """Checks the sales chat again; admins hear about a change."""
-    svc = context.services
+    svc = context.services.for_admins()
     if svc.settings.sales_chat_id is not None:
         await _check(context.bot, svc.leads, svc.presenter, startup=False)
 
@@ -142,7 +142,7 @@ async def membership_changed(update: Update, context: BotContext) -> None:
     """The bot was added to, removed from or restricted in a chat: if it is the sales chat,
     check it now instead of within the minute."""
     member = update.my_chat_member
-    svc = context.services
+    svc = context.services.for_admins()
     if member is None or member.chat.id != svc.settings.sales_chat_id:
         return
     await _check(context.bot, svc.leads, svc.presenter, startup=False)
@@ -150,7 +150,7 @@ async def membership_changed(update: Update, context: BotContext) -> None:
 
 async def alert_overdue(context: BotContext) -> None:
     """Tells admins, once, about leads not delivered for LEAD_ALERT_MINUTES."""
-    svc = context.services
+    svc = context.services.for_admins()
     minutes = svc.settings.lead_alert_minutes
     try:
         overdue = await svc.leads.desk.overdue(minutes * 60)
@@ -239,7 +239,7 @@ async def _tell_admins(bot: Bot, admin_ids: Iterable[int], text: str) -> None:
 
 async def leads_command(update: Update, context: BotContext) -> None:
     """Lists the leads still waiting to be delivered, each with Try again / Mark as handled."""
-    svc, chat = context.services, update.effective_chat
+    svc, chat = context.services.for_user(update.effective_user), update.effective_chat
     assert chat is not None
     t = svc.presenter.t
     waiting = await svc.leads.desk.waiting(limit=LEADS_SHOWN + 1)
@@ -252,7 +252,7 @@ async def leads_command(update: Update, context: BotContext) -> None:
         title += "\n" + t("admin.leads_more", count=LEADS_SHOWN)
     await context.bot.send_message(chat.id, title, parse_mode=HTML)
     for lead in waiting[:LEADS_SHOWN]:
-        text, markup = lead_card(context, lead)
+        text, markup = lead_card(svc, lead)
         await context.bot.send_message(
             chat.id, text, parse_mode=HTML, api_kwargs={"reply_markup": markup}
         )
@@ -262,7 +262,7 @@ async def lead_button(update: Update, context: BotContext, press: callbacks.Lead
     """Try a lead again, or mark it handled; the card then shows how it stands."""
     query, chat = update.callback_query, update.effective_chat
     assert query is not None
-    svc = context.services
+    svc = context.services.for_user(update.effective_user)
     admin = query.from_user.id in svc.settings.admin_ids
     if not admin or chat is None or chat.type != ChatType.PRIVATE:
         await query.answer(svc.presenter.t("telegram.forged"))
@@ -275,7 +275,7 @@ async def lead_button(update: Update, context: BotContext, press: callbacks.Lead
     if lead is None:
         text, markup = svc.presenter.t("admin.lead_gone"), None
     else:
-        text, markup = lead_card(context, lead)
+        text, markup = lead_card(svc, lead)
     try:
         await query.edit_message_text(
             text, parse_mode=HTML, api_kwargs={"reply_markup": markup} if markup else None
@@ -287,9 +287,8 @@ async def lead_button(update: Update, context: BotContext, press: callbacks.Lead
     await query.answer(svc.presenter.t(toast))
 
 
-def lead_card(context: BotContext, waiting: Waiting) -> tuple[str, dict[str, object] | None]:
+def lead_card(svc: Services, waiting: Waiting) -> tuple[str, dict[str, object] | None]:
     """A lead as /leads shows it, with its buttons while a delivery is pending."""
-    svc = context.services
     k, t = svc.knowledge, svc.presenter.t
     lead = waiting.lead
     when = datetime.fromtimestamp(lead.at, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -304,7 +303,7 @@ def lead_card(context: BotContext, waiting: Waiting) -> tuple[str, dict[str, obj
             recommendation=k.text(f"stack.{lead.recommendation}"),
         )
     ]
-    lines += [_delivery_line(context, d) for d in waiting.deliveries]
+    lines += [_delivery_line(svc, d) for d in waiting.deliveries]
     if not waiting.pending:
         done = waiting.deliveries and all(d.status == DELIVERED for d in waiting.deliveries)
         lines.append(t("admin.lead_done" if done else "admin.lead_settled"))
@@ -320,8 +319,7 @@ def lead_card(context: BotContext, waiting: Waiting) -> tuple[str, dict[str, obj
     return "\n".join(lines), markup
 
 
-def _delivery_line(context: BotContext, delivery: LeadDelivery) -> str:
-    svc = context.services
+def _delivery_line(svc: Services, delivery: LeadDelivery) -> str:
     t = svc.presenter.t
     destination = _destination(svc.knowledge.text, delivery.destination)
     if delivery.status == PENDING and delivery.attempts == 0 and not delivery.last_error:

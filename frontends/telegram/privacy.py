@@ -15,7 +15,7 @@ async def forget(update: Update, context: BotContext) -> None:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
-    presenter = context.services.presenter
+    presenter = context.services.for_user(update.effective_user).presenter
     await context.bot.send_message(
         chat.id,
         presenter.t("privacy.forget_ask"),
@@ -29,7 +29,7 @@ async def confirmed(update: Update, context: BotContext, confirmed: bool) -> Non
     their leads had already reached the sales team (a message or record the bot can't recall)."""
     query = update.callback_query
     assert query is not None
-    presenter = context.services.presenter
+    presenter = context.services.for_user(update.effective_user).presenter
     if confirmed:
         forgotten = await context.services.conversation.forget(query.from_user.id)
         text = presenter.forgotten(forgotten.reach)

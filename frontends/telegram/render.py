@@ -6,6 +6,7 @@ outbox before anything is sent — so every screen is rendered exactly once, her
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 import json
@@ -34,6 +35,7 @@ from dialogs.views import (
     FullReport,
     Goodbye,
     Help,
+    Languages,
     Notice,
     Preview,
     Revising,
@@ -94,6 +96,18 @@ class TelegramPresenter:
         self.share_codes = share_codes
         #: Whether "Talk to an expert" is offered, consulted at each result (None: never).
         self.hand_off = hand_off
+        #: This presenter in each language (made when first needed), this one included.
+        self._languages: dict[str, TelegramPresenter] = {knowledge.language: self}
+
+    def speaking(self, language: str | None) -> TelegramPresenter:
+        """This presenter in another language (English when that one is not loaded)."""
+        knowledge = self.k.speaking(language)
+        presenter = self._languages.get(knowledge.language)
+        if presenter is None:
+            presenter = copy.copy(self)
+            presenter.k = knowledge
+            self._languages[knowledge.language] = presenter
+        return presenter
 
     def t(self, key: str, **values: object) -> str:
         """Escaped text from data."""
@@ -105,6 +119,8 @@ class TelegramPresenter:
     # -- replies to outgoing messages ----------------------------------------------------------
 
     def present(self, replies: Sequence[c.Reply], audience: c.Audience) -> list[Outgoing]:
+        if audience.session.language != self.k.language:
+            return self.speaking(audience.session.language).present(replies, audience)
         out = _Out(audience)
         for reply in replies:
             match reply:
@@ -163,6 +179,10 @@ class TelegramPresenter:
                 )
             case Help():
                 out.send(self.t("telegram.help"))
+            case Languages(choices, current):
+                out.send(
+                    self.t("language.choose"), self.languages_keyboard(choices, current, audience)
+                )
             case Welcome():  # the conversation begins the questions instead
                 pass
             case Goodbye():
@@ -183,7 +203,7 @@ class TelegramPresenter:
                 out.send(said)
             if out.live_id is not None:
                 out.add(UNBUTTON, {"message_id": out.live_id})
-        out.add(PHOTO, {"answers": dict(rec.answers)})
+        out.add(PHOTO, {"answers": dict(rec.answers), "language": self.k.language})
         limit = SUMMARY_LIMIT - visible_length(said)
         out.send(self.summary(rec, limit=limit), self.result_keyboard(out.audience), live=True)
 
@@ -192,7 +212,7 @@ class TelegramPresenter:
         if rec is None:
             out.send(self.t("share.broken"), quiz)
             return
-        out.add(PHOTO, {"answers": dict(rec.answers)})
+        out.add(PHOTO, {"answers": dict(rec.answers), "language": self.k.language})
         out.send(self.summary(rec, voice="they"), quiz)
 
     def summary(
@@ -452,6 +472,17 @@ class TelegramPresenter:
             criteria=", ".join(cr.title for cr in self.k.criteria),
             conclusion=self.k.source.conclusion,
         )
+
+    def languages_keyboard(
+        self, choices: Sequence[tuple[str, str]], current: str, audience: c.Audience
+    ) -> Keyboard:
+        """One button per language, named in its own words; the current one ticked."""
+        session, user_id = audience.session, audience.person.user_id
+        rows = []
+        for code, name in choices:
+            label = self.k.text("telegram.button.chosen", label=name) if code == current else name
+            rows.append([button(label, _data(session, user_id, c.LANGUAGE + code))])
+        return inline(rows)
 
     def _button(self, key: str, data: str) -> Button:
         if "." not in key:

@@ -27,7 +27,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
     """Answers an inline query with a result card (for a share code) or an invitation."""
     query = update.inline_query
     assert query is not None
-    svc = context.services
+    svc = context.services.for_user(update.effective_user)
     k, username = svc.knowledge, context.bot.username
     payload = query.query.strip()
     answers = svc.share_codes.decode(payload) if payload else None

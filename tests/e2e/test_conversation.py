@@ -214,7 +214,7 @@ async def test_help_about_cancel_and_unknown_commands_answer(
 
 async def test_the_command_menu_is_set_at_start_up(fake: FakeTelegram, bot: object) -> None:
     names = [c["command"] for c in fake.commands()]
-    assert names == ["start", "back", "restart", "cancel", "help", "about", "forget"]
+    assert names == ["start", "back", "restart", "cancel", "help", "about", "forget", "language"]
 
 
 async def test_a_failing_command_menu_call_is_logged_and_the_bot_runs_on(
