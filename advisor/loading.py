@@ -535,7 +535,17 @@ PLACEHOLDERS = frozenset(
 )
 
 
-def _check_placeholders(node: _Node, text: str) -> None:
+def _check_placeholders(node: _Node, text: str, problems: list[DataError] | None = None) -> None:
+    """Raise on a broken or unknown placeholder (or, given ``problems``, add it there)."""
+    try:
+        _check_known_placeholders(node, text)
+    except DataError as exc:
+        if problems is None:
+            raise
+        problems.append(exc)
+
+
+def _check_known_placeholders(node: _Node, text: str) -> None:
     try:
         fields = [field for _, field, _, _ in string.Formatter().parse(text) if field is not None]
     except ValueError as exc:
@@ -550,7 +560,10 @@ def _check_placeholders(node: _Node, text: str) -> None:
 
 
 def _flatten(
-    node: _Node, prefix: str = "", plurals: dict[str, dict[str, str]] | None = None
+    node: _Node,
+    prefix: str = "",
+    plurals: dict[str, dict[str, str]] | None = None,
+    problems: list[DataError] | None = None,
 ) -> dict[str, str]:
     """Texts by dotted key. A mapping of plural categories ("one", "other", …) is one text with
     plural forms: its forms go to ``plurals`` and its ``other`` form to the result."""
@@ -559,16 +572,16 @@ def _flatten(
         child = node.child(str(key))
         dotted = _join(prefix, str(key))
         if isinstance(value, dict) and _is_plural(value):
-            forms = {str(k): _plural_form(child.child(str(k))) for k in value}
+            forms = {str(k): _plural_form(child.child(str(k)), problems) for k in value}
             if "other" not in forms:
                 raise child.fail("plural forms need an 'other' form")
             if plurals is not None:
                 plurals[dotted] = forms
             flat[dotted] = forms["other"]
         elif isinstance(value, dict):
-            flat.update(_flatten(child, dotted, plurals))
+            flat.update(_flatten(child, dotted, plurals, problems))
         elif isinstance(value, str):
-            _check_placeholders(child, value)
+            _check_placeholders(child, value, problems)
             flat[dotted] = value.strip("\n")
         else:
             raise child.fail(f"expected text or a mapping, got {_kind(value)}")
@@ -579,10 +592,10 @@ def _is_plural(value: Mapping[Any, Any]) -> bool:
     return bool(value) and all(key in PLURAL_CATEGORIES for key in value)
 
 
-def _plural_form(node: _Node) -> str:
+def _plural_form(node: _Node, problems: list[DataError] | None = None) -> str:
     if not isinstance(node.value, str):
         raise node.fail(f"expected text, got {_kind(node.value)}")
-    _check_placeholders(node, node.value)
+    _check_placeholders(node, node.value, problems)
     return node.value.strip("\n")
 
 

@@ -285,12 +285,9 @@ class Knowledge:
             template = forms.get(plural_category(self.language, count)) or self.texts[key]
         else:
             template = self.texts[key]
-        for name, value in values.items():
-            if (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and abs(value) >= 1000
-            ):
+        for name in COUNTS.intersection(values):
+            value = values[name]
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 1000:
                 values[name] = format_decimal(value, locale=self.language)
         return template.format(**values)
 

@@ -166,9 +166,10 @@ class _Translation:
     def _texts(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
         node = _read_yaml(self.folder, "texts.yaml")
         plurals: dict[str, dict[str, str]] = {}
-        texts = _flatten(node, plurals=plurals)
+        problems: list[DataError] = []
+        texts = _flatten(node, plurals=plurals, problems=problems)
         english = self.english
-        problems = check_plurals(node.file, self.code, plurals)
+        problems += check_plurals(node.file, self.code, plurals)
         for key, original in english.texts.items():
             if key not in texts:
                 problems.append(DataError(node.file, key, "missing translation"))

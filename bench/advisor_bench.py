@@ -122,8 +122,12 @@ def measure(runs: dict[str, Run], sets: Sequence[Answers]) -> dict[str, list[flo
 
 
 def typed_messages(knowledge: Knowledge) -> list[tuple[str, Question]]:
-    """Every phrasing of the typed-answer corpus, with the question it answers."""
-    corpus = yaml.safe_load(TYPED_ANSWERS.read_text(encoding="utf-8"))["answers"]
+    """Every phrasing of the typed-answer corpus of the knowledge's language, with the question
+    it answers."""
+    path = TYPED_ANSWERS
+    if knowledge.language != "en":
+        path = TYPED_ANSWERS.with_name(f"typed_answers_{knowledge.language}.yaml")
+    corpus = yaml.safe_load(path.read_text(encoding="utf-8"))["answers"]
     found = [(str(e["say"]), knowledge.question(e["q"])) for e in corpus]
     return [(text, question) for text, question in found if question is not None]
 
@@ -157,6 +161,28 @@ def measure_chart(knowledge: Knowledge, sets: Sequence[Answers]) -> list[float]:
         render_chart_png(rec, knowledge)
         timings.append((clock() - start) / 1e6)
     return timings
+
+
+def measure_languages(
+    knowledge: Knowledge, sets: Sequence[Answers], sample: int
+) -> dict[str, dict[str, float]]:
+    """Each translation's median for a result (recommend + render_html) and a typed message
+    of its own corpus: a language must cost no more than English (issue 15: within 10 %)."""
+    found = {}
+    with one_core():
+        for code in knowledge.languages[1:]:
+            k = knowledge.speaking(code)
+
+            def html(answers: Answers, k: Knowledge = k) -> list[str]:
+                return render_html(recommend(k, answers), k)
+
+            timings = measure({"html": html}, sets)["html"]
+            typed = measure_typed(k, max(1, min(TYPED_ROUNDS, sample // 1000)))
+            found[code] = {
+                "recommend_render_html_median_us": round(statistics.median(timings), 1),
+                "interpret_typed_median_us": round(statistics.median(typed), 1),
+            }
+    return found
 
 
 def summary(timings: list[float]) -> dict[str, float]:
@@ -217,6 +243,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "target_median_us": TYPED_TARGET_MEDIAN_US,
         },
     }
+    figures["languages"] = measure_languages(knowledge, sets, args.sample)
     chart_median = round(statistics.median(chart), 1)
     figures["chart"] = {
         "median_ms": chart_median,
@@ -265,6 +292,11 @@ def report(figures: dict[str, Any]) -> None:
         f"  chart PNG ({chart['charts']} charts): median {chart['median_ms']} ms, "
         f"max {chart['max_ms']} ms; target median ≤ {chart['target_median_ms']:g} ms: {verdict}"
     )
+    for code, lang in figures.get("languages", {}).items():
+        print(
+            f"  {code}: recommend + render_html median {lang['recommend_render_html_median_us']} "
+            f"µs; a typed message median {lang['interpret_typed_median_us']} µs"
+        )
     big = figures["largest_html"]
     print(
         f"  longest Telegram result: {big['chars']:,} characters in {big['messages']} message(s), "

@@ -213,7 +213,9 @@ def run_bot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_check_data_prints_a_one_line_summary_and_succeeds(repo_root: Path) -> None:
     done = run_bot("--check-data", cwd=repo_root)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "data OK: 6 criteria, 10 questions, 40 options\n"
+    assert (
+        done.stdout == "data OK: 6 criteria, 10 questions, 40 options; languages: en, es, pt, ru\n"
+    )
     assert done.stderr == ""
 
 

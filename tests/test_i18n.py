@@ -76,7 +76,7 @@ def test_article_quotes_stay_in_english_with_a_translation_beside_them(
     for english, criterion in zip(knowledge.criteria, translated.criteria, strict=True):
         assert criterion.quote == english.quote
         assert criterion.quote_translation and criterion.quote_translation != english.quote
-    report = render_text(recommend(translated, {}), translated)
+    report = " ".join(render_text(recommend(translated, {}), translated).split())
     assert translated.criteria[0].quote in report
     assert translated.criteria[0].quote_translation in report
 

@@ -27,6 +27,8 @@ MIN_TRANSLATED_CASES = 60
 
 def corpus(language: str) -> Path:
     return CORPUS if language == "en" else CORPUS.with_name(f"typed_answers_{language}.yaml")
+
+
 MIN_UNDERSTOOD = 0.90
 MAX_WRONG = 0.02
 

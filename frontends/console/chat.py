@@ -62,8 +62,9 @@ class ConsolePresenter:
         return presenter
 
     def present(self, replies: Sequence[c.Reply], audience: c.Audience) -> list[Outgoing]:
-        if audience.session.language != self.k.language:
-            return self.speaking(audience.session.language).present(replies, audience)
+        speaker = self.speaking(audience.session.language)
+        if speaker is not self:
+            return speaker.present(replies, audience)
         lines: list[str] = []
         for reply in replies:
             match reply:

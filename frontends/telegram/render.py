@@ -119,8 +119,9 @@ class TelegramPresenter:
     # -- replies to outgoing messages ----------------------------------------------------------
 
     def present(self, replies: Sequence[c.Reply], audience: c.Audience) -> list[Outgoing]:
-        if audience.session.language != self.k.language:
-            return self.speaking(audience.session.language).present(replies, audience)
+        speaker = self.speaking(audience.session.language)
+        if speaker is not self:
+            return speaker.present(replies, audience)
         out = _Out(audience)
         for reply in replies:
             match reply:
