@@ -75,6 +75,8 @@ def build_application(
     if settings.bot_token is None:
         raise ValueError("build_application needs settings with a BOT_TOKEN")
     engine = engine or DialogEngine(knowledge)
+    for language in knowledge.languages:  # each language's dialog made now, not for a user
+        engine.speaking(language)
     opening: OpenableStore | None = None
     if store is None:  # SQLite at STATE_DB, or PostgreSQL at DATABASE_URL; opened at start-up
         store = opening = configured_store(settings, knowledge)
