@@ -95,3 +95,13 @@ def test_the_bot_started_with_a_setting_that_crashed_it_stops_with_one_line_and_
     assert done.stderr.strip().startswith(f"error: {variable}: ")
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize(("value", "language"), [("es", "es"), ("pt-BR", "pt"), (" RU ", "ru")])
+def test_the_admins_language_takes_a_code_or_a_locale(value: str, language: str) -> None:
+    assert load_settings({"BOT_TOKEN": TOKEN, "ADMIN_LANGUAGE": value}).admin_language == language
+
+
+def test_an_admin_language_that_is_no_language_code_is_refused_naming_the_variable() -> None:
+    with pytest.raises(SettingsError, match="^ADMIN_LANGUAGE: 'Spanish!' is not a language code"):
+        load_settings({"BOT_TOKEN": TOKEN, "ADMIN_LANGUAGE": "Spanish!"})
