@@ -103,5 +103,5 @@ def test_the_admins_language_takes_a_code_or_a_locale(value: str, language: str)
 
 
 def test_an_admin_language_that_is_no_language_code_is_refused_naming_the_variable() -> None:
-    with pytest.raises(SettingsError, match="^ADMIN_LANGUAGE: 'Spanish!' is not a language code"):
+    with pytest.raises(SettingsError, match=r"^ADMIN_LANGUAGE: 'Spanish!' is not a language code"):
         load_settings({"BOT_TOKEN": TOKEN, "ADMIN_LANGUAGE": "Spanish!"})
