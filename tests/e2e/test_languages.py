@@ -8,17 +8,10 @@ import pytest
 from advisor import Knowledge, recommend
 from fake_telegram import FakeTelegram
 from tests.e2e.conftest import MakeSettings, Office, all_text, running
+from tests.test_result_pages import FINTECH  # the English e2e tests' answers, by option id
 
 #: Telegram's language_code as clients send it, the language spoken, and "I don't know" typed.
 PEOPLE = [("es-419", "es", "no sé"), ("pt-br", "pt", "não sei"), ("ru", "ru", "не знаю")]
-#: The fintech answers of the English e2e tests, by option id.
-FINTECH = {
-    "team": "python",
-    "security": "payments",
-    "size": "large",
-    "services": "monolith",
-    "realtime": "none",
-}
 
 
 @pytest.mark.parametrize(("code", "language", "dunno"), PEOPLE)
