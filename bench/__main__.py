@@ -11,10 +11,13 @@ the floor, a minimal python-telegram-bot bot making the same calls, at each conc
 sweep, and against aiogram 3 and raw aiohttp making the same calls), ``bound`` (ours at two
 concurrency limits, against the fake as it is and with a simulated 50 ms round trip), ``open``
 (a fixed offered rate), ``postgres`` (ours on PostgreSQL: the closed and open loops, with the
-per-update database cost), ``memory`` (10,000 stored sessions: RSS and bytes per session) and
-``reports`` (``/stats`` and ``/export`` on 100,000 sessions and 500,000 events while users go
-through the dialog: how long they take, how much they delay the users). The fake Bot API server,
-each bot and this load generator run as separate processes on 127.0.0.1.
+per-update database cost, and the closed loop with one and two instances in webhook mode behind
+the fake's balancer), ``kill`` (three instances on PostgreSQL, one killed with SIGKILL every two
+seconds: nothing lost, applied twice or misordered), ``memory`` (10,000 stored sessions: RSS
+and bytes per session) and ``reports`` (``/stats`` and ``/export`` on 100,000 sessions and
+500,000 events while users go through the dialog: how long they take, how much they delay the
+users). The fake Bot API server, each bot and this load generator run as separate processes on
+127.0.0.1 (in ``kill`` the fake runs in this process, as the test does).
 
 Exit status: 1 when a run lost, misordered or mis-answered anything, or a phase crashed;
 with ``--strict`` also when a performance target is missed.
@@ -41,15 +44,28 @@ from pathlib import Path
 from typing import Any
 
 from bot import load
+from fake_telegram import FakeTelegram
 from settings import DEFAULTS
 
 from . import baseline_bot, e2e, pg, reports, startup
+from .kill import run_kill
 from .load import OpenLoopPlan
+from .processes import TOKEN
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Bots making the floor's calls without python-telegram-bot (bench/aiogram_floor.py, raw_floor.py).
 ANCHORS = ("aiogram", "raw")
-PHASES = ("advisor", "startup", "closed", "bound", "open", "postgres", "memory", "reports")
+PHASES = (
+    "advisor",
+    "startup",
+    "closed",
+    "bound",
+    "open",
+    "postgres",
+    "kill",
+    "memory",
+    "reports",
+)
 
 # Targets from the issue.
 #: Ours against the best of the floor's concurrency sweep, and against today's configuration.
@@ -140,6 +156,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--open-runs", type=int, default=5, help="open-loop runs of ours (5; the floor runs once)"
     )
+    parser.add_argument(
+        "--pg-instances",
+        type=_numbers,
+        default=[1, 2],
+        help="instances of ours in webhook mode on one PostgreSQL schema, one closed loop "
+        "each, behind the fake's balancer (1,2; 0: none)",
+    )
+    parser.add_argument("--kill-users", type=int, default=300, help="users in the kill phase (300)")
+    parser.add_argument(
+        "--kill-every",
+        type=float,
+        default=2.0,
+        help="seconds between two SIGKILLs of an instance in the kill phase (2)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the users' choices")
     parser.add_argument(
         "--quick", action="store_true", help="tiny numbers for a smoke run (5 users, 1 s, ...)"
@@ -166,6 +196,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.report_baseline = min(args.report_baseline, 1.0)
         args.startup_runs = min(args.startup_runs, 1)
         args.advisor_sample = min(args.advisor_sample, 600)
+        args.kill_users = min(args.kill_users, 20)
         args.time_limit = min(args.time_limit, 60.0)
     phases = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(phases) - set(PHASES))
@@ -614,12 +645,10 @@ class Run:
     # PostgreSQL --------------------------------------------------------------------------------
 
     async def postgres(self) -> None:
-        """Ours on PostgreSQL: the closed loop (one instance) and the open loop, --open-runs times.
-
-        Two instances need webhook mode (polling cannot share a token) and a fake Bot API that
-        balances webhook deliveries over several URLs; this fake has one webhook URL, so the
-        two-instance run waits for that balancer (branch issue-13-multi).
-        """
+        """Ours on PostgreSQL: the closed loop (one instance, polling), the open loop
+        --open-runs times, and the closed loop in webhook mode with each of --pg-instances
+        instances on one schema, the fake balancing its webhook deliveries over them (polling
+        cannot share a token)."""
         a = self.args
         url = pg.server_url()
         problem = await pg.unreachable(url)
@@ -650,27 +679,40 @@ class Run:
                     )
                 )
             _progress(f"open ours on PostgreSQL, run {attempt + 1}", runs[-1])
+        webhook: dict[int, dict[str, Any]] = {}
+        for count in (n for n in a.pg_instances if n > 0):
+            async with pg.schema(url, self.work / f"pg-webhook-{count}-db") as database:
+                webhook[count] = await e2e.closed_loop_instances(
+                    self.knowledge,
+                    self.work / f"pg-webhook-{count}",
+                    database,
+                    instances=count,
+                    users=a.users,
+                    seed=a.seed,
+                    time_limit=a.time_limit,
+                    latency_ms=a.latency_ms,
+                )
+            _progress(f"ours on PostgreSQL, {count} in webhook mode, closed loop", webhook[count])
+        scaling = {
+            str(n): _ratio(fig, webhook[1]) for n, fig in webhook.items() if n > 1 and 1 in webhook
+        }
         sqlite = self.results.get("closed", {}).get("ours")
         data = {
             "server": pg.redact(url),
             "instances": 1,
-            "two_instances": "waits for the fake Bot API's webhook balancer (issue-13-multi)",
             "closed": closed,
             "ratio_to_sqlite_same_run": _ratio(closed, sqlite) if sqlite else None,
             "open_runs": runs,
+            "webhook": {str(n): fig for n, fig in webhook.items()},
+            "webhook_scaling_to_one": scaling,
+            "cpus": os.cpu_count(),
         }
         self.results["postgres"] = data
         self.write("postgres", data)
         section = f"Closed loop, {a.users} users, PostgreSQL (ours, one instance)"
         self._load_rows(section, closed)
         db = closed["database"]
-        self.rows.append(
-            Row(
-                section,
-                "database per update: transactions, statements",
-                f"{db['units_per_update']}, {db['statements_per_update']}",
-            )
-        )
+        self._database_rows(section, db)
         self.rows.append(
             Row(
                 section,
@@ -678,17 +720,10 @@ class Run:
                 f"{ms(db['statement_ms_mean'])} ({ms(db['statement_ms_per_update'])})",
             )
         )
-        self.rows.append(
-            Row(
-                section,
-                "PostgreSQL server CPU per update",
-                cpu_ms(db["server_cpu_ms_per_update"]),
-            )
-        )
         if sqlite:
             ratio = data["ratio_to_sqlite_same_run"]
             self.rows.append(Row(section, "throughput / ours on SQLite (same run)", f"{ratio:.2f}"))
-        self.rows.append(Row(section, "two instances", "waits for the fake's webhook balancer"))
+        self._instances_rows(webhook, scaling)
         section = f"Open loop, {a.rate:g} updates/s × {a.duration:g} s (ours, PostgreSQL)"
         lat = runs[0]["latency_first_reply_ms"]
         median = f"{lat['p50']} / {lat['p95']} ms"
@@ -700,6 +735,50 @@ class Run:
             Row(section, "PostgreSQL CPU per update, each run", ", ".join(map(cpu_ms, servers)))
         )
         self.open_runs_rows(section, runs)
+
+    def _database_rows(self, section: str, db: dict[str, Any]) -> None:
+        """The per-update database cost that bench/pg_probe.py counted, and the server's CPU."""
+        self.rows.append(
+            Row(
+                section,
+                "database per update: transactions (units of work), statements",
+                f"{db['transactions_per_update']} ({db['units_per_update']}), "
+                f"{db['statements_per_update']}",
+            )
+        )
+        server = cpu_ms(db["server_cpu_ms_per_update"])
+        self.rows.append(Row(section, "PostgreSQL server CPU per update", server))
+
+    def _instances_rows(self, webhook: dict[int, dict[str, Any]], scaling: dict[str, Any]) -> None:
+        """Rows of the webhook runs: each instance count, then how far more instances go."""
+        for count, fig in sorted(webhook.items()):
+            section = (
+                f"Closed loop, {self.args.users} users, PostgreSQL, webhook "
+                f"({count} instance{'s' if count > 1 else ''} behind the fake's balancer)"
+            )
+            self.rows.append(Row(section, "throughput", f"{_throughput(fig):.1f} updates/s"))
+            lat = latencies(fig["latency_first_reply_ms"]) + " ms"
+            self.rows.append(Row(section, "latency p50 / p95 / p99", lat))
+            resources = fig["resources"]
+            self.rows.append(
+                Row(
+                    section,
+                    "bot CPU per update (all instances); their CPU use",
+                    f"{ms(resources['cpu_ms_per_update']['bot'])}; "
+                    f"{resources['bot_cpu_utilisation']} cores",
+                )
+            )
+            self._database_rows(section, fig["database"])
+            self.correct &= correctness_rows(section, fig, self.rows)
+        for count, ratio in scaling.items():
+            self.rows.append(
+                Row(
+                    "PostgreSQL, several instances",
+                    f"throughput, {count} instances / 1 (webhook, same run, "
+                    f"{os.cpu_count()} CPUs shared by all)",
+                    "n/a" if ratio is None else f"{ratio:.2f}",
+                )
+            )
 
     def open_runs_rows(self, section: str, runs: list[dict[str, Any]]) -> None:
         """The open loop's p99 of each run against the target, and each run's correctness."""
@@ -716,6 +795,72 @@ class Run:
         )
         for index, run in enumerate(runs):
             self.correct &= correctness_row(section, f"run {index + 1}", run, self.rows)
+
+    # kill --------------------------------------------------------------------------------------
+
+    async def kill(self) -> None:
+        """bench/kill.py: three instances in webhook mode on one PostgreSQL schema behind the
+        fake's balancer, one killed with SIGKILL (and started again) every --kill-every seconds,
+        while --kill-users users go through the dialog; nothing lost, applied twice or
+        misordered."""
+        a = self.args
+        url = pg.server_url()
+        problem = await pg.unreachable(url)
+        section = (
+            f"Kill test: 3 instances on PostgreSQL, {a.kill_users} users, "
+            f"one SIGKILLed every {a.kill_every:g} s"
+        )
+        if problem is not None:
+            self.rows.append(Row(section, "skipped: server not reachable", problem[:80]))
+            return
+        fake = FakeTelegram(TOKEN, webhook_retry_delay=0.2, webhook_max_attempts=1000)
+        async with pg.schema(url, self.work / "kill-db") as database, fake:
+            fig = await run_kill(
+                fake,
+                self.knowledge,
+                database_url=url,
+                schema=database.schema,
+                work=database.work,
+                users=a.kill_users,
+                kill_every=a.kill_every,
+                token=TOKEN,
+                seed=a.seed,
+            )
+        fig["fake_internal_errors"] = len(fake.internal_errors)
+        self.results["kill"] = fig
+        self.write("kill", fig)
+        print(
+            f"   kill: {fig['updates']} updates, {fig['kills']} kills, lost {fig['lost']}, "
+            f"duplicated {fig['duplicated']}, misordered {fig['misordered']}",
+            flush=True,
+        )
+        self.rows.append(
+            Row(
+                section,
+                "updates; kills; time (updates/s)",
+                f"{fig['updates']}; {fig['kills']}; {fig['seconds']} s "
+                f"({fig['updates_per_second']})",
+            )
+        )
+        for name, key in (
+            ("lost answers", "lost"),
+            ("updates applied twice", "duplicated"),
+            ("misordered answers", "misordered"),
+            ("the fake's internal errors", "fake_internal_errors"),
+        ):
+            ok = fig[key] == 0
+            self.correct &= ok
+            self.rows.append(Row(section, name, str(fig[key]), "0", ok))
+        resent = fig["resent"]
+        self.rows.append(
+            Row(
+                section,
+                "messages seen twice (sent just before a kill)",
+                str(resent),
+                "≤ kills",
+                resent <= fig["kills"],
+            )
+        )
 
     # memory ------------------------------------------------------------------------------------
 
@@ -815,6 +960,7 @@ class Run:
         await self.phase("bound", self.bound)
         await self.phase("open", self.open)
         await self.phase("postgres", self.postgres)
+        await self.phase("kill", self.kill)
         await self.phase("memory", self.memory)
         await self.phase("reports", self.reports)
 

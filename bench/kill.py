@@ -17,8 +17,8 @@ What is checked, and reported by :func:`run_kill`:
 - **resent**: messages a user saw twice because an instance died between sending one and
   marking it sent (allowed: at most once more per kill).
 
-Used by ``tests/e2e/test_multi_instance.py`` (300 users, about a minute on two cores); not yet
-a phase of ``make bench``.
+Used by ``tests/e2e/test_multi_instance.py`` (300 users, about a minute on two cores) and by
+the ``kill`` phase of ``python -m bench``.
 """
 
 from __future__ import annotations

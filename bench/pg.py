@@ -139,6 +139,7 @@ class BackendMeter:
 
         statements, statement_s = delta("statements"), delta("statement_seconds")
         units, unit_s = delta("units"), delta("unit_seconds")
+        singles = delta("single_statements")
 
         def per(value: float, scale: float = 1.0) -> float | None:
             return round(value / updates * scale, 3) if updates else None
@@ -150,6 +151,8 @@ class BackendMeter:
             "statement_ms_per_update": per(statement_s, 1000),
             "units": int(units),
             "units_per_update": per(units),
+            "single_statements": int(singles),
+            "transactions_per_update": per(units + singles),
             "unit_ms_mean": round(unit_s / units * 1000, 3) if units else None,
             "server_backends": len(self.cpu_end),
             "server_cpu_seconds": round(backend_cpu, 2),

@@ -7,6 +7,8 @@ Runs ``bot.main`` unchanged after wrapping, in this process only:
   holds the time the event loop took to come back to it);
 * ``PostgresStore.unit``: how many transactions (units of work) and how long each is open,
   from asking for the user's lock to the commit (waiting for the pool and the lock included);
+  a statement sent outside a unit is a transaction of its own (``single_statements``: the
+  delivery's lock and marks, the pool's connection resets), so transactions = units + those;
 * the server process (``pg_backend_pid``) of every connection the bot uses, written to
   ``PG_PROBE_PIDS`` as soon as it is seen, so the benchmark can read those backends' CPU time
   from /proc while they are alive (PostgreSQL runs on this machine).
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import contextvars
 import functools
 import json
 import os
@@ -43,8 +46,10 @@ counts: dict[str, Any] = {
     "by_method": {},
     "units": 0,
     "unit_seconds": 0.0,
+    "single_statements": 0,
 }
 _pids: set[int] = set()
+_in_unit: contextvars.ContextVar[bool] = contextvars.ContextVar("in_unit", default=False)
 
 
 def _seen(connection: asyncpg.Connection[Any]) -> None:
@@ -71,6 +76,8 @@ def _timed(
             spent = time.perf_counter() - started
             counts["statements"] += 1
             counts["statement_seconds"] += spent
+            if not _in_unit.get():
+                counts["single_statements"] += 1
             by = counts["by_method"].setdefault(name, [0, 0.0])
             by[0] += 1
             by[1] += spent
@@ -88,10 +95,12 @@ def install() -> None:
         self: postgres.PostgresStore, user_id: int
     ) -> AsyncIterator[postgres.PostgresUnit]:
         started = time.perf_counter()
+        token = _in_unit.set(True)
         try:
             async with unit(self, user_id) as found:
                 yield found
         finally:
+            _in_unit.reset(token)
             counts["units"] += 1
             counts["unit_seconds"] += time.perf_counter() - started
 

@@ -329,20 +329,22 @@ class Conversation:
         raise AssertionError("unreachable")
 
     async def _handle(self, person: Person, action: Action, update_id: int) -> Outcome:
+        link = None
+        if isinstance(action, Begin) and action.payload and PAYLOAD_RE.match(action.payload):
+            link = action.payload
         async with self.store.unit(person.user_id) as uow:
-            found = await uow.sessions.get(person.chat_id, person.user_id)
+            # One read: the session, the live message, the link; and the update recorded as
+            # applied, exactly (an update another instance got later but applied first, a lower
+            # id than the last applied, is still applied, once).
+            opening = await uow.open_turn(person.chat_id, person.user_id, update_id, link=link)
+            if opening.repeat:
+                spoken = opening.stored.session.language if opening.stored else ""
+                return Outcome(repeat=True, language=spoken)
+            found = opening.stored
             stored = found or Stored()
-            # The ids applied are recorded exactly, so an update another instance got later
-            # but applied first (a lower id than the last applied) is still applied, once.
-            if update_id and await uow.updates.applied(person.user_id, update_id):
-                return Outcome(repeat=True, language=stored.session.language)
-            if update_id:
-                await uow.updates.add(person.user_id, update_id)
-            live = await uow.outbox.live(person.chat_id, person.user_id)
-            turn = _Turn(person, stored, live, is_new=found is None)
+            turn = _Turn(person, stored, opening.live, is_new=found is None)
+            turn.known_link = opening.known_link
             self._speak(turn)
-            if isinstance(action, Begin) and action.payload and PAYLOAD_RE.match(action.payload):
-                turn.known_link = await uow.links.exists(action.payload)
             before = (turn.session.state, turn.session.round)
             self._apply(turn, action)
             self._never_the_welcome(turn)
@@ -725,9 +727,8 @@ class Conversation:
         lock = self._delivering.get(user_id)
         if lock is None:
             lock = self._delivering[user_id] = asyncio.Lock()
-        async with lock, self.store.delivering(user_id):
-            async with self.store.unit(user_id) as uow:
-                owed = await uow.outbox.owed(user_id)
+        async with lock, self.store.delivering(user_id) as delivery:
+            owed = await delivery.owed()
             prepare = getattr(transport, "prepare", None)
             if owed and prepare is not None:
                 await prepare([item.message for item in owed])
@@ -735,8 +736,7 @@ class Conversation:
                 delivered, message_id = await self._deliver_one(item, transport)
                 if not delivered:
                     return False
-                async with self.store.unit(user_id) as uow:
-                    await uow.outbox.delivered(item, message_id)
+                await delivery.delivered(item, message_id)
             return True
 
     async def _deliver_one(self, item: Owed, transport: Transport) -> tuple[bool, int | None]:

@@ -592,7 +592,10 @@ class FakeTelegram:
         to S seconds until there is one; ``compact`` gives small entries (see _call_compact).
         The answer's ``next`` is the index to ask for next and ``now`` the server's clock.
         GET summary: counters for checking a run (failed calls, unanswered queries, ...) and
-        whether a getUpdates long poll is waiting right now (a polling bot is ready).
+        whether a getUpdates long poll is waiting right now (a polling bot is ready), or a
+        webhook is set.
+        POST balance ``{"urls": [...]}``: deliver the webhook's updates round-robin to these
+        instance URLs (:meth:`balance_webhook`; an empty list: to the webhook's own URL).
         """
         action = request.match_info["action"]
         body = await request.json() if request.can_read_body else {}
@@ -624,6 +627,9 @@ class FakeTelegram:
         if action == "stall" and request.method == "POST":
             self.stall_next(**body)
             return web.json_response({"ok": True, "result": True})
+        if action == "balance" and request.method == "POST":
+            self.balance_webhook([str(url) for url in body.get("urls", [])])
+            return web.json_response({"ok": True, "result": True})
         return _json_error(404, "Not Found")
 
     async def _wait_for_calls(self, since: int, timeout: float) -> None:  # noqa: ASYNC109
@@ -651,6 +657,7 @@ class FakeTelegram:
             "unanswered_callback_queries": len(self.unanswered_callback_queries()),
             "internal_errors": len(self.internal_errors),
             "polling": self._poll_owner is not None,
+            "webhook": self.webhook is not None,
             "now": _clock(),
         }
 

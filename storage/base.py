@@ -175,6 +175,21 @@ class Live:
 
 
 @dataclass(frozen=True, slots=True)
+class Opening:
+    """What a turn starts from: read, with the update recorded as applied, by
+    :meth:`UnitOfWork.open_turn`."""
+
+    #: The stored record (None: a new user in this chat).
+    stored: Stored | None = None
+    #: The message showing the user's current step in this chat, if any.
+    live: Live | None = None
+    #: The update was applied before (a redelivery): nothing was recorded.
+    repeat: bool = False
+    #: Whether the tracked link asked about was made with /link.
+    known_link: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class SessionRow:
     """A stored session as reports see it."""
 
@@ -268,8 +283,58 @@ class UnitOfWork(Protocol):
     @property
     def updates(self) -> Updates: ...
 
+    async def open_turn(
+        self, chat_id: int, user_id: int, update_id: int, *, link: str | None = None
+    ) -> Opening:
+        """Start a turn: the user's record in this chat and its live message, and whether the
+        tracked link ``link`` exists; ``update_id`` (0: none) is recorded as applied, unless it
+        was applied before (``repeat``). On PostgreSQL one round trip (see :func:`open_turn`
+        for the same through the repositories)."""
+
     async def forget(self, user_id: int) -> int:
         """Delete every row about this user (all chats, all tables); return how many."""
+
+
+async def open_turn(
+    uow: UnitOfWork, chat_id: int, user_id: int, update_id: int, *, link: str | None = None
+) -> Opening:
+    """:meth:`UnitOfWork.open_turn` through the unit's repositories, one read at a time."""
+    stored = await uow.sessions.get(chat_id, user_id)
+    # The ids applied are recorded exactly, so an update another instance got later but
+    # applied first (a lower id than the last applied) is still applied, once.
+    if update_id and await uow.updates.applied(user_id, update_id):
+        return Opening(stored, repeat=True)
+    if update_id:
+        await uow.updates.add(user_id, update_id)
+    live = await uow.outbox.live(chat_id, user_id)
+    known = await uow.links.exists(link) if link else False
+    return Opening(stored, live, known_link=known)
+
+
+class Delivery(Protocol):
+    """What is owed to one user, while :meth:`Store.delivering` holds that user's delivery."""
+
+    async def owed(self) -> list[Owed]:
+        """What was owed to the user when the delivery began, oldest first."""
+
+    async def delivered(self, owed: Owed, message_id: int | None) -> None:
+        """The message arrived: it is no longer owed (and, if live, is now the live one)."""
+
+
+class UnitDelivery:
+    """:class:`Delivery` through units of work, for a backend whose units cost little."""
+
+    def __init__(self, store: Store, user_id: int) -> None:
+        self.store = store
+        self.user_id = user_id
+
+    async def owed(self) -> list[Owed]:
+        async with self.store.unit(self.user_id) as uow:
+            return await uow.outbox.owed(self.user_id)
+
+    async def delivered(self, owed: Owed, message_id: int | None) -> None:
+        async with self.store.unit(self.user_id) as uow:
+            await uow.outbox.delivered(owed, message_id)
 
 
 class LeadQueue(Protocol):
@@ -328,9 +393,10 @@ class Store(LeadQueue, Protocol):
     def unit(self, user_id: int) -> AbstractAsyncContextManager[UnitOfWork]:
         """A transaction for one user's turn: committed when the block ends without error."""
 
-    def delivering(self, user_id: int) -> AbstractAsyncContextManager[None]:
+    def delivering(self, user_id: int) -> AbstractAsyncContextManager[Delivery]:
         """Held while messages owed to this user are sent: one delivery per user at a time,
-        across every instance sharing the store (so no instance sends what another is sending)."""
+        across every instance sharing the store (so no instance sends what another is sending).
+        What it gives reads what is owed and marks each message delivered."""
 
     async def owing_users(self) -> list[int]:
         """Users with messages still owed (resumed at start-up)."""

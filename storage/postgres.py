@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
+import re
 import sys
 import time
 import weakref
@@ -47,6 +49,7 @@ from .base import (
     LeadDelivery,
     LeadReach,
     Live,
+    Opening,
     Outgoing,
     Owed,
     SessionRow,
@@ -86,7 +89,8 @@ CONNECTION_SETTINGS = {
 #: The first key of the per-user delivery lock (the second is folded from the user's id):
 #: "SA" 2, apart from the turns' one-key locks and the migration's.
 DELIVERY_LOCK = 0x5341_0002
-#: How long a delivery waits for another instance's delivery to the same user, in seconds.
+#: How long a delivery waits for another instance's delivery to the same user, in seconds
+#: (``begin_delivery`` of migration 4 sets it as its lock_timeout).
 DELIVERY_LOCK_SECONDS = 30.0
 #: How long a migrating instance waits for another's migration (or a table lock).
 MIGRATION_LOCK_TIMEOUT = "5min"
@@ -219,6 +223,38 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX applied_updates_at ON applied_updates (at);
     """,
+    # 4: a delivery's two steps as functions, one round trip each: take the user's delivery
+    #    lock and read what is owed; mark one message delivered (releasing the delivery lock
+    #    with the last). Each statement in a function sees what was committed before the locks
+    #    it waited for were granted (a plain statement would read from before the wait).
+    """
+    CREATE FUNCTION begin_delivery(p_user bigint, p_key1 integer, p_key2 integer)
+    RETURNS SETOF outbox LANGUAGE plpgsql
+    SET search_path FROM CURRENT SET lock_timeout = '30s' AS $$
+    BEGIN
+        PERFORM pg_advisory_lock(p_key1, p_key2);
+        -- a turn or a marking of this user's still in flight commits first
+        PERFORM pg_advisory_xact_lock(p_user);
+        RETURN QUERY SELECT * FROM outbox WHERE user_id = p_user ORDER BY id;
+    END $$;
+    CREATE FUNCTION mark_delivered(
+        p_outbox bigint, p_user bigint, p_message bigint, p_key1 integer, p_key2 integer
+    ) RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+    BEGIN
+        PERFORM pg_advisory_xact_lock(p_user);
+        -- only while it is still owed: after /forget, nothing about the user comes back
+        INSERT INTO live (chat_id, user_id, message_id, digest)
+            SELECT o.chat_id, o.user_id, p_message, o.digest FROM outbox o
+            WHERE o.id = p_outbox AND o.live AND p_message IS NOT NULL
+            ON CONFLICT (chat_id, user_id) DO UPDATE
+            SET message_id = excluded.message_id, digest = excluded.digest;
+        DELETE FROM outbox WHERE id = p_outbox;
+        IF p_key1 IS NOT NULL THEN
+            -- the next delivery waits for this transaction's user lock: it reads the commit
+            PERFORM pg_advisory_unlock(p_key1, p_key2);
+        END IF;
+    END $$;
+    """,
 )
 
 
@@ -244,8 +280,11 @@ class PostgresStore:
         self._pool: asyncpg.Pool[Record] | None = None
         self._users: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         #: Deliveries holding a connection for their lock: at most half the pool, so the
-        #: turns and the deliveries' own units always find a connection.
+        #: turns always find a connection.
         self._delivery_slots = asyncio.Semaphore(max(1, pool_size // 2))
+        #: Server processes of pooled connections that may hold a session-level lock (a
+        #: delivery's): only these are reset in full when they go back to the pool.
+        self._unclean: set[int] = set()
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -267,10 +306,21 @@ class PostgresStore:
                 max_size=self.pool_size,
                 server_settings=connection_settings(self.schema),
                 timeout=CONNECT_SECONDS,
+                reset=self._reset,
             )
         except Exception as exc:
             raise _cannot_connect(exc, self.url, self.location) from exc
         return self
+
+    async def _reset(self, connection: Connection) -> None:
+        """A connection going back to the pool. asyncpg has rolled back an open transaction;
+        its full reset (unlock everything, reset settings …) is one more round trip, needed
+        only after a delivery that may still hold its lock: nothing else leaves session state
+        (settings are set per function or per transaction, cursors live in transactions)."""
+        pid = connection.get_server_pid()
+        if pid in self._unclean:
+            self._unclean.discard(pid)
+            await connection.execute(connection.get_reset_query())
 
     async def connect(self) -> Connection:
         """One connection outside the pool (for migrations); StorageError if there is none."""
@@ -318,7 +368,7 @@ class PostgresStore:
             unit = PostgresUnit(self, connection)
             try:
                 yield unit
-                await unit.flush()
+                await unit.flush(final=True)
                 async with _retryable():
                     await connection.execute("COMMIT")
             except BaseException:
@@ -330,31 +380,42 @@ class PostgresStore:
                 raise
 
     @asynccontextmanager
-    async def delivering(self, user_id: int) -> AsyncIterator[None]:
+    async def delivering(self, user_id: int) -> AsyncIterator[PostgresDelivery]:
         """A session-level advisory lock on the user's delivery key, held on a pooled connection
         while the block runs and released after (with the connection, if the process dies).
 
         Its key space (two keys, the first :data:`DELIVERY_LOCK`) is apart from the turns', so a
         delivery never holds up a turn: people's next answers are applied while they are sent
         what they are owed. Waiting longer than :data:`DELIVERY_LOCK_SECONDS` is StoreBusy.
+        Taking the lock and reading what is owed is one round trip (``begin_delivery``), and
+        so is marking a message delivered; the last mark lets the lock go too.
         """
         key = _signed32((user_id ^ (user_id >> 32)) & 0xFFFF_FFFF)
         async with self._delivery_slots, self._connection() as connection:
+            pid = connection.get_server_pid()
+            self._unclean.add(pid)  # until the lock is known to be let go
             async with _retryable():
-                await connection.execute(
-                    f"SET lock_timeout = '{int(DELIVERY_LOCK_SECONDS * 1000)}ms'; "
-                    f"SELECT pg_advisory_lock({DELIVERY_LOCK}, {key}); RESET lock_timeout"
+                rows = await connection.fetch(
+                    "SELECT id, chat_id, kind, body, live, digest FROM begin_delivery($1, $2, $3)",
+                    user_id,
+                    DELIVERY_LOCK,
+                    key,
                 )
+            delivery = PostgresDelivery(connection, user_id, key, _owed(user_id, rows))
             try:
-                yield
+                yield delivery
             finally:
                 # A broken connection has let the lock go already; a live one the pool gets
                 # back is reset (which unlocks everything) if this fails.
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(PING_SECONDS):
-                        await connection.execute(
-                            "SELECT pg_advisory_unlock($1, $2)", DELIVERY_LOCK, key
-                        )
+                if delivery.locked:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(PING_SECONDS):
+                            await connection.execute(
+                                "SELECT pg_advisory_unlock($1, $2)", DELIVERY_LOCK, key
+                            )
+                        delivery.locked = False
+                if not delivery.locked:
+                    self._unclean.discard(pid)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Pooled]:
@@ -718,14 +779,24 @@ async def schema_version(connection: Connection) -> int:
 class PostgresUnit:
     """The repositories of one transaction, on the connection holding the user's lock.
 
-    Statements run as they come, except the daily event totals: rows many users' turns add
-    to, so they are written last, just before the commit, to hold their row locks briefly.
+    Writes are buffered and sent together as one statement (data-modifying ``WITH`` parts,
+    one per table, each table's rows in one ``unnest``) just before the commit, or before a
+    read of a table they touch, so a turn is four round trips: ``BEGIN`` with the lock,
+    :meth:`open_turn`, the writes, ``COMMIT``. The daily event totals, rows many users' turns
+    add to, are only written with the commit, to hold their row locks briefly.
     """
 
     def __init__(self, store: PostgresStore, connection: Pooled) -> None:
         self.store = store
         self.connection = connection
         self.day_counts: Counter[tuple[int, str, str, str]] = Counter()
+        #: Buffered writes: sessions by key (the last put wins), events and outgoing messages
+        #: in order, applied updates, released live messages.
+        self.saved: dict[tuple[int, int], tuple[object, ...]] = {}
+        self.added_events: list[tuple[int, int, str | None, str, str | None]] = []
+        self.put_messages: list[tuple[int, int, str, str, bool, str]] = []
+        self.applied: dict[tuple[int, int], int] = {}
+        self.released: dict[tuple[int, int], None] = {}
         self.sessions = _Sessions(self)
         self.events = _Events(self)
         self.leads = _Leads(self)
@@ -738,33 +809,86 @@ class PostgresUnit:
         return int(self.store.clock())
 
     async def execute(self, sql: str, *args: object) -> None:
+        await self.flush()
         async with _retryable():
             await self.connection.execute(sql, *args)
 
-    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        if rows:
-            async with _retryable():
-                await self.connection.executemany(sql, rows)
-
-    async def fetch(self, sql: str, *args: object) -> list[Record]:
+    async def fetch(self, sql: str, *args: object, reads: str = "") -> list[Record]:
+        """A read; buffered writes to the tables it ``reads`` (space-separated) go first."""
+        await self.flush(*reads.split())
         async with _retryable():
             return await self.connection.fetch(sql, *args)
 
-    async def fetchrow(self, sql: str, *args: object) -> Record | None:
+    async def fetchrow(self, sql: str, *args: object, reads: str = "") -> Record | None:
+        await self.flush(*reads.split())
         async with _retryable():
             return await self.connection.fetchrow(sql, *args)
 
-    async def flush(self) -> None:
-        """Add this turn's events to the daily totals (in key order: no deadlocks)."""
-        counts, self.day_counts = self.day_counts, Counter()
-        await self.executemany(
-            "INSERT INTO event_days (day, source, kind, detail, count) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, source, kind, detail) "
-            "DO UPDATE SET count = event_days.count + excluded.count",
-            [(*key, n) for key, n in sorted(counts.items())],
+    def _buffered(self) -> dict[str, bool]:
+        return {
+            "sessions": bool(self.saved),
+            "events": bool(self.added_events),
+            "outbox": bool(self.put_messages),
+            "applied_updates": bool(self.applied),
+            "live": bool(self.released),
+        }
+
+    async def flush(self, *tables: str, final: bool = False) -> None:
+        """Send the buffered writes as one statement: all of them when ``tables`` is empty,
+        else only when one of those tables has writes waiting. ``final``: with the daily
+        totals (in key order: no deadlocks), just before the commit."""
+        buffered = self._buffered()
+        if tables and not any(buffered.get(table) for table in tables):
+            return
+        parts: list[tuple[str, list[object]]] = []
+        if self.applied:
+            rows = [(*key, at) for key, at in self.applied.items()]
+            parts.append((APPLIED_SQL, _columns(rows)))
+        if self.saved:
+            parts.append((SESSIONS_PUT_SQL, _columns(list(self.saved.values()))))
+        if self.released:
+            parts.append((RELEASE_SQL, _columns(list(self.released))))
+        if self.added_events:
+            parts.append((EVENTS_SQL, _columns(self.added_events)))
+        if self.put_messages:
+            parts.append((OUTBOX_SQL, _columns(self.put_messages)))
+        if final and self.day_counts:
+            days = [(*key, n) for key, n in sorted(self.day_counts.items())]
+            parts.append((EVENT_DAYS_SQL, _columns(days)))
+            self.day_counts = Counter()
+        self.saved, self.added_events, self.put_messages = {}, [], []
+        self.applied, self.released = {}, {}
+        if parts:
+            sql, args = _together(parts)
+            async with _retryable():
+                await self.connection.execute(sql, *args)
+
+    async def open_turn(
+        self, chat_id: int, user_id: int, update_id: int, *, link: str | None = None
+    ) -> Opening:
+        """The session, the live message, the link and the applied update in one statement."""
+        row = await self.fetchrow(
+            OPEN_TURN_SQL,
+            chat_id,
+            user_id,
+            update_id,
+            self.now,
+            self.now - APPLIED_KEPT_SECONDS,
+            None if link is None else _text(link),
+            reads="sessions applied_updates live",
         )
+        assert row is not None  # one row, whatever is stored
+        data, first_name, last_update, updated_at, message_id, digest, repeat, known = row
+        stored = None
+        if data is not None:
+            stored = _stored(data, first_name, last_update, updated_at, self.store.knowledge)
+        if repeat:
+            return Opening(stored, repeat=True)
+        live = Live(message_id, digest) if message_id is not None else None
+        return Opening(stored, live, known_link=known)
 
     async def forget(self, user_id: int) -> int:
+        await self.flush()
         async with _retryable():
             removed = await self.connection.fetchval(
                 "WITH s AS (DELETE FROM sessions WHERE user_id = $1 RETURNING 1), "
@@ -782,6 +906,135 @@ class PostgresUnit:
         return int(removed)
 
 
+#: The buffered writes of a unit, one statement each (``$n`` numbered from 1; :func:`_together`
+#: renumbers them); each table's rows come as arrays, inserted in their order.
+APPLIED_SQL = (
+    "INSERT INTO applied_updates (user_id, update_id, at) "
+    "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) "
+    "ON CONFLICT (user_id, update_id) DO UPDATE SET at = excluded.at"
+)
+SESSIONS_PUT_SQL = (
+    "INSERT INTO sessions (chat_id, user_id, data, first_name, last_update, updated_at, "
+    "state, source) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], "
+    "$5::bigint[], $6::bigint[], $7::text[], $8::text[]) "
+    "ON CONFLICT (chat_id, user_id) DO UPDATE SET data = excluded.data, "
+    "first_name = excluded.first_name, last_update = excluded.last_update, "
+    "updated_at = excluded.updated_at, state = excluded.state, source = excluded.source"
+)
+RELEASE_SQL = (
+    "DELETE FROM live l USING unnest($1::bigint[], $2::bigint[]) AS r (chat_id, user_id) "
+    "WHERE l.chat_id = r.chat_id AND l.user_id = r.user_id"
+)
+EVENTS_SQL = (
+    "INSERT INTO events (at, user_id, source, kind, detail) "
+    "SELECT at, user_id, source, kind, detail FROM unnest($1::bigint[], $2::bigint[], "
+    "$3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS e (at, user_id, source, kind, "
+    "detail, n) ORDER BY n"
+)
+OUTBOX_SQL = (
+    "INSERT INTO outbox (user_id, chat_id, kind, body, live, digest) "
+    "SELECT user_id, chat_id, kind, body, live, digest FROM unnest($1::bigint[], $2::bigint[], "
+    "$3::text[], $4::text[], $5::boolean[], $6::text[]) WITH ORDINALITY AS m (user_id, chat_id, "
+    "kind, body, live, digest, n) ORDER BY n"
+)
+EVENT_DAYS_SQL = (
+    "INSERT INTO event_days (day, source, kind, detail, count) "
+    "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
+    "ON CONFLICT (day, source, kind, detail) "
+    "DO UPDATE SET count = event_days.count + excluded.count"
+)
+#: A turn's first read: the session, the live message, whether the link ($6) exists, and the
+#: update ($3, 0: none) recorded as applied unless it was within the kept window ($5).
+OPEN_TURN_SQL = (
+    "WITH fresh AS (INSERT INTO applied_updates (user_id, update_id, at) "
+    "SELECT $2::bigint, $3::bigint, $4::bigint WHERE $3::bigint <> 0 "
+    "ON CONFLICT (user_id, update_id) DO UPDATE SET at = excluded.at "
+    "WHERE applied_updates.at < $5::bigint RETURNING 1) "
+    "SELECT s.data, s.first_name, s.last_update, s.updated_at, v.message_id, v.digest, "
+    "$3::bigint <> 0 AND NOT EXISTS (SELECT 1 FROM fresh) AS repeat, "
+    "$6::text IS NOT NULL AND EXISTS (SELECT 1 FROM links WHERE name = $6::text) AS known "
+    "FROM (VALUES (1)) AS one (x) "
+    "LEFT JOIN sessions s ON s.chat_id = $1::bigint AND s.user_id = $2::bigint "
+    "LEFT JOIN live v ON v.chat_id = $1::bigint AND v.user_id = $2::bigint"
+)
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _together(parts: Sequence[tuple[str, Sequence[object]]]) -> tuple[str, list[object]]:
+    """Several data-modifying statements as one: all but the last as ``WITH`` parts (each
+    touches its own table, so their order within the statement does not matter)."""
+    texts: list[str] = []
+    args: list[object] = []
+    for sql, values in parts:
+        texts.append(_PLACEHOLDER.sub(functools.partial(_shifted, offset=len(args)), sql))
+        args.extend(values)
+    *first, last = texts
+    if not first:
+        return last, args
+    ctes = ", ".join(f"w{n} AS ({text})" for n, text in enumerate(first))
+    return f"WITH {ctes} {last}", args
+
+
+def _columns(rows: Sequence[Sequence[object]]) -> list[object]:
+    """Rows as one list per column (a statement's arrays for ``unnest``)."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _shifted(match: re.Match[str], *, offset: int) -> str:
+    return f"${int(match[1]) + offset}"
+
+
+def _stored(
+    data: str, first_name: str | None, last_update: int, updated_at: int, knowledge: Knowledge
+) -> Stored:
+    try:
+        session = Session.from_dict(json.loads(data), knowledge)
+    except ValueError:
+        session = None
+    if session is None:
+        return Stored(Session(), first_name, last_update, updated_at, restored_fresh=True)
+    return Stored(session, first_name, last_update, updated_at)
+
+
+def _owed(user_id: int, rows: Sequence[Record]) -> list[Owed]:
+    return [
+        Owed(id_, user_id, Outgoing(chat, kind, json.loads(body), live, digest))
+        for id_, chat, kind, body, live, digest in rows
+    ]
+
+
+class PostgresDelivery:
+    """What is owed to one user, read as their delivery lock was taken, on the connection
+    that holds it. Each mark is one statement (``mark_delivered``), its own transaction, taking
+    the user's turn lock (so /forget and a mark never cross); the last lets the delivery lock
+    go in the same round trip."""
+
+    def __init__(self, connection: Pooled, user_id: int, key: int, owed: list[Owed]) -> None:
+        self.connection = connection
+        self.user_id = user_id
+        self.key = key
+        self._owed = owed
+        #: Whether the delivery lock may still be held.
+        self.locked = True
+
+    async def owed(self) -> list[Owed]:
+        return list(self._owed)
+
+    async def delivered(self, owed: Owed, message_id: int | None) -> None:
+        last = self.locked and bool(self._owed) and owed.id == self._owed[-1].id
+        async with _retryable():
+            await self.connection.execute(
+                "SELECT mark_delivered($1, $2, $3, $4, $5)",
+                owed.id,
+                owed.user_id,
+                message_id,
+                DELIVERY_LOCK if last else None,
+                self.key if last else None,
+            )
+        if last:
+            self.locked = False
+
+
 class _Sessions:
     def __init__(self, unit: PostgresUnit) -> None:
         self.unit = unit
@@ -792,26 +1045,16 @@ class _Sessions:
             "WHERE chat_id = $1 AND user_id = $2",
             chat_id,
             user_id,
+            reads="sessions",
         )
         if row is None:
             return None
         data, first_name, last_update, updated_at = row
-        try:
-            session = Session.from_dict(json.loads(data), self.unit.store.knowledge)
-        except ValueError:
-            session = None
-        if session is None:
-            return Stored(Session(), first_name, last_update, updated_at, restored_fresh=True)
-        return Stored(session, first_name, last_update, updated_at)
+        return _stored(data, first_name, last_update, updated_at, self.unit.store.knowledge)
 
     async def put(self, chat_id: int, user_id: int, stored: Stored) -> None:
         session = stored.session
-        await self.unit.execute(
-            "INSERT INTO sessions (chat_id, user_id, data, first_name, last_update, updated_at, "
-            "state, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-            "ON CONFLICT (chat_id, user_id) DO UPDATE SET data = excluded.data, "
-            "first_name = excluded.first_name, last_update = excluded.last_update, "
-            "updated_at = excluded.updated_at, state = excluded.state, source = excluded.source",
+        self.unit.saved[(chat_id, user_id)] = (
             chat_id,
             user_id,
             json.dumps(session.to_dict(), separators=(",", ":")),
@@ -832,14 +1075,7 @@ class _Events:
     ) -> None:
         now = self.unit.now
         source, detail = _optional_text(source), _optional_text(detail)
-        await self.unit.execute(
-            "INSERT INTO events (at, user_id, source, kind, detail) VALUES ($1, $2, $3, $4, $5)",
-            now,
-            user_id,
-            source,
-            kind,
-            detail,
-        )
+        self.unit.added_events.append((now, user_id, source, kind, detail))
         day_detail = (detail or "") if kind == FINISHED else ""
         self.unit.day_counts[(now // DAY, source or "", kind, day_detail)] += 1
 
@@ -849,6 +1085,7 @@ class _Events:
             "ORDER BY id DESC LIMIT 1",
             user_id,
             list(kinds),
+            reads="events",
         )
         return row[0] if row else None
 
@@ -858,6 +1095,7 @@ class _Events:
             user_id,
             kind,
             _text(detail),
+            reads="events",
         )
         return row is not None
 
@@ -903,20 +1141,16 @@ class _Outbox:
         self.unit = unit
 
     async def put(self, user_id: int, messages: Sequence[Outgoing]) -> None:
-        await self.unit.executemany(
-            "INSERT INTO outbox (user_id, chat_id, kind, body, live, digest) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            [
-                (
-                    user_id,
-                    m.chat_id,
-                    m.kind,
-                    json.dumps(m.body, separators=(",", ":"), ensure_ascii=False),
-                    m.live,
-                    m.digest,
-                )
-                for m in messages
-            ],
+        self.unit.put_messages.extend(
+            (
+                user_id,
+                m.chat_id,
+                m.kind,
+                json.dumps(m.body, separators=(",", ":"), ensure_ascii=False),
+                m.live,
+                m.digest,
+            )
+            for m in messages
         )
 
     async def owed(self, user_id: int) -> list[Owed]:
@@ -924,17 +1158,16 @@ class _Outbox:
             "SELECT id, chat_id, kind, body, live, digest FROM outbox WHERE user_id = $1 "
             "ORDER BY id",
             user_id,
+            reads="outbox",
         )
-        return [
-            Owed(id_, user_id, Outgoing(chat, kind, json.loads(body), live, digest))
-            for id_, chat, kind, body, live, digest in rows
-        ]
+        return _owed(user_id, rows)
 
     async def live(self, chat_id: int, user_id: int) -> Live | None:
         row = await self.unit.fetchrow(
             "SELECT message_id, digest FROM live WHERE chat_id = $1 AND user_id = $2",
             chat_id,
             user_id,
+            reads="live",
         )
         return Live(row[0], row[1]) if row else None
 
@@ -956,9 +1189,7 @@ class _Outbox:
         await self.unit.execute("DELETE FROM outbox WHERE id = $1", owed.id)
 
     async def release(self, chat_id: int, user_id: int) -> None:
-        await self.unit.execute(
-            "DELETE FROM live WHERE chat_id = $1 AND user_id = $2", chat_id, user_id
-        )
+        self.unit.released[(chat_id, user_id)] = None
 
 
 class _Links:
@@ -987,17 +1218,12 @@ class _Updates:
             user_id,
             update_id,
             self.unit.now - APPLIED_KEPT_SECONDS,
+            reads="applied_updates",
         )
         return row is not None
 
     async def add(self, user_id: int, update_id: int) -> None:
-        await self.unit.execute(
-            "INSERT INTO applied_updates (user_id, update_id, at) VALUES ($1, $2, $3) "
-            "ON CONFLICT (user_id, update_id) DO UPDATE SET at = excluded.at",
-            user_id,
-            update_id,
-            self.unit.now,
-        )
+        self.unit.applied[(user_id, update_id)] = self.unit.now
 
 
 # -- the export (run in a child process by ``python -m storage.export --postgres OUT``) -------

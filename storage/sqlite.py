@@ -37,14 +37,17 @@ from .base import (
     LeadDelivery,
     LeadReach,
     Live,
+    Opening,
     Outgoing,
     Owed,
     SessionRow,
     StorageError,
     StoreBusy,
     Stored,
+    UnitDelivery,
     new_claim,
     new_key,
+    open_turn,
 )
 from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, delivery, reach
 
@@ -333,10 +336,10 @@ class SqliteStore:
                 await self._write(self._scrub)
 
     @asynccontextmanager
-    async def delivering(self, user_id: int) -> AsyncIterator[None]:
+    async def delivering(self, user_id: int) -> AsyncIterator[UnitDelivery]:
         """Nothing to hold: one process owns the file, and the conversation service already
         delivers to each user one at a time within a process."""
-        yield
+        yield UnitDelivery(self, user_id)
 
     def _scrub(self) -> None:
         """Leave no copy of deleted rows in the write-ahead log (secure_delete covers the file)."""
@@ -727,6 +730,11 @@ class SqliteUnit:
     @property
     def now(self) -> int:
         return int(self.store.clock())
+
+    async def open_turn(
+        self, chat_id: int, user_id: int, update_id: int, *, link: str | None = None
+    ) -> Opening:
+        return await open_turn(self, chat_id, user_id, update_id, link=link)
 
     async def forget(self, user_id: int) -> int:
         def delete() -> int:

@@ -20,7 +20,7 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -68,3 +68,15 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
     for command in ("stats", "export"):
         assert reports[command]["users_during"]["updates"] > 0
     assert reports["baseline"]["p99"] is not None
+    if (tmp_path / "postgres.json").is_file():  # a PostgreSQL server answered
+        postgres = json.loads((tmp_path / "postgres.json").read_text())
+        assert sorted(postgres["webhook"], key=int) == ["1", "2"]
+        for fig in postgres["webhook"].values():
+            assert fig["finished_users"] == 5
+            assert fig["lost"] == fig["misordered"] == fig["errors"] == 0
+            assert fig["database"]["statements_per_update"] > 0
+        assert postgres["webhook_scaling_to_one"]["2"] is not None
+    if (tmp_path / "kill.json").is_file():
+        killed = json.loads((tmp_path / "kill.json").read_text())
+        assert (killed["users"], killed["instances"]) == (20, 3)
+        assert killed["lost"] == killed["duplicated"] == killed["misordered"] == 0

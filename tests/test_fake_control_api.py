@@ -12,6 +12,7 @@ import pytest
 
 from fake_telegram import FakeTelegram, TgChat, TgUser
 from fake_telegram import updates as u
+from tests.test_fake_telegram import instances
 
 TOKEN = "123:ABC"
 ANN = TgUser(5, "Ann")
@@ -151,3 +152,19 @@ async def test_a_simulated_round_trip_holds_every_answer_back_but_records_the_ca
         assert found.time - sent < 0.15 and not answer.done(), "recorded before it is answered"
         assert (await answer)["ok"] is True
         assert loop.time() - sent >= 0.2
+
+
+async def test_a_load_generator_can_balance_the_webhook_over_instances(
+    fake: FakeTelegram, http: aiohttp.ClientSession
+) -> None:
+    async with instances(2) as (urls, got):
+        assert (await control(http, fake, "summary"))["result"]["webhook"] is False
+        await call(http, fake, "setWebhook", url="https://balancer.example/hook")
+        assert (await control(http, fake, "summary"))["result"]["webhook"] is True
+        async with http.post(f"{fake.root_url}/_fake/balance", json={"urls": urls}) as r:
+            assert (await r.json())["result"] is True
+        async with http.post(f"{fake.root_url}/_fake/updates", json=[start_update()] * 4):
+            pass
+        await fake.wait_for(lambda: sum(map(len, got)) == 4, timeout=5)
+        assert [len(ids) for ids in got] == [2, 2]
+        fake.balance_webhook([])

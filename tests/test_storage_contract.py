@@ -31,6 +31,7 @@ from storage.base import (
     LeadCounts,
     LeadReach,
     Live,
+    Opening,
     Outgoing,
     StorageError,
     Store,
@@ -801,6 +802,106 @@ async def test_applied_update_ids_are_kept_a_day_and_purged_after(
     await store.purge_idle(30)
     clock.now = START
     assert not await applied(store, ADA, 11)  # the purge removed the row itself
+
+
+async def opening(store: Store, user_id: int, update_id: int, link: str | None = None) -> Opening:
+    async with store.unit(user_id) as uow:
+        return await uow.open_turn(user_id, user_id, update_id, link=link)
+
+
+async def test_a_turn_opened_for_a_redelivered_update_is_a_repeat_and_records_nothing(
+    store: Store, clock: Clock
+) -> None:
+    await save(store, ADA, a_session())
+    first = await opening(store, ADA, 11)
+    assert not first.repeat
+    assert first.stored is not None and first.stored.session.state == "q_security"
+    again = await opening(store, ADA, 11)
+    assert again.repeat
+    assert not (await opening(store, ADA, 10)).repeat  # lower than the last, and still new
+    assert (await opening(store, BOB, 11)).stored is None  # another user: new, not a repeat
+    clock.advance(days=1, seconds=1)  # Telegram no longer redelivers it, and may reuse the id
+    assert not (await opening(store, ADA, 11)).repeat
+    assert (await opening(store, ADA, 11)).repeat
+
+
+async def test_a_turn_opened_without_an_update_id_is_never_a_repeat(store: Store) -> None:
+    assert not (await opening(store, ADA, 0)).repeat
+    assert not (await opening(store, ADA, 0)).repeat
+    assert not await applied(store, ADA, 0)
+
+
+async def test_the_update_of_a_turn_that_fails_is_not_applied(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.unit(ADA) as uow:
+            assert not (await uow.open_turn(ADA, ADA, 11)).repeat
+            raise RuntimeError("the turn failed")
+    assert not (await opening(store, ADA, 11)).repeat  # applied now, by the retry
+
+
+async def test_a_turn_opens_with_the_live_message_and_knows_tracked_links(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.links.add("ads")
+        await uow.outbox.put(ADA, [a_message("question", live=True, digest="q")])
+        [owed] = await uow.outbox.owed(ADA)
+        await uow.outbox.delivered(owed, 7)
+    found = await opening(store, ADA, 11, link="ads")
+    assert (found.stored, found.live, found.known_link) == (None, Live(7, "q"), True)
+    assert not (await opening(store, ADA, 12, link="made-up")).known_link
+    assert (await opening(store, BOB, 13, link="ads")).live is None
+
+
+async def test_what_a_unit_wrote_its_later_reads_see_in_order(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.events.add(ADA, STARTED)
+        await uow.events.add(ADA, FINISHED, detail="django")
+        assert await uow.events.latest(ADA, (STARTED, FINISHED)) == FINISHED
+        await uow.sessions.put(ADA, ADA, a_session())
+        await uow.sessions.put(ADA, ADA, Stored(Session(), "Ada", 42))  # the last put wins
+        await uow.events.add(ADA, STARTED)
+        assert await uow.events.latest(ADA, (STARTED, FINISHED)) == STARTED
+        stored = await uow.sessions.get(ADA, ADA)
+        assert stored is not None and stored.last_update == 42
+        await uow.outbox.put(ADA, [a_message("one"), a_message("two")])
+        await uow.outbox.put(ADA, [a_message("three")])
+        assert [o.message.body["text"] for o in await uow.outbox.owed(ADA)] == [
+            "one",
+            "two",
+            "three",
+        ]
+    assert (await load(store, ADA) or Stored()).last_update == 42
+    [total] = [t for t in await store.event_totals(0) if t.kind == STARTED]
+    assert total.count == 2
+
+
+async def test_a_delivery_reads_what_is_owed_and_marks_each_message_delivered(
+    store: Store,
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("one"), a_message("two", live=True, digest="d")])
+    async with store.delivering(ADA) as delivery:
+        first, second = await delivery.owed()
+        await delivery.delivered(first, 7)
+        assert await owed_texts(store, ADA) == ["two"]
+        await delivery.delivered(second, 8)
+    assert await owed_texts(store, ADA) == []
+    assert await live_of(store, ADA) == Live(8, "d")
+    async with store.delivering(ADA) as delivery:
+        assert await delivery.owed() == []
+
+
+async def test_a_delivery_marked_after_forgetting_does_not_bring_a_live_message_back(
+    store: Store,
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.outbox.put(ADA, [a_message("question", live=True, digest="q")])
+    async with store.delivering(ADA) as delivery:
+        [in_flight] = await delivery.owed()
+        async with store.unit(ADA) as uow:
+            await uow.forget(ADA)
+        await delivery.delivered(in_flight, 77)
+    assert await live_of(store, ADA) is None
+    assert await owed_texts(store, ADA) == []
 
 
 async def test_delivering_to_a_user_can_be_entered_again_once_left(store: Store) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
+import asyncpg
 import pytest
 
 from advisor import Knowledge
@@ -356,6 +358,72 @@ async def test_a_delivery_to_one_user_does_not_hold_up_that_users_next_turn(
     finally:
         await one.close()
         await two.close()
+
+
+async def test_a_delivery_given_up_while_it_waited_leaves_no_lock_behind(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    one = await postgres.store(knowledge).open()
+    two = await postgres.store(knowledge).open()
+    try:
+        async with one.unit(ADA):  # a turn of Ada's in flight: her delivery waits for it
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.3), two.delivering(ADA):
+                    pass
+        # the connection that took Ada's delivery lock went back to the pool, unlocked
+        async with asyncio.timeout(5), one.delivering(ADA):
+            pass
+    finally:
+        await one.close()
+        await two.close()
+
+
+class RoundTrips:
+    """Statements sent to the server, counted by wrapping asyncpg's connection."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        for name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+            monkeypatch.setattr(asyncpg.Connection, name, self._counted(name))
+
+    def _counted(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+        method = getattr(asyncpg.Connection, name)
+
+        async def counted(connection: asyncpg.Connection[Any], *args: Any, **kw: Any) -> Any:
+            self.count += 1
+            return await method(connection, *args, **kw)
+
+        return counted
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+async def test_a_turn_is_four_round_trips_and_delivering_its_replies_one_more_each(
+    store: PostgresStore, engine: DialogEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation = build_conversation(engine, store)
+    ada = Person(ADA, ADA, "Ada")
+    sent: list[Outgoing] = []
+
+    async def transport(message: Outgoing) -> int:
+        sent.append(message)
+        return len(sent)
+
+    await conversation.handle(ada, Begin(), update_id=10)
+    assert await conversation.deliver(ADA, transport)
+    trips = RoundTrips(monkeypatch)
+    outcome = await conversation.handle(ada, Typed("python"), update_id=11)
+    # BEGIN with the user's lock; the session, live message and update id; the writes; COMMIT
+    assert (len(outcome.replies), trips.take()) == (1, 4)
+    before = len(sent)
+    assert await conversation.deliver(ADA, transport)
+    # the delivery lock with what is owed; a mark per message, the last letting the lock go
+    # (a typed answer: the old question's buttons taken away, the next question sent)
+    assert (len(sent) - before, trips.take()) == (2, 1 + 2)
+    assert (await conversation.handle(ada, Typed("python"), update_id=11)).repeat
+    assert trips.take() == 3  # BEGIN with the lock, the opening read (a repeat), COMMIT
 
 
 # -- privacy and odd input -----------------------------------------------------------------------
