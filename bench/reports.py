@@ -328,8 +328,9 @@ async def _check_reports(
         text = "\n".join(stats_reports[-1].texts)
         window = text[text.find(admin.last_window) :]
         overall = re.escape(knowledge.text("admin.stats_overall"))
-        match = re.search(rf"^{overall}: (\d+) started", window, re.MULTILINE)
-        started = int(match.group(1)) if match else None
+        # Counts from 1,000 on are written with the language's separators ("4,001").
+        match = re.search(rf"^{overall}: (\d[\d,.\u00a0 ]*) started", window, re.MULTILINE)
+        started = int(re.sub(r"\D", "", match.group(1))) if match else None
         found["stats_started_30_days"] = started
         # Starts near the 30-day edge may have left the window since (a few per minute).
         low = int(expected["started_30_days"] * 0.99)
