@@ -490,7 +490,7 @@ class Interpreter:
             return None
         for part, asks in parts:
             part = self._rewrite([self._correct(w) for w in part])
-            if asks and part[0] in self._asking and part[1:2] != ["not"]:
+            if asks and part[0] in self._asking and tuple(part[1:2]) not in self._negations:
                 return NOTHING  # "doesn't matter?" still tells
             if len(parts) > 1 and self._command(self._unfill(part)) == "why":
                 return Understood(command="why")
