@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .model import Knowledge
@@ -47,37 +48,69 @@ def max_importance(knowledge: Knowledge) -> int:
 def render_chart_png(rec: Recommendation, knowledge: Knowledge) -> bytes:
     """A PNG of the six criteria: bar length is how much each mattered, its side the winner's.
 
-    The same answers give the same bytes. Thread-safe (no pyplot, no shared figure): the texts,
-    which do not depend on the answers and take most of the drawing time, are drawn once per
-    knowledge into an image; each chart draws only its bars and lays them over that image.
+    The same answers give the same bytes. Thread-safe: the texts, which do not depend on the
+    answers, are drawn once per knowledge by matplotlib into an image (see :func:`_background`);
+    each chart then only lays its bars over a copy of it, as rectangles in the same axes, and
+    charts whose bars are the same (many answers are) are encoded once.
     """
-    # Imported here, not at the top: only a process that draws charts loads matplotlib.
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from PIL import Image  # matplotlib's own dependency
+    bars = tuple((cr.criterion.verdict, cr.importance) for cr in rec.criteria)
+    return _chart(knowledge, bars)
 
-    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, facecolor="none")
-    canvas = FigureCanvasAgg(figure)
-    axes = _axes(figure, knowledge)
-    rows = len(rec.criteria)
-    ys, widths, lefts, colours = [], [], [], []
-    for row, cr in enumerate(rec.criteria):
-        sign = cr.criterion.sign
-        ys.append(rows - 1 - row)  # the article's first criterion at the top
-        widths.append(cr.importance)
-        lefts.append(-cr.importance / 2 if not sign else (0 if sign > 0 else -cr.importance))
-        colours.append(COLOURS[cr.criterion.verdict])
-    axes.barh(ys, widths, left=lefts, color=colours, height=0.6)
-    axes.axvline(0, color="#444444", linewidth=0.8)
-    chart = Image.alpha_composite(_background(knowledge), _drawn(canvas)).convert("RGB")
+
+#: Charts kept encoded: one per language and set of bars (a chart is about 16 KB).
+CACHED_CHARTS = 512
+
+
+@functools.lru_cache(maxsize=CACHED_CHARTS)
+def _chart(knowledge: Knowledge, bars: tuple[tuple[str, int], ...]) -> bytes:
+    from PIL import ImageDraw  # matplotlib's own dependency
+
+    chart = _background(knowledge).convert("RGB")
+    draw = ImageDraw.Draw(chart)
+    x, y = _pixels(knowledge)
+    rows = len(bars)
+    for row, (verdict, importance) in enumerate(bars):
+        centre = rows - 1 - row  # the article's first criterion at the top
+        left = -importance / 2 if verdict == "tie" else (0 if verdict == "django" else -importance)
+        box = (
+            x(left),
+            y(centre + BAR_HEIGHT / 2),
+            x(left + importance),
+            y(centre - BAR_HEIGHT / 2),
+        )
+        draw.rectangle(box, fill=COLOURS[verdict])
+    zero = x(0)
+    draw.line(((zero, y(-0.6)), (zero, y(rows - 0.4))), fill="#444444", width=1)
     buffer = io.BytesIO()
     chart.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
+#: The bars' area in the figure (left, bottom, width, height, as fractions of it) and the
+#: bars' thickness in rows.
+AXES = (0.24, 0.12, 0.72, 0.74)
+BAR_HEIGHT = 0.6
+
+
+def _pixels(knowledge: Knowledge) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """From the axes' units to the image's pixels (y down), as matplotlib places them."""
+    width, height = WIDTH_IN * DPI, HEIGHT_IN * DPI
+    left, bottom, w, h = AXES
+    limit = max_importance(knowledge) + 0.5
+    low, high = -0.6, len(knowledge.criteria) - 0.4
+
+    def x(value: float) -> float:
+        return (left + (value + limit) / (2 * limit) * w) * width
+
+    def y(value: float) -> float:
+        return height - (bottom + (value - low) / (high - low) * h) * height
+
+    return x, y
+
+
 def _axes(figure: Figure, knowledge: Knowledge) -> Axes:
     """The bars' area, the same in the background and in each chart; no ticks, no frame."""
-    axes = figure.add_axes((0.24, 0.12, 0.72, 0.74))
+    axes = figure.add_axes(AXES)
     axes.set_axis_off()
     limit = max_importance(knowledge) + 0.5
     axes.set_xlim(-limit, limit)
