@@ -47,7 +47,6 @@ from .base import (
     UnitDelivery,
     new_claim,
     new_key,
-    open_turn,
 )
 from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, delivery, reach
 
@@ -301,6 +300,21 @@ class SqliteStore:
                 raise StoreBusy(f"{self.path}: {exc}") from exc
             raise
 
+    def _inline(self, fn: Callable[[], T]) -> T:
+        """Run a turn's statements right here, on the event loop's thread.
+
+        They are a few short statements on indexed rows of a file this process alone writes
+        (WAL, ``synchronous=NORMAL``: a commit does not wait for the disk), so they take less
+        time than a trip to the writer thread and back, which costs the bot more CPU than the
+        statements themselves. Long work (purges, reports, the lead queue) stays on threads.
+        Callers hold ``_lock``, so a turn's transaction never meets another's."""
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusy(f"{self.path}: {exc}") from exc
+            raise
+
     async def _read(self, fn: Callable[[], T]) -> T:
         if self._read_db is self._db:  # in memory: one connection, so wait for open units
             async with self._lock:
@@ -328,10 +342,10 @@ class SqliteStore:
                 yield unit
             except BaseException:
                 if unit.begun:
-                    await self._write(lambda: self.db.execute("ROLLBACK"))
+                    self._inline(lambda: self.db.execute("ROLLBACK"))
                 raise
             if unit.pending or unit.begun:
-                await self._write(unit.commit)
+                self._inline(unit.commit)
             if unit.forgot:
                 await self._write(self._scrub)
 
@@ -676,6 +690,16 @@ def migrate(db: sqlite3.Connection) -> int:
     return len(MIGRATIONS)
 
 
+#: The reads a turn opens with (see :meth:`SqliteUnit.open_turn`).
+SESSION_SQL = (
+    "SELECT data, first_name, last_update, updated_at FROM sessions "
+    "WHERE chat_id = ? AND user_id = ?"
+)
+APPLIED_SQL = "SELECT 1 FROM applied_updates WHERE user_id = ? AND update_id = ? AND at >= ?"
+LIVE_SQL = "SELECT message_id, digest FROM live WHERE chat_id = ? AND user_id = ?"
+LINK_SQL = "SELECT 1 FROM links WHERE name = ?"
+
+
 class SqliteUnit:
     """The repositories of one transaction; each call runs on the writer thread."""
 
@@ -721,7 +745,7 @@ class SqliteUnit:
                 self._apply()
             return self.store.db.execute(sql, args).fetchall()
 
-        return await self.store._write(run)
+        return self.store._inline(run)
 
     async def fetchone(self, sql: str, args: Sequence[object] = ()) -> Any:
         rows = await self.query(sql, args)
@@ -734,7 +758,34 @@ class SqliteUnit:
     async def open_turn(
         self, chat_id: int, user_id: int, update_id: int, *, link: str | None = None
     ) -> Opening:
-        return await open_turn(self, chat_id, user_id, update_id, link=link)
+        """The turn's reads in one trip to the writer thread (each trip costs more CPU than
+        the reads themselves): the session, whether the update was applied (else it is
+        recorded), the live message and the link."""
+        now = self.now
+
+        def run() -> tuple[Any, bool, Any, bool]:
+            db = self.store.db
+            if self.pending:
+                self._apply()
+            session = db.execute(SESSION_SQL, (chat_id, user_id)).fetchone()
+            if (
+                update_id
+                and db.execute(
+                    APPLIED_SQL, (user_id, update_id, now - APPLIED_KEPT_SECONDS)
+                ).fetchone()
+            ):
+                return session, True, None, False
+            live = db.execute(LIVE_SQL, (chat_id, user_id)).fetchone()
+            known = bool(link) and db.execute(LINK_SQL, (link,)).fetchone() is not None
+            return session, False, live, known
+
+        row, repeat, live, known = self.store._inline(run)
+        stored = self.sessions.restore(row)
+        if repeat:
+            return Opening(stored, repeat=True)
+        if update_id:
+            await self.updates.add(user_id, update_id)
+        return Opening(stored, Live(live[0], live[1]) if live else None, known_link=known)
 
     async def forget(self, user_id: int) -> int:
         def delete() -> int:
@@ -761,11 +812,10 @@ class _Sessions:
         self.unit = unit
 
     async def get(self, chat_id: int, user_id: int) -> Stored | None:
-        row = await self.unit.fetchone(
-            "SELECT data, first_name, last_update, updated_at FROM sessions "
-            "WHERE chat_id = ? AND user_id = ?",
-            (chat_id, user_id),
-        )
+        return self.restore(await self.unit.fetchone(SESSION_SQL, (chat_id, user_id)))
+
+    def restore(self, row: Any) -> Stored | None:
+        """A stored session from its row (None: no row)."""
         if row is None:
             return None
         data, first_name, last_update, updated_at = row
@@ -905,10 +955,7 @@ class _Outbox:
         ]
 
     async def live(self, chat_id: int, user_id: int) -> Live | None:
-        row = await self.unit.fetchone(
-            "SELECT message_id, digest FROM live WHERE chat_id = ? AND user_id = ?",
-            (chat_id, user_id),
-        )
+        row = await self.unit.fetchone(LIVE_SQL, (chat_id, user_id))
         return Live(row[0], row[1]) if row else None
 
     async def delivered(self, owed: Owed, message_id: int | None) -> None:
@@ -938,7 +985,7 @@ class _Links:
         )
 
     async def exists(self, name: str) -> bool:
-        return await self.unit.fetchone("SELECT 1 FROM links WHERE name = ?", (name,)) is not None
+        return await self.unit.fetchone(LINK_SQL, (name,)) is not None
 
 
 class _Updates:
@@ -947,8 +994,7 @@ class _Updates:
 
     async def applied(self, user_id: int, update_id: int) -> bool:
         row = await self.unit.fetchone(
-            "SELECT 1 FROM applied_updates WHERE user_id = ? AND update_id = ? AND at >= ?",
-            (user_id, update_id, self.unit.now - APPLIED_KEPT_SECONDS),
+            APPLIED_SQL, (user_id, update_id, self.unit.now - APPLIED_KEPT_SECONDS)
         )
         return row is not None
 
