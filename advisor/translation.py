@@ -30,7 +30,7 @@ from .loading import (
     load_vocabulary,
     placeholders,
 )
-from .model import STACKS, Criterion, Knowledge, Option, Question, Stack
+from .model import STACKS, Criterion, Knowledge, Option, Question, Source, Stack
 
 #: Where the translations live, under the data folder: one folder per language code.
 I18N_DIR = "i18n"
@@ -128,11 +128,8 @@ class _Translation:
         self.problems: list[DataError] = []
 
     def load(self) -> Knowledge | None:
-        parts = [
-            self._guard(lambda: load_vocabulary(self.folder)),
-            self._guard(self._texts),
-        ]
-        vocabulary, texts = parts
+        vocabulary = self._guard(lambda: load_vocabulary(self.folder))
+        texts = self._guard(self._texts)
         if vocabulary is None:
             return None
         fillers = _single_words(vocabulary.fillers)
@@ -241,7 +238,8 @@ class _Translation:
 
     # -- questions.yaml --------------------------------------------------------------------
 
-    def _questions(self, fillers: Collection[str]) -> tuple[Question, ...]:
+    def _questions(self, fillers: Collection[str]) -> tuple[Question, ...] | None:
+        """Every question translated, or None (each problem is recorded)."""
         root = _read_yaml(self.folder, "questions.yaml")
         node = root.child("questions")
         by_id = self._same_ids(node, [q.id for q in self.english.questions], "question")
@@ -253,7 +251,7 @@ class _Translation:
                 if translated is not None:
                     questions.append(translated)
         if len(questions) != len(self.english.questions):
-            raise DataErrors([])  # each problem is recorded already
+            return None
         return tuple(questions)
 
     def _question(
@@ -335,7 +333,8 @@ class _Translation:
 
     # -- criteria.yaml ---------------------------------------------------------------------
 
-    def _criteria(self) -> tuple[Any, tuple[Criterion, ...]]:
+    def _criteria(self) -> tuple[Source, tuple[Criterion, ...]] | None:
+        """The source and every criterion translated, or None (each problem is recorded)."""
         root = _read_yaml(self.folder, "criteria.yaml")
         self._only_keys(root, ("source", "criteria"))
         source_node = root.child("source")
@@ -372,7 +371,7 @@ class _Translation:
                 dataclasses.replace(criterion, stacks=stacks, quote_translation=quote, **texts)
             )
         if conclusion is None or len(criteria) != len(self.english.criteria):
-            raise DataErrors([])
+            return None
         return dataclasses.replace(source, conclusion=conclusion), tuple(criteria)
 
     # -- shared checks ---------------------------------------------------------------------

@@ -517,11 +517,9 @@ class Conversation:
         turn.replies.append(Say(Notice("language.changed")))
         if session.state == WELCOME:
             turn.replies.append(Show(turn.dialog.start(session), welcome=True))
-        elif session.state in AFTER_RESULT and session.state not in (RESULT, *WHAT_IF):
-            turn.replies.append(Show(turn.dialog.view(session)))
         elif session.state in (RESULT, *WHAT_IF):
             turn.replies.append(Show(turn.dialog.page(session, "summary", None)))
-        else:
+        else:  # a question, or a step of the hand-off
             turn.replies.append(Show(turn.dialog.view(session)))
 
     def _tapped(self, turn: _Turn, tap: Tapped) -> None:

@@ -288,27 +288,10 @@ class UnitOfWork(Protocol):
     ) -> Opening:
         """Start a turn: the user's record in this chat and its live message, and whether the
         tracked link ``link`` exists; ``update_id`` (0: none) is recorded as applied, unless it
-        was applied before (``repeat``). On PostgreSQL one round trip (see :func:`open_turn`
-        for the same through the repositories)."""
+        was applied before (``repeat``). One trip to the database on either backend."""
 
     async def forget(self, user_id: int) -> int:
         """Delete every row about this user (all chats, all tables); return how many."""
-
-
-async def open_turn(
-    uow: UnitOfWork, chat_id: int, user_id: int, update_id: int, *, link: str | None = None
-) -> Opening:
-    """:meth:`UnitOfWork.open_turn` through the unit's repositories, one read at a time."""
-    stored = await uow.sessions.get(chat_id, user_id)
-    # The ids applied are recorded exactly, so an update another instance got later but
-    # applied first (a lower id than the last applied) is still applied, once.
-    if update_id and await uow.updates.applied(user_id, update_id):
-        return Opening(stored, repeat=True)
-    if update_id:
-        await uow.updates.add(user_id, update_id)
-    live = await uow.outbox.live(chat_id, user_id)
-    known = await uow.links.exists(link) if link else False
-    return Opening(stored, live, known_link=known)
 
 
 class Delivery(Protocol):

@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 
 from advisor import DataError, Knowledge, recommend
+from advisor.loading import placeholders
 from advisor.render import render_text
 from advisor.summary import render_summary_text
 from advisor.translation import ENGLISH_MARKERS
 from bot import system_language
-from dialogs.conversation import Commanded, Conversation, Person, Tapped, Typed
+from dialogs.conversation import Begin, Commanded, Conversation, Person, Tapped, Typed
 from dialogs.engine import DialogEngine
+from dialogs.interpreter import Interpreter
 from frontends.console.chat import ConsolePresenter, run_console
 from storage.sqlite import SqliteStore
 
@@ -120,7 +122,7 @@ def test_big_numbers_are_written_the_languages_way(knowledge: Knowledge) -> None
 
 
 def _values(k: Knowledge, key: str, count: int) -> dict[str, object]:
-    names = {f for _, f, _, _ in __import__("string").Formatter().parse(k.texts[key]) if f}
+    names = placeholders(k.texts[key])
     return {name: count if name == "count" else "x" for name in names}
 
 
@@ -270,8 +272,6 @@ async def test_a_new_user_is_asked_in_their_telegrams_language_and_understood_ty
 ) -> None:
     k = knowledge.speaking(language)
     person = Person(1, 1, "Ana", "Ana", language=f"{language}-XX")
-    from dialogs.conversation import Begin
-
     shown = await chat(person, Begin())
     assert k.questions[0].prompt in shown
     shown = await chat(person, Typed(DUNNO[language]))
@@ -281,8 +281,6 @@ async def test_a_new_user_is_asked_in_their_telegrams_language_and_understood_ty
 async def test_switching_language_mid_dialog_keeps_the_answers_and_the_question(
     chat: Any, knowledge: Knowledge
 ) -> None:
-    from dialogs.conversation import Begin
-
     person = Person(2, 2, "Ann", "Ann", language="en")
     await chat(person, Begin())
     await chat(person, Typed("python"))
@@ -297,8 +295,6 @@ async def test_switching_language_mid_dialog_keeps_the_answers_and_the_question(
 
 
 async def test_a_forged_language_button_changes_nothing(chat: Any, knowledge: Knowledge) -> None:
-    from dialogs.conversation import Begin
-
     person = Person(3, 3, "Ann", "Ann", language="es")
     await chat(person, Begin())
     shown = await chat(person, Tapped(0, None, "lang_xx"))
@@ -327,16 +323,12 @@ def test_the_console_speaks_the_language_asked_for(knowledge: Knowledge, languag
 def test_russian_typos_are_forgiven_like_english_ones(
     knowledge: Knowledge, typed: str, meant: str
 ) -> None:
-    from dialogs.interpreter import Interpreter
-
     ru = knowledge.speaking("ru")
     understood = Interpreter(ru).understand(typed, ru.question("security"))
     assert understood.option is not None and understood.option.id == meant
 
 
 def test_a_russian_word_with_its_first_letter_wrong_is_not_guessed(knowledge: Knowledge) -> None:
-    from dialogs.interpreter import Interpreter
-
     ru = knowledge.speaking("ru")
     understood = Interpreter(ru).understand("жлоровье", ru.question("security"))
     assert understood.option is None

@@ -34,11 +34,7 @@ def person_of(update: Update) -> c.Person | None:
 
 def presenter_for(update: Update, context: BotContext) -> TelegramPresenter:
     """The presenter in the language of whoever sent the update."""
-    svc = context.services
-    person = person_of(update)
-    if person is None:
-        return svc.presenter
-    return svc.presenter.speaking(svc.conversation.language_of(person))
+    return context.services.for_user(update.effective_user).presenter
 
 
 async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcome | None:
@@ -56,7 +52,7 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
     if outcome.lead_stored:  # committed: its deliveries (not the person's) start now
         leads.kick(context)
     if not await svc.conversation.deliver(person.user_id, svc.transport):
-        await _apologise(context, person.chat_id, outcome.language)
+        await _apologise(context, person.chat_id, svc.presenter.speaking(outcome.language))
     if update.callback_query is not None:  # last: the spinner stops as the new screen shows
         await answer(update.callback_query, context, outcome.toast, outcome.language)
     return outcome
@@ -69,20 +65,17 @@ async def answer(
     language: str | None = None,
 ) -> None:
     """Answer a button tap; a query Telegram already considers too old is harmless."""
-    presenter = context.services.presenter
-    if language is None:
-        person = c.Person(0, query.from_user.id, language=query.from_user.language_code)
-        language = context.services.conversation.language_of(person)
-    text = presenter.speaking(language).notice(toast) if toast else None
+    svc = context.services
+    presenter = svc.for_user(query.from_user) if language is None else svc.speaking(language)
+    text = presenter.presenter.notice(toast) if toast else None
     try:
         await query.answer(text)
     except BadRequest as exc:
         logger.debug("could not answer a callback query: %s", exc)
 
 
-async def _apologise(context: BotContext, chat_id: int, language: str | None = None) -> None:
+async def _apologise(context: BotContext, chat_id: int, presenter: TelegramPresenter) -> None:
     """Some replies are still owed after retries: say the answers are safe."""
-    presenter = context.services.presenter.speaking(language)
     try:
         await context.bot.send_message(
             chat_id, presenter.t("telegram.error"), parse_mode=ParseMode.HTML
@@ -237,9 +230,7 @@ async def on_error(update: object, context: BotContext) -> None:
         await answer(update.callback_query, context)
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
-        person = person_of(update)
-        language = context.services.conversation.language_of(person) if person else None
-        await _apologise(context, chat.id, language)
+        await _apologise(context, chat.id, presenter_for(update, context))
 
 
 async def purge_idle_sessions(context: BotContext) -> None:
