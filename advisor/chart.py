@@ -1,39 +1,71 @@
-"""The six criteria at a glance: how much each mattered to this user and which side it counts for.
+"""The result as a picture: every entry of the ledger as a bar, the verdict and the points on top.
 
-:func:`render_chart_png` draws a diverging horizontal bar chart (Node.js to the left, Django to
-the right, a tie centred in grey) and returns PNG bytes. matplotlib is imported on the first
-chart only, with the Agg backend and no pyplot: every call builds its own ``Figure``, so charts
-may be drawn in worker threads (``asyncio.to_thread``) while the event loop serves other users.
-:func:`render_chart_text` shows the same as text bars, one line per criterion, for the console.
-Labels come from ``data/`` (each criterion's ``short`` name, ``chart.*`` texts).
+:func:`render_chart_png` draws one row per criterion of the article and one per own reason of
+the advisor that gave points (under the heading "Beyond the article"): its name, its points for
+a side, and a bar from the middle towards that side (Node.js to the left, Django to the right; a
+tie gives no points and has no bar). The title is the verdict and the ledger's sums, so the
+picture tells the same story as the words under it.
+
+It is made for a phone, where Telegram shows a photo about 320 pt wide: the smallest text is
+at least 11 pt there, i.e. its capital letters are at least :data:`MIN_TEXT_SHARE` of the
+image's width (``tests/test_advisor_chart.py`` measures it). It is drawn with Pillow and the
+DejaVu fonts matplotlib ships (Latin and Cyrillic), thread-safe: charts are drawn in worker
+threads (``asyncio.to_thread``) while the event loop serves other users, and the same rows are
+encoded once. :func:`render_chart_text` shows the same rows as text bars for the console.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
-from collections.abc import Callable
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .model import Knowledge
-from .scoring import Recommendation
+from .render import sums
+from .scoring import Entry, Recommendation
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from PIL.Image import Image as PILImage
+    from PIL.ImageFont import FreeTypeFont
 
-#: Colours of the sides and of a tie: far apart in hue and lightness (colour-blind safe).
+#: Bar colours of the sides, far apart in hue and lightness (colour-blind safe), and darker
+#: versions for text on white (contrast ≥ 4.5:1).
 COLOURS = {"django": "#0b6e4f", "nodejs": "#d97706", "tie": "#9e9e9e"}
-WIDTH_IN, HEIGHT_IN, DPI = 6.4, 3.0, 100
+TEXT_COLOURS = {"django": "#0b6e4f", "nodejs": "#9a4a00", "tie": "#555555"}
+INK, FAINT = "#1a1a1a", "#444444"
+WIDTH = 720
+MARGIN = 24
+#: Font sizes in pixels. At 320 pt wide, 11 pt is 3.44 % of the width; the smallest text here
+#: is larger than that even by the height of its capital letters.
+TEXT_PX, TITLE_PX = 36, 44
+#: The smallest text's capital letters, as a share of the image's width (≥ 11 pt at 320 pt).
+MIN_TEXT_SHARE = 11 / 320
+BAR_PX, ROW_GAP = 20, 14
 #: Characters on each side of the axis in the text bars.
 BAR_WIDTH = 10
+#: Colours of the encoded image: the bars', the texts' and their anti-aliased edges.
+PALETTE = 32
+#: Charts kept encoded: one per language and set of rows (a chart is about 20 KB).
+CACHED_CHARTS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One bar of the chart: a ledger entry's name, side ("django", "nodejs", "tie") and points."""
+
+    label: str
+    side: str
+    points: int
+    value: str
+    own: bool
 
 
 @functools.lru_cache(maxsize=16)
-def max_importance(knowledge: Knowledge) -> int:
-    """The largest importance any criterion can reach: the same scale for every chart."""
+def max_points(knowledge: Knowledge) -> int:
+    """The most points any one entry can reach: the same scale for every chart."""
     base = knowledge.scoring.base_importance
     best = 1
     for criterion in knowledge.criteria:
@@ -42,134 +74,177 @@ def max_importance(knowledge: Knowledge) -> int:
             for q in knowledge.questions
         )
         best = max(best, base + raised)
+    for reason in knowledge.own_reasons:
+        given = sum(
+            max((f.points for o in q.options for f in o.fits if f.rule == reason.id), default=0)
+            for q in knowledge.questions
+        )
+        best = max(best, given)
     return best
 
 
+def rows(rec: Recommendation, knowledge: Knowledge) -> tuple[Row, ...]:
+    """The chart's rows: the six criteria, then the own reasons that gave points."""
+    return tuple(_row(entry, knowledge) for entry in rec.ledger)
+
+
+def _row(entry: Entry, k: Knowledge) -> Row:
+    label = entry.title
+    if entry.side is None:
+        return Row(label, "tie", 0, k.text("chart.tie"), entry.beyond_article)
+    stack = k.text(f"stack.{entry.side}")
+    value = k.text("summary.side_points", stack=stack, points=entry.points)
+    return Row(label, entry.side, entry.points, value, entry.beyond_article)
+
+
+def _heading(rec: Recommendation, k: Knowledge) -> tuple[str, str]:
+    title = k.text("summary.verdict", stack=k.text(f"stack.{rec.choice}"))
+    return title, k.text("summary.points", **sums(rec, k))
+
+
 def render_chart_png(rec: Recommendation, knowledge: Knowledge) -> bytes:
-    """A PNG of the six criteria: bar length is how much each mattered, its side the winner's.
+    """A PNG of the ledger: the verdict and the points on top, a bar per entry below.
 
-    The same answers give the same bytes. Thread-safe: the texts, which do not depend on the
-    answers, are drawn once per knowledge by matplotlib into an image (see :func:`_background`);
-    each chart then only lays its bars over a copy of it, as rectangles in the same axes, and
-    charts whose bars are the same (many answers are) are encoded once.
-    """
-    bars = tuple((cr.criterion.verdict, cr.importance) for cr in rec.criteria)
-    return _chart(knowledge, bars)
+    The same answers give the same bytes; the same rows are drawn and encoded once."""
+    return _chart(knowledge, _heading(rec, knowledge), rows(rec, knowledge))
 
 
-#: Charts kept encoded: one per language and set of bars (a chart is about 16 KB).
-CACHED_CHARTS = 512
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text of the chart and where it goes (for drawing, and for the tests to measure)."""
+
+    xy: tuple[float, float]
+    text: str
+    px: int
+    colour: str
+    bold: bool = False
+    anchor: str = "la"
 
 
 @functools.lru_cache(maxsize=CACHED_CHARTS)
-def _chart(knowledge: Knowledge, bars: tuple[tuple[str, int], ...]) -> bytes:
-    from PIL import ImageDraw  # matplotlib's own dependency
+def _chart(knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]) -> bytes:
+    from PIL import Image, ImageDraw
 
-    chart = _background(knowledge).convert("RGB")
-    draw = ImageDraw.Draw(chart)
-    x, y = _pixels(knowledge)
-    rows = len(bars)
-    for row, (verdict, importance) in enumerate(bars):
-        centre = rows - 1 - row  # the article's first criterion at the top
-        left = -importance / 2 if verdict == "tie" else (0 if verdict == "django" else -importance)
-        box = (
-            x(left),
-            y(centre + BAR_HEIGHT / 2),
-            x(left + importance),
-            y(centre - BAR_HEIGHT / 2),
-        )
-        draw.rectangle(box, fill=COLOURS[verdict])
-    zero = x(0)
-    draw.line(((zero, y(-0.6)), (zero, y(rows - 0.4))), fill="#444444", width=1)
+    texts, boxes, height = layout(knowledge, heading, bars)
+    image = Image.new("RGB", (WIDTH, height), "white")
+    draw = ImageDraw.Draw(image)
+    for box, colour in boxes:
+        draw.rectangle(box, fill=colour)
+    for text in texts:
+        font = _font(text.px, text.bold)
+        draw.text(text.xy, text.text, fill=text.colour, font=font, anchor=text.anchor)
     buffer = io.BytesIO()
-    chart.save(buffer, format="PNG", compress_level=1)
+    # A few colours only: as a palette image the PNG is a fraction of the size, and as quick.
+    fewer = image.quantize(PALETTE, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    fewer.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
-#: The bars' area in the figure (left, bottom, width, height, as fractions of it) and the
-#: bars' thickness in rows.
-AXES = (0.24, 0.12, 0.72, 0.74)
-BAR_HEIGHT = 0.6
+Box = tuple[tuple[float, float, float, float], str]
 
 
-def _pixels(knowledge: Knowledge) -> tuple[Callable[[float], float], Callable[[float], float]]:
-    """From the axes' units to the image's pixels (y down), as matplotlib places them."""
-    width, height = WIDTH_IN * DPI, HEIGHT_IN * DPI
-    left, bottom, w, h = AXES
-    limit = max_importance(knowledge) + 0.5
-    low, high = -0.6, len(knowledge.criteria) - 0.4
-
-    def x(value: float) -> float:
-        return (left + (value + limit) / (2 * limit) * w) * width
-
-    def y(value: float) -> float:
-        return height - (bottom + (value - low) / (high - low) * h) * height
-
-    return x, y
-
-
-def _axes(figure: Figure, knowledge: Knowledge) -> Axes:
-    """The bars' area, the same in the background and in each chart; no ticks, no frame."""
-    axes = figure.add_axes(AXES)
-    axes.set_axis_off()
-    limit = max_importance(knowledge) + 0.5
-    axes.set_xlim(-limit, limit)
-    axes.set_ylim(-0.6, len(knowledge.criteria) - 0.4)
-    return axes
-
-
-@functools.lru_cache(maxsize=16)
-def _background(knowledge: Knowledge) -> PILImage:
-    """The chart's texts (title, criteria, sides) on white, as an RGBA image (never changed)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    canvas = FigureCanvasAgg(figure)
-    axes = _axes(figure, knowledge)
-    rows = len(knowledge.criteria)
-    left = axes.get_xlim()[0]
-    for row, criterion in enumerate(knowledge.criteria):
-        axes.text(left, rows - 1 - row, criterion.short, ha="right", va="center", fontsize=10)
-    django, nodejs = knowledge.text("stack.django"), knowledge.text("stack.nodejs")
-    figure.text(0.24, 0.04, f"← {nodejs}", ha="left", color=COLOURS["nodejs"], fontsize=10)
-    figure.text(0.96, 0.04, f"{django} →", ha="right", color=COLOURS["django"], fontsize=10)
-    figure.text(0.6, 0.04, knowledge.text("chart.axis"), ha="center", color="#444444", fontsize=9)
-    figure.text(0.5, 0.92, knowledge.text("chart.title"), ha="center", fontsize=11)
-    return _drawn(canvas).copy()
-
-
-def _drawn(canvas: FigureCanvasAgg) -> PILImage:
-    """Draw the figure and view its pixels as an RGBA image (no copy)."""
-    from PIL import Image
-
-    canvas.draw()  # type: ignore[no-untyped-call]  # matplotlib leaves these untyped
-    pixels = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
-    return Image.frombuffer("RGBA", canvas.get_width_height(), pixels)
+def layout(
+    knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]
+) -> tuple[list[Text], list[Box], int]:
+    """Where every text and bar goes, and the image's height."""
+    k = knowledge
+    texts: list[Text] = []
+    boxes: list[Box] = []
+    inner = WIDTH - 2 * MARGIN
+    centre = WIDTH / 2
+    scale = (inner / 2) / max_points(k)
+    line = round(TEXT_PX * 1.25)
+    y = float(MARGIN)
+    for part in _wrapped(heading[0], TITLE_PX, True, inner):
+        texts.append(Text((MARGIN, y), part, TITLE_PX, INK, bold=True))
+        y += round(TITLE_PX * 1.25)
+    for part in _wrapped(heading[1], TEXT_PX, False, inner):
+        texts.append(Text((MARGIN, y), part, TEXT_PX, FAINT))
+        y += line
+    sides = (f"← {k.text('stack.nodejs')}", f"{k.text('stack.django')} →")
+    texts.append(Text((MARGIN, y), sides[0], TEXT_PX, TEXT_COLOURS["nodejs"], bold=True))
+    texts.append(Text((WIDTH - MARGIN, y), sides[1], TEXT_PX, TEXT_COLOURS["django"], True, "ra"))
+    y += line + ROW_GAP
+    own_started = False
+    texts.append(Text((MARGIN, y), k.text("chart.criteria"), TEXT_PX, INK, bold=True))
+    y += line
+    for row in bars:
+        if row.own and not own_started:
+            own_started = True
+            y += ROW_GAP
+            for part in _wrapped(k.text("chart.own"), TEXT_PX, True, inner):
+                texts.append(Text((MARGIN, y), part, TEXT_PX, INK, bold=True))
+                y += line
+        value_width = _font(TEXT_PX, True).getlength(row.value)
+        label = _wrapped(row.label, TEXT_PX, False, inner - value_width - TEXT_PX)
+        for number, part in enumerate(label):
+            texts.append(Text((MARGIN, y), part, TEXT_PX, INK))
+            if number == len(label) - 1:
+                colour = TEXT_COLOURS[row.side]
+                texts.append(Text((WIDTH - MARGIN, y), row.value, TEXT_PX, colour, True, "ra"))
+            y += line
+        length = max(2.0, row.points * scale)
+        if row.side == "django":
+            boxes.append(((centre, y, centre + length, y + BAR_PX), COLOURS["django"]))
+        elif row.side == "nodejs":
+            boxes.append(((centre - length, y, centre, y + BAR_PX), COLOURS["nodejs"]))
+        boxes.append(((centre - 1, y - 4, centre + 1, y + BAR_PX + 4), FAINT))  # the middle
+        y += BAR_PX + ROW_GAP
+    return texts, boxes, round(y + MARGIN - ROW_GAP)
 
 
-def render_chart_text(rec: Recommendation, knowledge: Knowledge) -> str:
-    """The chart as text bars, one line per criterion: ``#`` for a side, ``=`` for a tie.
+def _wrapped(text: str, px: int, bold: bool, width: float) -> list[str]:
+    """The text in lines that fit ``width`` pixels (a word too long stays whole)."""
+    font = _font(px, bold)
+    if font.getlength(text) <= width:
+        return [text]
+    chars = max(8, int(len(text) * width / font.getlength(text)))
+    while chars > 8:
+        lines = textwrap.wrap(text, chars, break_long_words=False)
+        if all(font.getlength(part) <= width for part in lines):
+            return lines
+        chars -= 1
+    return textwrap.wrap(text, 8, break_long_words=False)
 
-    ``Safety           ..........|######....  Django, a lot``
+
+@functools.lru_cache(maxsize=8)
+def _font(px: int, bold: bool) -> FreeTypeFont:
+    from PIL import ImageFont
+
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(str(_fonts() / name), px)
+
+
+@functools.cache
+def _fonts() -> Path:
+    """matplotlib's own copy of the DejaVu fonts (found without importing matplotlib)."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the chart needs matplotlib's fonts: pip install matplotlib")
+    return Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
+
+
+def render_chart_text(rec: Recommendation, knowledge: Knowledge, *, title: bool = True) -> str:
+    """The chart as text bars, one line per entry of the ledger (the own reasons under their
+    heading), ``#`` for points; with ``title``, the verdict and the points first.
+
+    ``Security         ..........|####......  Django +4``
     """
-    scale = max_importance(knowledge)
-    name_width = max(len(cr.criterion.short) for cr in rec.criteria)
-    lines = []
-    for cr in rec.criteria:
-        size = max(1, round(cr.importance / scale * BAR_WIDTH))
-        verdict = cr.criterion.verdict
-        if verdict == "tie":
-            half = max(1, round(size / 2))
-            left, right = "=" * half, "=" * half
-            who = knowledge.text("chart.tie")
-        else:
-            bar = "#" * size
-            left, right = (bar, "") if verdict == "nodejs" else ("", bar)
-            who = knowledge.text(f"stack.{verdict}")
-        level = knowledge.text(f"summary.level.{cr.level}")
+    k = knowledge
+    scale = max_points(k)
+    bars = rows(rec, k)
+    name_width = max(len(row.label) for row in bars)
+    lines = list(_heading(rec, k)) if title else []
+    lines.append(k.text("chart.criteria") + ":")
+    own_started = False
+    for row in bars:
+        if row.own and not own_started:
+            own_started = True
+            lines.append(k.text("chart.own") + ":")
+        size = round(row.points / scale * BAR_WIDTH)
+        bar = "#" * max(1, size) if row.points else ""
+        left, right = (bar, "") if row.side == "nodejs" else ("", bar)
         lines.append(
-            f"{cr.criterion.short:<{name_width}}  "
-            f"{left:.>{BAR_WIDTH}}|{right:.<{BAR_WIDTH}}  {who}, {level}"
+            f"{row.label:<{name_width}}  {left:.>{BAR_WIDTH}}|{right:.<{BAR_WIDTH}}  {row.value}"
         )
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from .model import (
     Fit,
     Knowledge,
     Option,
+    OwnReason,
     Question,
     Reply,
     Scoring,
@@ -39,7 +40,9 @@ from .model import (
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 
 MAX_LABEL = 30
-MAX_SHORT = 20  # a criterion's short name: one line of the chart and the text bars
+MAX_SHORT = 20  # a question's short name: one button, one line of the list of answers
+MAX_NAME = 24  # an own reason's name: one line of the chart and the text bars
+MAX_GLOSS = 60  # a criterion's gloss, beside its name on the summary's line
 MAX_WEIGHT = 3
 MAX_FIT = 3
 MIN_OPTIONS, MAX_OPTIONS = 2, 5
@@ -58,50 +61,71 @@ REQUIRED_TEXTS = (
     "importance.high",
     "importance.medium",
     "importance.low",
-    "result.title",
-    "result.recommendation",
-    "result.recommendation_either",
-    "result.confidence",
-    "result.reasons_title",
-    "result.no_reasons",
-    "result.criteria_title",
-    "result.criterion_line",
-    "result.criterion_verdict",
-    "result.criterion_mattered",
-    "result.criterion_mattered_because",
-    "result.criterion_quote",
-    "result.criterion_points",
-    "result.criterion_points_tie",
-    "result.because_joiner",
-    "result.reason_criterion",
-    "result.reason_fit",
-    "result.reason_article",
-    "result.beyond_article",
-    "result.criterion_verdict_tie",
-    "result.criteria_untouched",
-    "result.change_either",
-    "summary.verdict",
-    "summary.lead.clear",
-    "summary.lead.moderate",
-    "summary.lead.close",
-    "summary.lead.either",
-    "summary.level.high",
-    "summary.level.medium",
-    "summary.level.low",
-    "summary.criterion",
-    "summary.criterion_tie",
-    "summary.criterion_even",
-    "summary.criterion_even_tie",
-    "summary.reasons_for",
-    "summary.reason_criterion",
-    "summary.change_joiner",
+    *(
+        f"result.{key}"
+        for key in (
+            "title",
+            "recommendation",
+            "recommendation_either",
+            "confidence",
+            "ledger_title",
+            "ledger_line",
+            "ledger_own",
+            "ledger_tie",
+            "ledger_base",
+            "ledger_cause",
+            "ledger_joiner",
+            "ledger_total",
+            "reason_fit",
+            "beyond_article",
+            "criteria_title",
+            "criterion_line",
+            "criterion_verdict",
+            "criterion_verdict_tie",
+            "criterion_mattered",
+            "criterion_mattered_because",
+            "criterion_points",
+            "criterion_points_tie",
+            "because_joiner",
+            "criterion_quote",
+            "own_title",
+            "own_line",
+            "change_title",
+            "change_one",
+            "change_two",
+            "change_either",
+            "change_none",
+            "answer_change",
+            "answer_new",
+            "change_joiner",
+            "disclaimer",
+        )
+    ),
+    *(
+        f"summary.{key}"
+        for key in (
+            "verdict",
+            "lead.clear",
+            "lead.moderate",
+            "lead.close",
+            "lead.either",
+            "points",
+            "criteria",
+            "criterion",
+            "own",
+            "own_line",
+            "side_points",
+            "tie_points",
+            "reasons_for",
+            "reason_criterion",
+            "change_joiner",
+        )
+    ),
     *(
         f"summary.{voice}.{key}"
         for voice in ("you", "they")
         for key in (
             "intro",
-            "criteria",
-            "criteria_even",
             "reason",
             "no_reasons",
             "change",
@@ -111,23 +135,25 @@ REQUIRED_TEXTS = (
             "invite",
         )
     ),
+    "why.title",
+    "why.title_either",
+    "why.biggest",
+    "why.entry",
+    "why.entry_own",
+    "why.joiner",
     "hire.django",
     "hire.nodejs",
-    "hire.either",
+    "hire.switch.django",
+    "hire.switch.nodejs",
+    "hire.neither.django",
+    "hire.neither.nodejs",
+    "hire.either.unknown",
     "details.title",
     "details.stack",
     "details.quote",
-    "chart.title",
-    "chart.axis",
+    "chart.criteria",
+    "chart.own",
     "chart.tie",
-    "result.change_joiner",
-    "result.change_title",
-    "result.change_one",
-    "result.change_two",
-    "result.change_none",
-    "result.answer_change",
-    "result.answer_new",
-    "result.disclaimer",
 )
 
 
@@ -292,6 +318,9 @@ def _unique(nodes: Iterable[_Node], what: str) -> list[tuple[_Node, str]]:
 
 
 def _criterion(node: _Node, ident: str) -> Criterion:
+    _no_unknown_keys(
+        node, ("id", "title", "gloss", "verdict", "summary", "stacks", "favours", "quote"), "field"
+    )
     verdict = node.text("verdict")
     if verdict not in VERDICT_SIGN:
         raise node.child("verdict").fail(
@@ -308,8 +337,20 @@ def _criterion(node: _Node, ident: str) -> Criterion:
         stacks={stack: stacks_node.text(stack) for stack in STACKS},
         favours=node.text("favours"),
         quote=node.text("quote"),
-        short=node.text("short", optional=True, max_len=MAX_SHORT) or node.text("title"),
+        gloss=node.text("gloss", max_len=MAX_GLOSS),
     )
+
+
+def _own_reasons(root: _Node) -> tuple[OwnReason, ...]:
+    """The advisor's own reasons (``own_reasons`` in criteria.yaml)."""
+    node = root.child("own_reasons")
+    if node.value is None:
+        return ()
+    reasons = []
+    for one, ident in _unique(node.items(), "own reason"):
+        _no_unknown_keys(one, ("id", "name", "summary"), "field")
+        reasons.append(OwnReason(ident, one.text("name", max_len=MAX_NAME), one.text("summary")))
+    return tuple(reasons)
 
 
 def _names(root: _Node) -> frozenset[str]:
@@ -328,7 +369,11 @@ def _no_unknown_keys(node: _Node, known: Iterable[str], what: str) -> None:
 
 
 def _option(
-    node: _Node, ident: str, criteria: Mapping[str, Criterion], fillers: Collection[str]
+    node: _Node,
+    ident: str,
+    criteria: Mapping[str, Criterion],
+    fillers: Collection[str],
+    own: Mapping[str, OwnReason],
 ) -> Option:
     weights: dict[str, int] = {}
     weights_node = node.child("weights")
@@ -343,8 +388,20 @@ def _option(
         for stack in fit_node.mapping():
             one = fit_node.child(stack)
             one.mapping()
+            _no_unknown_keys(one, ("points", "reason", "rule"), "field")
             points = int(one.number("points", low=1, high=MAX_FIT, whole=True))
-            fits.append(Fit(cast(Stack, stack), points, one.text("reason")))
+            rule = one.text("rule", optional=True)
+            if not rule:
+                raise one.child("rule").fail(
+                    "missing: points given outside the article's six criteria are one of the "
+                    "advisor's own reasons; name it (known: "
+                    f"{', '.join(own) or 'none: declare own_reasons in criteria.yaml'})"
+                )
+            if rule not in own:
+                raise one.child("rule").fail(
+                    f"unknown own reason {rule!r} (known: {', '.join(own) or 'none'})"
+                )
+            fits.append(Fit(cast(Stack, stack), points, one.text("reason"), rule))
     synonyms_node = node.child("synonyms")
     synonyms: tuple[str, ...] = ()
     if synonyms_node.value is not None:
@@ -358,6 +415,15 @@ def _option(
     beyond = node.child("beyond_article").value
     if beyond is not None and not isinstance(beyond, bool):
         raise node.child("beyond_article").fail(f"expected true or false, got {_kind(beyond)}")
+    if fits and beyond is not True:
+        raise node.child("beyond_article").fail(
+            "missing the mark: this answer gives points by one of the advisor's own reasons "
+            "(fit), so it must say beyond_article: true"
+        )
+    if beyond and not fits:
+        raise node.child("beyond_article").fail(
+            "this answer gives no points beyond the article (no fit), so it is not beyond it"
+        )
     reply = node.text("reply", optional=True)
     if reply and reply not in REPLIES:
         raise node.child("reply").fail(f"unknown reply {reply!r} (known: {', '.join(REPLIES)})")
@@ -387,7 +453,11 @@ def _option(
 
 
 def _question(
-    node: _Node, ident: str, criteria: Mapping[str, Criterion], fillers: Collection[str]
+    node: _Node,
+    ident: str,
+    criteria: Mapping[str, Criterion],
+    fillers: Collection[str],
+    own: Mapping[str, OwnReason],
 ) -> Question:
     options_node = node.child("options")
     nodes = options_node.items()
@@ -395,7 +465,7 @@ def _question(
         raise options_node.fail(
             f"{len(nodes)} options, a question needs {MIN_OPTIONS} to {MAX_OPTIONS}"
         )
-    options = tuple(_option(n, oid, criteria, fillers) for n, oid in _unique(nodes, "option"))
+    options = tuple(_option(n, oid, criteria, fillers, own) for n, oid in _unique(nodes, "option"))
     labels = [o.label.casefold() for o in options]
     for index, label in enumerate(labels):
         if labels.index(label) != index:
@@ -499,6 +569,7 @@ PLACEHOLDERS = frozenset(
         "favours",
         "finished",
         "first",
+        "gloss",
         "hint",
         "label",
         "leads",
@@ -520,6 +591,7 @@ PLACEHOLDERS = frozenset(
         "second",
         "reason",
         "recommendation",
+        "rules",
         "shared",
         "source",
         "split",
@@ -743,6 +815,13 @@ def load_knowledge(
         raise crit_root.child("criteria").fail("no criteria")
     criteria = tuple(_criterion(n, cid) for n, cid in _unique(crit_nodes, "criterion"))
     by_id = {c.id: c for c in criteria}
+    own_reasons = _own_reasons(crit_root)
+    own = {r.id: r for r in own_reasons}
+    clash = sorted(own.keys() & by_id.keys())
+    if clash:
+        raise crit_root.child("own_reasons").fail(
+            f"{clash[0]!r} is already a criterion's id; an own reason needs an id of its own"
+        )
     scoring = _scoring(crit_root.child("scoring"))
 
     vocabulary = load_vocabulary(data_dir)
@@ -753,17 +832,14 @@ def load_knowledge(
         raise q_root.child("questions").fail("no questions")
     questions: dict[str, Question] = {}
     for node, qid in _unique(q_nodes, "question"):
-        questions[qid] = _conditions(node, _question(node, qid, by_id, fillers), questions)
-    moved = {
-        cid for q in questions.values() for o in q.options for cid, w in o.weights.items() if w
-    }
-    for criterion in criteria:
-        if criterion.id not in moved:
+        questions[qid] = _conditions(node, _question(node, qid, by_id, fillers, own), questions)
+    used = {f.rule for q in questions.values() for o in q.options for f in o.fits}
+    for reason in own_reasons:
+        if reason.id not in used:
             raise DataError(
-                q_root.file,
-                "questions",
-                f"no answer raises the weight of criterion {criterion.id!r}; "
-                "every criterion needs at least one question that moves it",
+                crit_root.file,
+                f"own_reasons.{reason.id}",
+                "no answer gives points by this reason; remove it or name it in a fit's rule",
             )
     dependents: dict[str, tuple[str, ...]] = {}
     for qid in reversed(questions):  # later questions first, so their closure is known
@@ -780,6 +856,7 @@ def load_knowledge(
         vocabulary=vocabulary,
         dependents={qid: deps for qid, deps in dependents.items() if deps},
         plurals=plurals,
+        own_reasons=own_reasons,
     )
     if not translations:
         return english

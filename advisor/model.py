@@ -44,8 +44,9 @@ class Criterion:
     stacks: Mapping[Stack, str]
     favours: str
     quote: str
-    #: A plain name for the one-screen summary and the chart ("Safety" for Security).
-    short: str = ""
+    #: A few plain words shown beside the article's name where a person first meets it
+    #: ("in the article: freedom to build it your way" for Usability).
+    gloss: str = ""
     #: In a translation: what the (English) quote says, in the reader's language.
     quote_translation: str = ""
 
@@ -60,13 +61,30 @@ class Criterion:
         return "django" if self.sign > 0 else "nodejs"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class OwnReason:
+    """One of the advisor's own rules of thumb: a reason the article does not give.
+
+    Every point it gives is shown with the mark "Beyond the article" (``result.beyond_article``).
+    """
+
+    id: str
+    #: A plain name of a few words, for the summary, the chart and the report ("Deadline").
+    name: str
+    #: What the rule is and how far the article goes, in plain words (for the report, /about).
+    summary: str
+
+
 @dataclass(frozen=True, slots=True)
 class Fit:
-    """A direct nudge of an answer towards one stack, with the reason shown to the user."""
+    """Points an answer gives one stack by one of the advisor's own reasons (``rule``), with
+    the words that complete "<because>, and …" ("Django is built on Python")."""
 
     stack: Stack
     points: int
     reason: str
+    #: The id of the :class:`OwnReason` this nudge belongs to.
+    rule: str = ""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -90,7 +108,8 @@ class Option:
     combines: tuple[str, ...] = ()
     #: ``because`` about someone else, for shared results ("their team knows Python").
     because_they: str = ""
-    #: True when the reasons this answer gives are the advisor's own, not the article's.
+    #: True when this answer gives points by one of the advisor's own reasons (a fit): the mark
+    #: "Beyond the article" the data must carry wherever it does.
     beyond_article: bool = False
 
     @property
@@ -207,7 +226,10 @@ class Knowledge:
     #: Texts with plural forms: dotted key → CLDR category ("one", "few", …) → text. The
     #: ``other`` form is in ``texts`` too.
     plurals: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: The advisor's own reasons (criteria.yaml, ``own_reasons``), in the order they are shown.
+    own_reasons: tuple[OwnReason, ...] = ()
     _criteria: Mapping[str, Criterion] = field(init=False, repr=False)
+    _own: Mapping[str, OwnReason] = field(init=False, repr=False)
     _questions: Mapping[str, Question] = field(init=False, repr=False)
     #: Every language loaded, English first: the same knowledge in each (see :meth:`speaking`).
     _languages: Mapping[str, Knowledge] = field(init=False, repr=False)
@@ -215,6 +237,7 @@ class Knowledge:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_criteria", {c.id: c for c in self.criteria})
         object.__setattr__(self, "_questions", {q.id: q for q in self.questions})
+        object.__setattr__(self, "_own", {r.id: r for r in self.own_reasons})
         object.__setattr__(self, "_languages", {self.language: self})
 
     def with_languages(self, translations: Mapping[str, Knowledge]) -> Knowledge:
@@ -244,6 +267,10 @@ class Knowledge:
     def criterion(self, criterion_id: str) -> Criterion:
         """The criterion with this id."""
         return self._criteria[criterion_id]
+
+    def own_reason(self, reason_id: str) -> OwnReason:
+        """The advisor's own reason with this id."""
+        return self._own[reason_id]
 
     def question(self, question_id: str) -> Question | None:
         """The question with this id, or None."""

@@ -13,8 +13,8 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .model import STACKS, Knowledge, Stack
-from .scoring import AnswerChange, CriterionResult, Reason, Recommendation
+from .model import STACKS, Knowledge, Option, Stack
+from .scoring import AnswerChange, Entry, Recommendation
 
 TELEGRAM_LIMIT = 4096
 CACHE_SIZE = 20_000
@@ -66,13 +66,10 @@ class Renderer:
         self._cache: dict[Hashable, str] = {}
         s = style
         self.title = s.bold(self.t("result.title"))
-        self.reasons_title = s.bold(self.t("result.reasons_title"))
+        self.ledger_title = s.bold(self.t("result.ledger_title"))
         self.criteria_title = s.bold(self.t("result.criteria_title"))
-        self.criteria_untouched = (
-            f"{self.criteria_title}\n{self.line(self.t('result.criteria_untouched'))}"
-        )
+        self.own_title = s.bold(self.t("result.own_title"))
         self.change_title = s.bold(self.t("result.change_title"))
-        self.no_reasons = self.line(self.t("result.no_reasons"))
         self.change_none = self.line(self.t("result.change_none"))
         self.disclaimer = self.line(
             s.italic(
@@ -90,12 +87,9 @@ class Renderer:
                 verdict = self.t("result.criterion_verdict_tie")
             else:
                 verdict = self.t("result.criterion_verdict", winner=self.stack(c.verdict))
+            head = self.t("result.criterion_line", number=number, title=c.title, gloss=c.gloss)
             self.criterion_head[c.id] = "\n".join(
-                (
-                    s.bold(self.t("result.criterion_line", number=number, title=c.title)),
-                    self.line(s.escape(c.summary)),
-                    self.line(verdict),
-                )
+                (s.bold(head), self.line(s.escape(c.summary)), self.line(verdict))
             )
             stacks: tuple[Stack, ...] = STACKS if c.verdict == "tie" else (c.winner,)
             tail = [self.line(s.bullet + s.escape(c.stacks[st])) for st in stacks]
@@ -104,10 +98,6 @@ class Renderer:
                 translation = self.t("details.quote_translation", translation=c.quote_translation)
                 tail.append(self.line(s.escape(translation)))
             self.criterion_tail[c.id] = "\n".join(tail)
-        self.criterion_bare = {
-            c.id: f"{self.criterion_head[c.id]}\n{self.criterion_tail[c.id]}"
-            for c in knowledge.criteria
-        }
 
     def t(self, key: str, **values: object) -> str:
         """The escaped text at ``key`` with values filled in."""
@@ -119,27 +109,30 @@ class Renderer:
     def stack(self, name: str) -> str:
         return self.k.text(f"stack.{name}")
 
+    def points(self, rec: Recommendation) -> str:
+        """The ledger's sums: "Points: Django 9, Node.js 5." (escaped)."""
+        return self.t("summary.points", **sums(rec, self.k))
+
     def sections(self, rec: Recommendation) -> Iterator[str]:
         """The result as blocks; a block is never split across messages.
 
         Blocks depend on a few values each, and many users share them, so each is built once
         and then looked up (the caches are bounded).
         """
-        django, nodejs = _points(rec)
+        django, nodejs = rec.points("django"), rec.points("nodejs")
         yield self._memo(("head", rec.choice, rec.confidence, django, nodejs), self._head, rec)
-        yield self._memo(("reasons", rec.reasons), self._reasons, rec)
-        untouched = not any(cr.drivers for cr in rec.criteria)
-        yield self.criteria_untouched if untouched else self.criteria_title
-        for cr in rec.criteria:
-            if untouched:
-                yield self.criterion_bare[cr.criterion.id]
-                continue
-            drivers = tuple(d.option for d in cr.drivers)
-            key = ("criterion", cr.criterion.id, cr.level, cr.contribution, drivers)
-            yield self._memo(key, self._criterion, cr)
+        ledger = _ledger_key(rec)
+        yield self._memo(("ledger", ledger), self._ledger, rec)
+        yield self.criteria_title
+        for entry in rec.criteria:
+            key = ("criterion", entry.source.id, entry.level, entry.points, _causes(entry))
+            yield self._memo(key, self._criterion, entry)
+        if rec.own:
+            yield self._memo(("own", ledger), self._own, rec)
         what_if = rec.what_if
         changes = None if what_if is None else (what_if.choice, what_if.changes)
-        yield self._memo(("change", changes), self._change, rec)
+        team = rec.answers.get(TEAM)
+        yield self._memo(("change", changes, rec.choice, team), self._change, rec)
         yield self.disclaimer
 
     def _memo(self, key: Hashable, build: Callable[[Any], str], value: Any) -> str:
@@ -156,31 +149,67 @@ class Renderer:
             verdict = s.bold(self.t("result.recommendation_either"))
         else:
             verdict = s.bold(self.t("result.recommendation", stack=self.stack(rec.choice)))
-        django, nodejs = _points(rec)
         confidence = self.t(
             "result.confidence",
             confidence=self.k.text(f"confidence.{rec.confidence}"),
-            django=self.stack("django"),
-            nodejs=self.stack("nodejs"),
-            django_points=django,
-            nodejs_points=nodejs,
+            **sums(rec, self.k),
         )
         return f"{self.title}\n{verdict}\n{self.line(confidence)}"
 
-    def _reasons(self, rec: Recommendation) -> str:
-        lines = [self.reasons_title]
-        lines.extend(self.line(self.s.bullet + self.reason(r)) for r in rec.reasons)
-        if not rec.reasons:
-            lines.append(self.no_reasons)
+    def _ledger(self, rec: Recommendation) -> str:
+        """Every entry of the ledger with the points of each of its parts, and the sums."""
+        lines = [self.ledger_title]
+        lines += [self.line(self.s.bullet + self.ledger_line(e)) for e in rec.ledger]
+        total = self.t("result.ledger_total", **sums(rec, self.k))
+        lines.append(self.line(self.s.bold(total)))
         return "\n".join(lines)
 
-    def _criterion(self, cr: CriterionResult) -> str:
-        cid = cr.criterion.id
-        return f"{self.criterion_head[cid]}\n{self.mattered(cr)}\n{self.criterion_tail[cid]}"
+    def ledger_line(self, entry: Entry) -> str:
+        """One entry: "Security: +4 for Django (1 from the article's rating, 3 because …)"."""
+        k = self.k
+        if entry.side is None:
+            return self.t("result.ledger_tie", title=entry.criterion.title)
+        parts = [k.text("result.ledger_base", points=entry.base)] if entry.base else []
+        for cause in entry.causes:
+            because = cause.option.because
+            if entry.beyond_article:
+                fit = next(f for f in cause.option.fits if f.rule == entry.source.id)
+                because = k.text("result.reason_fit", because=because, reason=fit.reason)
+            parts.append(k.text("result.ledger_cause", points=cause.points, because=because))
+        text = k.text(
+            "result.ledger_own" if entry.beyond_article else "result.ledger_line",
+            title=entry.title,
+            points=entry.points,
+            stack=self.stack(entry.side),
+            because=k.text("result.ledger_joiner").join(parts),
+        )
+        return self.s.escape(text)
+
+    def _criterion(self, entry: Entry) -> str:
+        cid = entry.source.id
+        return f"{self.criterion_head[cid]}\n{self.mattered(entry)}\n{self.criterion_tail[cid]}"
+
+    def _own(self, rec: Recommendation) -> str:
+        """The advisor's own reasons that gave points: each with its points and its rule."""
+        lines = [self.own_title]
+        for entry in rec.own:
+            assert entry.side is not None, "an own reason gives its points to a side"
+            head = self.t(
+                "result.own_line",
+                title=entry.title,
+                points=entry.points,
+                stack=self.stack(entry.side),
+            )
+            lines.append(self.line(self.s.bullet + head))
+            lines.append(self.line(self.s.escape(entry.source.summary)))
+        return "\n".join(lines)
 
     def _change(self, rec: Recommendation) -> str:
+        from .summary import hire_line  # here: summary builds on this module
+
+        hire = self.line(self.s.escape(hire_line(rec, self.k)))
         if rec.what_if is None:
-            return f"{self.change_title}\n{self.change_none}"
+            return f"{self.change_title}\n{self.change_none}\n{hire}"
         joined = self.k.text("result.change_joiner").join(
             self.answer_change(c) for c in rec.what_if.changes
         )
@@ -191,43 +220,23 @@ class Renderer:
         else:
             key = "result.change_two"
         text = self.t(key, change=joined, stack=self.stack(rec.what_if.choice))
-        return f"{self.change_title}\n{self.line(text)}"
+        return f"{self.change_title}\n{self.line(text)}\n{hire}"
 
-    def mattered(self, cr: CriterionResult) -> str:
-        level = self.k.text(f"importance.{cr.level}")
-        if cr.contribution:
-            stack = "django" if cr.contribution > 0 else "nodejs"
+    def mattered(self, entry: Entry) -> str:
+        """How much a criterion mattered to this user, its points, and the answers why."""
+        level = self.k.text(f"importance.{entry.level}")
+        if entry.side is not None:
             points = self.k.text(
-                "result.criterion_points", points=abs(cr.contribution), stack=self.stack(stack)
+                "result.criterion_points", points=entry.points, stack=self.stack(entry.side)
             )
         else:
             points = self.k.text("result.criterion_points_tie")
-        if not cr.drivers:
+        if not entry.causes:
             return self.line(self.t("result.criterion_mattered", level=level, points=points))
-        because = self.k.text("result.because_joiner").join(d.option.because for d in cr.drivers)
+        because = self.k.text("result.because_joiner").join(c.option.because for c in entry.causes)
         return self.line(
             self.t("result.criterion_mattered_because", level=level, points=points, because=because)
         )
-
-    def reason(self, reason: Reason) -> str:
-        if reason.fit is not None:
-            assert reason.option is not None
-            text = self.k.text(
-                "result.reason_fit", because=reason.option.because, reason=reason.fit.reason
-            )
-        elif reason.option is None:
-            assert reason.criterion is not None
-            text = self.k.text("result.reason_article", favours=reason.criterion.favours)
-        else:
-            assert reason.criterion is not None
-            text = self.k.text(
-                "result.reason_criterion",
-                because=reason.option.because,
-                favours=reason.criterion.favours,
-            )
-        if reason.beyond_article:
-            text = self.k.text("result.beyond_article", reason=text)
-        return self.s.escape(text[:1].upper() + text[1:])
 
     def answer_change(self, change: AnswerChange) -> str:
         if change.old is None:
@@ -242,14 +251,29 @@ class Renderer:
         )
 
 
-def _points(rec: Recommendation) -> tuple[int, int]:
-    """Points for Django and for Node.js: the total split by the lead.
+#: The question about the team's language (who to hire depends on it).
+TEAM = "team"
 
-    A tied criterion's importance counts in the total but goes to neither stack.
-    """
-    shared = rec.total - sum(cr.importance for cr in rec.criteria if not cr.criterion.sign)
-    django = (shared + rec.lead) // 2
-    return django, shared - django
+
+def sums(rec: Recommendation, knowledge: Knowledge) -> dict[str, object]:
+    """The ledger's sums as text values: each stack's name and its points (``{django}
+    {django_points}, {nodejs} {nodejs_points}``), for every text that states them."""
+    return {
+        "django": knowledge.text("stack.django"),
+        "nodejs": knowledge.text("stack.nodejs"),
+        "django_points": rec.points("django"),
+        "nodejs_points": rec.points("nodejs"),
+    }
+
+
+def _causes(entry: Entry) -> tuple[Option, ...]:
+    return tuple(c.option for c in entry.causes)
+
+
+def _ledger_key(rec: Recommendation) -> tuple[Hashable, ...]:
+    """What the ledger's text depends on: each entry's source, points and the answers behind
+    them."""
+    return tuple((e.source.id, e.side, e.points, _causes(e)) for e in rec.ledger)
 
 
 @functools.lru_cache(maxsize=16)

@@ -1,11 +1,13 @@
 """Turn a user's answers into a recommendation with its explanation. Pure and deterministic.
 
-The model is deliberately simple so that every number can be explained:
+The model is deliberately simple so that every number can be explained, and every number is
+one entry of the result's ledger (:class:`Entry`), which every view reads:
 
-* each criterion has an *importance*: ``base_importance`` plus the weights of the answers
-  that raised it;
-* it adds ``importance`` points to the stack the article names its winner (none for a tie);
-* some answers also give a stack a direct *fit* (e.g. "your team knows Python");
+* each of the article's criteria has an *importance*: ``base_importance`` plus the weights of
+  the answers the article links to it; it gives that many points to the stack the article
+  names the winner (none for a tie, though they count in the total);
+* some answers also give a stack points by one of the advisor's own reasons (a *fit*, e.g.
+  "your team knows Python"): an entry of its own, always shown as "Beyond the article";
 * Django's *lead* is the sum of points for Django minus the points for Node.js, and the
   *margin* is the lead divided by all points given out, so it lies between -1 and 1.
 """
@@ -17,52 +19,103 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from .model import STACKS, Chosen, Criterion, Fit, Knowledge, Option, Question, Stack
+from .model import (
+    STACKS,
+    Chosen,
+    Criterion,
+    Fit,
+    Knowledge,
+    Option,
+    OwnReason,
+    Question,
+    Stack,
+)
 
 Choice = Literal["django", "nodejs", "either"]
 Confidence = Literal["clear", "moderate", "close"]
-MAX_REASONS = 3
+#: How sure, from least to most: what-if tells "surer" from "less sure" by it.
+CONFIDENCES: tuple[Confidence, ...] = ("close", "moderate", "clear")
+STACK_SIGN: dict[str, int] = {"django": 1, "nodejs": -1}
 
 
 @dataclass(frozen=True, slots=True)
-class Driver:
-    """An answer that made a criterion matter more to this user."""
+class Cause:
+    """An answer that gave points to a ledger entry: its question, its option and how many."""
 
     question: Question
     option: Option
-    weight: int
+    points: int
 
 
 @dataclass(frozen=True, slots=True)
-class CriterionResult:
-    """How one criterion counted for this user."""
+class Entry:
+    """One line of the ledger: the points one source gives one side, and what caused them.
 
-    criterion: Criterion
-    importance: int
-    level: str
-    drivers: tuple[Driver, ...]
-    #: Points this criterion added to Django's lead (negative: towards Node.js).
-    contribution: int
+    The source is one of the article's six criteria (its points go to the stack the article
+    names the winner; for a tie, ``side`` is None and they go to neither), or one of the
+    advisor's own reasons (always shown as "Beyond the article"). A criterion's points are
+    ``base`` (the article alone counts every criterion a little) plus its causes' points.
+    """
+
+    source: Criterion | OwnReason
+    side: Stack | None
+    points: int
+    causes: tuple[Cause, ...]
+    base: int = 0
+    #: How much the criterion mattered to this user ("high", "medium", "low"); "" for an own
+    #: reason.
+    level: str = ""
+
+    @property
+    def beyond_article(self) -> bool:
+        """Whether these points come from the advisor's own reason, not from the article."""
+        return isinstance(self.source, OwnReason)
+
+    @property
+    def criterion(self) -> Criterion:
+        """The criterion of an article entry (see :attr:`beyond_article`)."""
+        assert isinstance(self.source, Criterion)
+        return self.source
+
+    @property
+    def title(self) -> str:
+        """The name shown for this entry: the article's name of the criterion, or the plain name
+        of the advisor's own reason."""
+        return self.source.name if isinstance(self.source, OwnReason) else self.source.title
+
+    @property
+    def signed(self) -> int:
+        """The points towards Django (negative: towards Node.js; 0 for a tie)."""
+        return 0 if self.side is None else self.points * STACK_SIGN[self.side]
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """One reason for the recommendation, in the user's own terms.
+    """One answer's part of one ledger entry, told in the user's own terms."""
 
-    ``option`` is None for a reason that comes from the article alone (no answer raised it).
-    Either ``criterion`` (the answer made an article verdict matter) or ``fit`` is set.
-    """
-
-    stack: Stack
+    entry: Entry
     points: int
-    option: Option | None
-    criterion: Criterion | None = None
-    fit: Fit | None = None
+    option: Option
+
+    @property
+    def stack(self) -> Stack:
+        assert self.entry.side is not None, "a tie gives no reasons to either side"
+        return self.entry.side
 
     @property
     def beyond_article(self) -> bool:
-        """Whether this reason is the advisor's own rather than the article's."""
-        return self.option is not None and self.option.beyond_article
+        return self.entry.beyond_article
+
+    @property
+    def criterion(self) -> Criterion | None:
+        return None if self.entry.beyond_article else self.entry.criterion
+
+    @property
+    def fit(self) -> Fit | None:
+        """The advisor's own nudge this reason is, if it is one."""
+        if not self.entry.beyond_article:
+            return None
+        return next(f for f in self.option.fits if f.rule == self.entry.source.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +137,41 @@ class WhatIf:
 
 @dataclass(frozen=True, slots=True)
 class Recommendation:
-    """The full result: the choice, how sure we are, and why."""
+    """The full result: the choice, how sure we are, and the ledger of every point behind it.
+
+    Every view (summary, chart, details, report, what-if, share card, lead) reads the ledger;
+    ``lead`` and ``total`` are its sums (a property test holds them to that).
+    """
 
     choice: Choice
     lead: int
     total: int
     margin: float
     confidence: Confidence
-    criteria: tuple[CriterionResult, ...]
-    reasons: tuple[Reason, ...]
+    #: Every point given: the six criteria in the article's order, then each of the advisor's
+    #: own reasons that gave points, in the order of ``own_reasons``.
+    ledger: tuple[Entry, ...]
     #: None when no change of one or two answers would change the recommendation.
     what_if: WhatIf | None
     answers: Mapping[str, str]
+
+    @property
+    def criteria(self) -> tuple[Entry, ...]:
+        """The entries of the article's six criteria, in its order."""
+        return tuple(e for e in self.ledger if not e.beyond_article)
+
+    @property
+    def own(self) -> tuple[Entry, ...]:
+        """The entries of the advisor's own reasons that gave points."""
+        return tuple(e for e in self.ledger if e.beyond_article)
+
+    def points(self, stack: Stack) -> int:
+        """All the points the ledger gives one stack."""
+        return sum(e.points for e in self.ledger if e.side == stack)
+
+    def entry(self, source_id: str) -> Entry | None:
+        """The ledger's entry for a criterion or an own reason, by id (None: no points)."""
+        return next((e for e in self.ledger if e.source.id == source_id), None)
 
 
 def choose(lead: int, total: int, knowledge: Knowledge) -> tuple[Choice, float]:
@@ -134,7 +210,9 @@ def _totals(knowledge: Knowledge, chosen: list[Chosen]) -> tuple[int, int]:
 def recommend(knowledge: Knowledge, answers: Mapping[str, str]) -> Recommendation:
     """Score the answers (unknown or inapplicable ones are ignored) and explain the result."""
     answers, chosen = knowledge.select(answers)
-    lead, total = _totals(knowledge, chosen)
+    ledger = ledger_of(knowledge, chosen)
+    lead = sum(e.signed for e in ledger)
+    total = sum(e.points for e in ledger)
     choice, margin = choose(lead, total, knowledge)
     return Recommendation(
         choice=choice,
@@ -142,91 +220,70 @@ def recommend(knowledge: Knowledge, answers: Mapping[str, str]) -> Recommendatio
         total=total,
         margin=margin,
         confidence=confidence_of(margin, knowledge),
-        criteria=_criteria_results(knowledge, chosen),
-        reasons=_reasons(knowledge, choice, chosen),
+        ledger=ledger,
         what_if=_what_would_change(knowledge, answers, chosen, choice, lead, total),
         answers=answers,
     )
 
 
-def _criteria_results(knowledge: Knowledge, chosen: list[Chosen]) -> tuple[CriterionResult, ...]:
-    drivers: dict[str, list[Driver]] = {c.id: [] for c in knowledge.criteria}
+def ledger_of(knowledge: Knowledge, chosen: list[Chosen]) -> tuple[Entry, ...]:
+    """Every point the chosen answers and the article give: one entry per criterion, then one
+    per own reason and side that got points."""
+    raised: dict[str, list[Cause]] = {c.id: [] for c in knowledge.criteria}
+    nudged: dict[tuple[str, Stack], list[Cause]] = {}
     for question, option in chosen:
         for cid, weight in option.weights.items():
             if weight:
-                drivers[cid].append(Driver(question, option, weight))
+                raised[cid].append(Cause(question, option, weight))
+        for fit in option.fits:
+            nudged.setdefault((fit.rule, fit.stack), []).append(Cause(question, option, fit.points))
     base = knowledge.scoring.base_importance
     levels = knowledge.scoring.importance_levels
-    results = []
+    entries: list[Entry] = []
     for criterion in knowledge.criteria:
-        mine = drivers[criterion.id]
-        importance = base + sum(d.weight for d in mine)
-        level = next((name for name, least in levels if importance >= least), "low")
-        results.append(
-            CriterionResult(criterion, importance, level, tuple(mine), importance * criterion.sign)
-        )
-    return tuple(results)
+        causes = tuple(raised[criterion.id])
+        points = base + sum(c.points for c in causes)
+        level = next((name for name, least in levels if points >= least), "low")
+        side = None if criterion.verdict == "tie" else criterion.winner
+        entries.append(Entry(criterion, side, points, causes, base, level))
+    for reason in knowledge.own_reasons:
+        for stack in STACKS:
+            causes = tuple(nudged.get((reason.id, stack), ()))
+            if causes:
+                entries.append(Entry(reason, stack, sum(c.points for c in causes), causes))
+    return tuple(entries)
 
 
-@functools.lru_cache(maxsize=1024)
-def _best_reason(knowledge: Knowledge, option: Option) -> Reason | None:
-    """The strongest reason an answer gives, whichever stack it favours."""
-    best: Reason | None = None
-    for fit in option.fits:
-        if best is None or fit.points > best.points:
-            best = Reason(fit.stack, fit.points, option, fit=fit)
-    for cid, weight in option.weights.items():
-        criterion = knowledge.criterion(cid)
-        if weight and criterion.verdict != "tie" and (best is None or weight > best.points):
-            best = Reason(criterion.winner, weight, option, criterion=criterion)
-    return best
+def reasons_of(rec: Recommendation, stack: Stack) -> tuple[Reason, ...]:
+    """Every answer's part of the entries for one stack, strongest first (among equals, the
+    earlier entry): the answers behind that side's points."""
+    found = [
+        Reason(entry, cause.points, cause.option)
+        for entry in rec.ledger
+        if entry.side == stack
+        for cause in entry.causes
+    ]
+    return tuple(sorted(found, key=lambda r: -r.points))
 
 
-@functools.lru_cache(maxsize=16)
-def _article_reasons(knowledge: Knowledge) -> tuple[Reason, ...]:
-    """Reasons from the article alone: one per criterion it gives to a stack."""
-    base = knowledge.scoring.base_importance
-    return tuple(
-        Reason(c.winner, base, None, criterion=c) for c in knowledge.criteria if c.verdict != "tie"
-    )
-
-
-def _reasons(knowledge: Knowledge, choice: Choice, chosen: list[Chosen]) -> tuple[Reason, ...]:
-    """The strongest reasons, at most one per answer, answers before the article alone."""
-    candidates = [r for _q, o in chosen if (r := _best_reason(knowledge, o)) is not None]
-    article = _article_reasons(knowledge)
-    if choice == "either":
+def reasons_by_side(rec: Recommendation, per_side: int = 2) -> dict[Stack, tuple[Reason, ...]]:
+    """The strongest reasons the answers give each stack, at most ``per_side`` each and at most
+    one per answer. A side no answer speaks for gets no entry."""
+    sides: dict[Stack, tuple[Reason, ...]] = {}
+    for stack in STACKS:
         picked: list[Reason] = []
-        for stack in ("django", "nodejs"):
-            side = [r for r in candidates if r.stack == stack] or [
-                r for r in article if r.stack == stack
-            ]
-            picked.extend(sorted(side, key=lambda r: -r.points)[:1])
-        return tuple(picked)
-    mine = sorted((r for r in candidates if r.stack == choice), key=lambda r: -r.points)
-    if len(mine) < MAX_REASONS:
-        mine.extend(r for r in article if r.stack == choice)
-    return tuple(mine[:MAX_REASONS])
+        for reason in reasons_of(rec, stack):
+            if all(p.option is not reason.option for p in picked):
+                picked.append(reason)
+        if picked:
+            sides[stack] = tuple(picked[:per_side])
+    return sides
 
 
-def reasons_by_side(
-    knowledge: Knowledge, rec: Recommendation, per_side: int = 2
-) -> dict[Stack, tuple[Reason, ...]]:
-    """The strongest reasons the answers give each stack, at most ``per_side`` each.
-
-    Unlike ``rec.reasons`` (the winner's case), both sides are heard: a side no answer speaks
-    for gets no entry. Stronger reasons first; among equals, the earlier question.
-    """
-    found: dict[Stack, list[Reason]] = {}
-    for _question, option in knowledge.select(rec.answers)[1]:
-        reason = _best_reason(knowledge, option)
-        if reason is not None:
-            found.setdefault(reason.stack, []).append(reason)
-    return {
-        stack: tuple(sorted(found[stack], key=lambda r: -r.points)[:per_side])
-        for stack in STACKS
-        if stack in found
-    }
+def strongest(rec: Recommendation, stack: Stack, count: int = 3) -> tuple[Entry, ...]:
+    """The ledger's biggest entries for one stack, biggest first (among equals, in order)."""
+    mine = [e for e in rec.ledger if e.side == stack]
+    return tuple(sorted(mine, key=lambda e: -e.points)[:count])
 
 
 def settled_choice(

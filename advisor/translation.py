@@ -19,7 +19,9 @@ from typing import Any
 
 from .errors import DataError, DataErrors
 from .loading import (
+    MAX_GLOSS,
     MAX_LABEL,
+    MAX_NAME,
     MAX_SHORT,
     _flatten,
     _Node,
@@ -30,7 +32,7 @@ from .loading import (
     load_vocabulary,
     placeholders,
 )
-from .model import STACKS, Criterion, Knowledge, Option, Question, Source, Stack
+from .model import STACKS, Criterion, Knowledge, Option, OwnReason, Question, Source, Stack
 
 #: Where the translations live, under the data folder: one folder per language code.
 I18N_DIR = "i18n"
@@ -137,11 +139,12 @@ class _Translation:
         criteria = self._guard(self._criteria)
         if texts is None or questions is None or criteria is None:
             return None
-        source, translated_criteria = criteria
+        source, translated_criteria, own_reasons = criteria
         return dataclasses.replace(
             self.english,
             source=source,
             criteria=translated_criteria,
+            own_reasons=own_reasons,
             questions=questions,
             texts=texts[0],
             plurals=texts[1],
@@ -333,10 +336,13 @@ class _Translation:
 
     # -- criteria.yaml ---------------------------------------------------------------------
 
-    def _criteria(self) -> tuple[Source, tuple[Criterion, ...]] | None:
-        """The source and every criterion translated, or None (each problem is recorded)."""
+    def _criteria(
+        self,
+    ) -> tuple[Source, tuple[Criterion, ...], tuple[OwnReason, ...]] | None:
+        """The source, every criterion and every own reason translated, or None (each problem
+        is recorded)."""
         root = _read_yaml(self.folder, "criteria.yaml")
-        self._only_keys(root, ("source", "criteria"))
+        self._only_keys(root, ("source", "criteria", "own_reasons"))
         source_node = root.child("source")
         source = self.english.source
         self._only_keys(source_node, ("conclusion",))
@@ -350,7 +356,7 @@ class _Translation:
                 continue
             fields = {
                 "title": (criterion.title, None),
-                "short": (criterion.short, MAX_SHORT),
+                "gloss": (criterion.gloss, MAX_GLOSS),
                 "summary": (criterion.summary, None),
                 "favours": (criterion.favours, None),
             }
@@ -370,9 +376,28 @@ class _Translation:
             criteria.append(
                 dataclasses.replace(criterion, stacks=stacks, quote_translation=quote, **texts)
             )
-        if conclusion is None or len(criteria) != len(self.english.criteria):
+        own = self._own_reasons(root.child("own_reasons"))
+        if conclusion is None or len(criteria) != len(self.english.criteria) or own is None:
             return None
-        return dataclasses.replace(source, conclusion=conclusion), tuple(criteria)
+        return dataclasses.replace(source, conclusion=conclusion), tuple(criteria), own
+
+    def _own_reasons(self, node: _Node) -> tuple[OwnReason, ...] | None:
+        """Every own reason's name and summary translated, or None."""
+        english = self.english.own_reasons
+        if not english:
+            return ()
+        by_id = self._same_ids(node, [r.id for r in english], "own reason")
+        reasons = []
+        for reason in english:
+            one = by_id.get(reason.id)
+            if one is None:
+                continue
+            self._only_keys(one, ("name", "summary"))
+            name = self._text(one, "name", reason.name, MAX_NAME)
+            summary = self._text(one, "summary", reason.summary, None)
+            if name is not None and summary is not None:
+                reasons.append(dataclasses.replace(reason, name=name, summary=summary))
+        return tuple(reasons) if len(reasons) == len(english) else None
 
     # -- shared checks ---------------------------------------------------------------------
 

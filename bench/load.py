@@ -30,7 +30,7 @@ from typing import Any
 import aiohttp
 
 from advisor import Knowledge, Question, recommend
-from advisor.summary import SUMMARY_LIMIT, render_summary_html, visible_length
+from advisor.summary import render_summary_html
 from fake_telegram import TgChat, TgUser, parse_html
 from fake_telegram import updates as u
 
@@ -156,12 +156,10 @@ class Questions:
         return None
 
     def expected_result(self, answers: dict[str, str]) -> list[str]:
-        """The summary's visible text, as the advisor core computes it (within the screen
-        left after the "all answered" line)."""
+        """The summary's visible text, as the advisor core computes it (the same screen
+        wherever it is shown)."""
         k = self.knowledge
-        rec = recommend(k, answers)
-        limit = SUMMARY_LIMIT - visible_length(k.text("telegram.done"))
-        return [parse_html(render_summary_html(rec, k, limit=limit)).text]
+        return [parse_html(render_summary_html(recommend(k, answers), k)).text]
 
 
 def verdict(texts: Iterable[str]) -> str | None:

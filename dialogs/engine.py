@@ -55,6 +55,7 @@ from .views import (
     Revising,
     View,
     Welcome,
+    WhyResult,
     YourAnswers,
 )
 
@@ -229,7 +230,10 @@ class DialogEngine:
         return self.view(session)
 
     def why(self, session: Session) -> View:
-        """Explain why the current question is asked, and ask it again."""
+        """Explain why the current question is asked, and ask it again; on the result, explain
+        the result (the biggest entries of its ledger)."""
+        if session.state == RESULT:
+            return WhyResult(recommend(self.knowledge, session.answers))
         if not self.may(session, "why"):
             return self.view(session, notice=self._idle_notice(session))
         self._fire(session, "why")
@@ -320,9 +324,10 @@ class DialogEngine:
             return self.view(session, notice=self._idle_notice(session))
         rec = recommend(self.knowledge, session.answers)
         if page == "details":
-            if number is not None and not 1 <= number <= len(self.knowledge.criteria):
-                number = None
-            return Explained(rec, number)
+            explained = Explained(rec, number)
+            if number is not None and not 1 <= number <= explained.pages:
+                explained = Explained(rec, None)
+            return explained
         if page == "report":
             return FullReport(rec)
         if page == "answers":
@@ -392,11 +397,11 @@ class DialogEngine:
         for page, _word, rest in self._page_words(said):
             if page == "details":
                 found = find_criterion(self.knowledge, rest) if rest else None
+                rec = recommend(self.knowledge, session.answers)
+                if rest.isdigit() and found is None and 0 < int(rest) <= Explained(rec).pages:
+                    return self.page(session, "details", int(rest))  # the own rules' page
                 if rest and found is None:
-                    return Explained(
-                        recommend(self.knowledge, session.answers),
-                        notice=Notice("whatif.no_such_point"),
-                    )
+                    return Explained(rec, notice=Notice("whatif.no_such_point"))
                 number = self.knowledge.criteria.index(found) + 1 if found else None
                 return self.page(session, "details", number)
             if page == "change" and rest:

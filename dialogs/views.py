@@ -74,11 +74,25 @@ class Finished:
 
 @dataclass(frozen=True, slots=True)
 class Explained:
-    """A criterion in full (``number`` 1 to 6, the article's order), or all six (None)."""
+    """A criterion in full (``number`` 1 to 6, the article's order), the advisor's own rules
+    that gave points (7, when there are any), or all of them (None)."""
 
     recommendation: Recommendation
     number: int | None = None
     notice: Notice | None = None
+
+    @property
+    def pages(self) -> int:
+        """How many pages of details this result has: the six criteria, and one for the
+        advisor's own rules when they gave points."""
+        return len(self.recommendation.criteria) + (1 if self.recommendation.own else 0)
+
+
+@dataclass(frozen=True, slots=True)
+class WhyResult:
+    """Why this result: the biggest entries of the ledger for each side (``why`` typed there)."""
+
+    recommendation: Recommendation
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,13 +166,14 @@ class Goodbye:
 
 
 #: The result and its pages.
-ResultPage = Finished | Explained | FullReport | YourAnswers | Revising | Preview
+ResultPage = Finished | Explained | WhyResult | FullReport | YourAnswers | Revising | Preview
 View = (
     Welcome
     | Languages
     | Asking
     | Finished
     | Explained
+    | WhyResult
     | FullReport
     | YourAnswers
     | Revising

@@ -7,7 +7,7 @@ The front ends add their own markup (bold, escaping, buttons); the words come fr
 from __future__ import annotations
 
 from advisor import Knowledge, Option
-from advisor.scoring import Choice
+from advisor.scoring import CONFIDENCES, Choice
 from advisor.whatif import Alternative, Outcome
 
 from .views import Preview, Revising, YourAnswers
@@ -62,8 +62,21 @@ def option_with_effect(k: Knowledge, view: Revising, option: Option) -> str:
 
 
 def preview_head(k: Knowledge, view: Preview) -> tuple[str, str]:
-    """What was tried, and whether the advice would change."""
+    """What was tried, and what it would do: change the advice, make the same advice surer or
+    less sure, or nothing."""
     head = k.text("whatif.preview_head", answer=view.new.label, question=view.question.short)
-    before, after = view.before, view.after
-    same = (before.choice, before.confidence) == (after.choice, after.confidence)
-    return head, k.text("whatif.preview_same" if same else "whatif.preview_changed")
+    before = Outcome(view.before.choice, view.before.confidence)
+    after = Outcome(view.after.choice, view.after.confidence)
+    key = "whatif." + change_kind(before, after)
+    return head, k.text(key, new=outcome(k, after), old=outcome(k, before))
+
+
+def change_kind(before: Outcome, after: Outcome) -> str:
+    """What a change of answers does to the advice: ``preview_changed`` (another
+    recommendation), ``preview_surer``, ``preview_less_sure`` or ``preview_same``."""
+    if after.choice != before.choice:
+        return "preview_changed"
+    if after.confidence == before.confidence or after.choice == "either":
+        return "preview_same"
+    surer = CONFIDENCES.index(after.confidence) > CONFIDENCES.index(before.confidence)
+    return "preview_surer" if surer else "preview_less_sure"

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from advisor import Knowledge, recommend
+from advisor.model import STACKS
 from storage.base import Lead
 
 from .desk import SendFailed
@@ -97,6 +98,18 @@ def payload(lead: Lead, knowledge: Knowledge, source_link: str | None) -> dict[s
         "recommendation": lead.recommendation,
         "recommendation_label": k.text(f"stack.{lead.recommendation}"),
         "confidence": rec.confidence,
+        "points": {stack: rec.points(stack) for stack in STACKS},
+        "ledger": [
+            {
+                "source": entry.source.id,
+                "name": entry.title,
+                "beyond_article": entry.beyond_article,
+                "side": entry.side,
+                "points": entry.points,
+                "answers": [cause.question.id for cause in entry.causes],
+            }
+            for entry in rec.ledger
+        ],
         "answers": answers,
         "consented_at": datetime.fromtimestamp(lead.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -211,8 +211,11 @@ def test_plain_text_names_the_recommendation_and_all_six_criteria_in_order(
     text = render_text(recommend(knowledge, data.draw(any_answers)), knowledge)
     lines = text.splitlines()
     assert sum(line.startswith("Recommendation:") for line in lines) == 1
-    headings = [line for line in lines if re.fullmatch(r"\d\. \w+", line)]
-    assert headings == [f"{n}. {title}" for n, title in enumerate(article_order, start=1)]
+    headings = [line for line in lines if re.fullmatch(r"\d\. \w+ \(.+\)", line)]
+    assert headings == [
+        f"{n}. {c.title} ({c.gloss})" for n, c in enumerate(knowledge.criteria, start=1)
+    ]
+    assert [c.title for c in knowledge.criteria] == list(article_order)
     assert "<" not in text.replace("<script>", ""), "no markup in plain text"
 
 
@@ -222,12 +225,18 @@ def test_the_points_shown_add_up_to_the_recommendation(
     knowledge: Knowledge, any_answers: Any, data: st.DataObject
 ) -> None:
     rec = recommend(knowledge, data.draw(any_answers))
-    text = render_text(rec, knowledge)
-    found = re.search(r"Django (\d+) points vs Node\.js (\d+)\)", " ".join(text.split()))
-    assert found, text[:300]
-    django, nodejs = map(int, found.groups())
+    text = " ".join(render_text(rec, knowledge).split())
+    stated = re.search(r"Points: Django (\d+), Node\.js (\d+)\.", text)
+    total = re.search(r"In all: Django (\d+), Node\.js (\d+)\.", text)
+    assert stated is not None and total is not None, text[:300]
+    assert stated.groups() == total.groups()
+    django, nodejs = map(int, stated.groups())
+    ledger = text.split("Where every point comes from")[1].split("In all:")[0]
+    given = re.findall(r"\+(\d+) for (Django|Node\.js) \(", ledger)
+    assert sum(int(p) for p, s in given if s == "Django") == django
+    assert sum(int(p) for p, s in given if s == "Node.js") == nodejs
     assert django - nodejs == rec.lead
-    tied = sum(c.importance for c in rec.criteria if c.criterion.verdict == "tie")
+    tied = sum(e.points for e in rec.ledger if e.side is None)
     assert django + nodejs + tied == rec.total
     if rec.choice != "either":
         assert (django > nodejs) == (rec.choice == "django")

@@ -4,8 +4,11 @@ How to compute a lead by hand (data/criteria.yaml, data/questions.yaml): every c
 at importance 1 (``base_importance``) and each answer adds its weights. A criterion gives its
 importance to the article's winner: Django for architecture, security and performance; Node.js
 for community and usability; nobody for scalability (a tie, which still counts in the total).
-A ``fit`` adds points straight to one stack. Django's lead = Django's points - Node.js's points;
-margin = lead / total. |margin| < 0.08 → "either"; < 0.20 → close call; ≥ 0.30 → clear.
+A ``fit`` adds points straight to one stack by one of the advisor's own reasons (team's
+language, hiring, live features, heavy work, ready-made parts, deadline, app size), shown as
+"Beyond the article". Django's lead = Django's points - Node.js's points; margin = lead / total.
+|margin| < 0.08 → "either"; < 0.20 → close call; ≥ 0.30 → clear. Every point is one entry of
+the result's ledger, and the sums are the ledger's.
 
 With no answers: lead = +1 (arch) +1 (sec) +1 (perf) -1 (community) -1 (usability) = 1, total 6.
 """
@@ -20,17 +23,18 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from advisor import Knowledge, Option, Question, recommend, what_would_change
+from advisor.model import OwnReason
 from advisor.render import render_text
-from advisor.scoring import Recommendation
+from advisor.scoring import Recommendation, reasons_by_side, totals
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 Builder = Callable[..., dict[str, str]]
 
 
 def reasons_text(rec: Recommendation, knowledge: Knowledge) -> str:
-    """The "Why" section of the plain-text result, unwrapped onto one line."""
+    """The full report's "Where every point comes from", unwrapped onto one line."""
     text = render_text(rec, knowledge)
-    section = text.split("\n\nThe six criteria")[0].split("\nWhy\n")[1]
+    section = text.split("\n\nThe six criteria")[0].split("\nWhere every point comes from\n")[1]
     return " ".join(section.split())
 
 
@@ -62,8 +66,10 @@ def test_a_tied_criterion_adds_to_the_total_but_to_neither_side(knowledge: Knowl
     # medium: architecture +1 (Django), scalability +1 (tie) → lead 1 + 1 = 2, total 6 + 2 = 8
     rec = recommend(knowledge, {"size": "medium"})
     assert (rec.lead, rec.total) == (2, 8)
-    scalability = next(c for c in rec.criteria if c.criterion.id == "scalability")
-    assert (scalability.importance, scalability.contribution) == (2, 0)
+    scalability = rec.entry("scalability")
+    assert scalability is not None
+    assert (scalability.points, scalability.side, scalability.signed) == (2, None, 0)
+    assert (rec.points("django"), rec.points("nodejs")) == (4, 2), "and 2 to neither"
 
 
 def test_a_javascript_team_wanting_freedom_gets_a_clear_nodejs(knowledge: Knowledge) -> None:
@@ -77,14 +83,14 @@ def test_a_javascript_team_wanting_freedom_gets_a_clear_nodejs(knowledge: Knowle
 def test_a_python_team_building_live_features_as_microservices_is_told_either_fits(
     knowledge: Knowledge,
 ) -> None:
-    # python +3 (3); microservices: usability 2 → -2, scalability 1 → 0, fit nodejs 1 → -1 (4);
+    # python +3 (3); microservices: usability 3 → -3, scalability 1 → 0 (4);
     # realtime core: scalability 2 → 0, fit nodejs 2 → -2 (4); which feature: not sure (0)
     # lead = 1 + 3 - 3 - 2 = -1, total = 6 + 3 + 4 + 4 = 17, margin -0.059 → either
     answers = {"team": "python", "services": "microservices", "realtime": "core"}
     rec = recommend(knowledge, {**answers, "realtime_kind": "not_sure"})
     assert (rec.lead, rec.total) == (-1, 17)
     assert (rec.choice, rec.confidence) == ("either", "close")
-    assert [r.stack for r in rec.reasons] == ["django", "nodejs"], "one reason for each stack"
+    assert set(reasons_by_side(rec)) == {"django", "nodejs"}, "reasons for each stack"
 
 
 def test_when_the_live_feature_is_chat_node_js_edges_ahead(knowledge: Knowledge) -> None:
@@ -96,14 +102,23 @@ def test_when_the_live_feature_is_chat_node_js_edges_ahead(knowledge: Knowledge)
     assert (rec.choice, rec.confidence) == ("nodejs", "close")
 
 
-def test_the_importance_of_a_criterion_adds_up_the_answers_that_raised_it(
+def test_a_criterions_points_add_up_the_answers_that_raised_it_and_own_rules_stand_apart(
     knowledge: Knowledge,
 ) -> None:
-    # security: 1 (base) + 3 (payments) + 1 (built in) = 5 → high, +5 for Django
+    # security: 1 (base) + 3 (payments) = 4 → high, +4 for Django; built in: the advisor's own
+    # "Ready-made parts" +2 for Django, a line of its own marked beyond the article
     rec = recommend(knowledge, {"security": "payments", "freedom": "builtin"})
-    security = next(c for c in rec.criteria if c.criterion.id == "security")
-    assert (security.importance, security.level, security.contribution) == (5, "high", 5)
-    assert [d.option.id for d in security.drivers] == ["payments", "builtin"]
+    security = rec.entry("security")
+    assert security is not None
+    assert (security.points, security.level, security.signed, security.base) == (4, "high", 4, 1)
+    assert [c.option.id for c in security.causes] == ["payments"]
+    parts = rec.entry("ready_parts")
+    assert parts is not None and parts.beyond_article and isinstance(parts.source, OwnReason)
+    assert (parts.side, parts.points, [c.option.id for c in parts.causes]) == (
+        "django",
+        2,
+        ["builtin"],
+    )
 
 
 def test_an_answer_to_a_question_that_was_not_asked_does_not_count(knowledge: Knowledge) -> None:
@@ -125,7 +140,7 @@ def test_unknown_questions_and_options_are_ignored(knowledge: Knowledge) -> None
 def test_a_fintech_with_a_python_team_building_a_large_app_gets_django(
     knowledge: Knowledge, complete: Builder
 ) -> None:
-    # python +3 (3), payments +3 (3), large: architecture +2, scalability 0, fit django +1 (4)
+    # python +3 (3), payments +3 (3), large: architecture +2, scalability 0, app size +1 (4)
     # lead = 1 + 3 + 3 + 3 = 10, total = 6 + 3 + 3 + 4 = 16
     rec = recommend(knowledge, complete(team="python", security="payments", size="large"))
     assert (rec.lead, rec.total) == (10, 16)
@@ -169,7 +184,7 @@ def test_a_health_data_app_gets_django(knowledge: Knowledge, complete: Builder) 
 def test_a_small_mvp_by_a_javascript_team_wanting_freedom_gets_nodejs(
     knowledge: Knowledge, complete: Builder
 ) -> None:
-    # javascript -3 (3); small: usability +2 → -2, fit nodejs -1 (3); freedom: usability → -3 (3)
+    # javascript -3 (3); small: usability +3 → -3 (3); freedom: usability +3 → -3 (3)
     # lead = 1 - 3 - 3 - 3 = -8, total = 15
     rec = recommend(knowledge, complete(team="javascript", size="small", freedom="freedom"))
     assert (rec.lead, rec.total) == (-8, 15)
@@ -179,7 +194,7 @@ def test_a_small_mvp_by_a_javascript_team_wanting_freedom_gets_nodejs(
 def test_heavy_data_processing_with_a_python_team_gets_django(
     knowledge: Knowledge, complete: Builder
 ) -> None:
-    # python +3 (3); heavy: performance +3 (3) → lead 7, total 12
+    # python +3 (3); heavy: heavy work +3 for Django, beyond the article (3) → lead 7, total 12
     rec = recommend(knowledge, complete(team="python", compute="heavy"))
     assert (rec.lead, rec.total) == (7, 12)
     assert (rec.choice, rec.confidence) == ("django", "clear")
@@ -188,7 +203,8 @@ def test_heavy_data_processing_with_a_python_team_gets_django(
 def test_live_dashboards_and_a_big_hiring_pool_get_nodejs(
     knowledge: Knowledge, complete: Builder
 ) -> None:
-    # core: -2 (4); dashboards: fit nodejs -1 (1); hiring a lot: community +3 → -3 (3)
+    # core: -2 (4); dashboards: live features -1 (1); hiring a lot: community +2, hiring +1
+    # → -3 (3)
     # lead = 1 - 2 - 1 - 3 = -5, total = 14
     answers = complete(realtime="core", realtime_kind="dashboards", hiring="lot")
     rec = recommend(knowledge, answers)
@@ -199,8 +215,8 @@ def test_live_dashboards_and_a_big_hiring_pool_get_nodejs(
 def test_a_tight_deadline_wanting_built_in_features_with_python_gets_django(
     knowledge: Knowledge, complete: Builder
 ) -> None:
-    # python +3 (3); built in: security 1 + fit django 1 → +2 (2);
-    # tight: architecture 1 + fit django 1 → +2 (2) → lead 8, total 13
+    # python +3 (3); built in: ready-made parts +2 (2); tight: deadline +2 (2)
+    # → lead 8, total 13
     rec = recommend(knowledge, complete(team="python", freedom="builtin", deadline="tight"))
     assert (rec.lead, rec.total) == (8, 13)
     assert (rec.choice, rec.confidence) == ("django", "clear")
@@ -209,7 +225,8 @@ def test_a_tight_deadline_wanting_built_in_features_with_python_gets_django(
 def test_hiring_a_new_team_from_a_big_pool_gets_nodejs(
     knowledge: Knowledge, complete: Builder
 ) -> None:
-    # neither: community +2 → -2 (2); hiring a lot: community +3 → -3 (3) → lead -4, total 11
+    # neither: hiring +2 → -2 (2); hiring a lot: community +2, hiring +1 → -3 (3)
+    # → lead -4, total 11
     rec = recommend(knowledge, complete(team="neither", hiring="lot"))
     assert (rec.lead, rec.total) == (-4, 11)
     assert rec.choice == "nodejs"
@@ -236,9 +253,12 @@ def test_a_payments_answer_is_a_reason_naming_payments_and_djangos_built_in_prot
 ) -> None:
     rec = recommend(knowledge, complete(team="python", security="payments", size="large"))
     why = reasons_text(rec, knowledge)
-    assert "• You handle payments, and the article rates Django's built-in protections" in why
+    assert "• Security: +4 for Django (1 from the article's rating, 3 because you handle" in why
     # The team's language is the advisor's own reason, not the article's (issue 12).
-    assert "• Beyond the article: your team knows Python, and Django is built on Python" in why
+    assert (
+        "• Team's language, beyond the article: +3 for Django (3 because your team knows "
+        "Python, and Django is built on Python)"
+    ) in why
 
 
 def test_a_javascript_team_is_told_it_can_use_one_language_front_and_back(
@@ -247,14 +267,17 @@ def test_a_javascript_team_is_told_it_can_use_one_language_front_and_back(
     answers = complete(team="javascript", services="microservices", realtime="core")
     why = reasons_text(recommend(knowledge, answers), knowledge)
     assert "write the front end and the back end in one language" in why
-    assert "You want microservices" in why or "supports microservices" in why
+    assert "3 because you want microservices" in why
 
 
-def test_with_no_answers_the_reasons_come_from_the_articles_overall_ratings(
+def test_with_no_answers_every_point_comes_from_the_articles_own_ratings(
     knowledge: Knowledge,
 ) -> None:
     why = reasons_text(recommend(knowledge, {}), knowledge)
-    assert why.count("• In general, the article rates") == 3
+    assert why.count("(1 from the article's rating)") == 5
+    assert "the article calls it a tie, so no points to either side" in why
+    assert "beyond the article" not in why.casefold()
+    assert why.endswith("In all: Django 3, Node.js 2.")
 
 
 # -- properties over any answers -------------------------------------------------------------
@@ -332,20 +355,51 @@ def test_either_is_recommended_exactly_when_the_margin_is_below_the_threshold(
 
 @PROPERTY
 @given(data=st.data())
-def test_the_reasons_argue_for_the_recommendation_strongest_first_one_per_answer(
+def test_each_sides_reasons_come_from_its_ledger_entries_strongest_first_one_per_answer(
     knowledge: Knowledge, any_answers: Any, data: st.DataObject
 ) -> None:
     rec = recommend(knowledge, data.draw(any_answers))
-    from_answers = [r for r in rec.reasons if r.option is not None]
-    assert len({id(r.option) for r in from_answers}) == len(from_answers)
-    if rec.choice == "either":
-        assert sorted(r.stack for r in rec.reasons) == ["django", "nodejs"]
-        return
-    assert 1 <= len(rec.reasons) <= 3
-    assert {r.stack for r in rec.reasons} == {rec.choice}
-    points = [r.points for r in from_answers]
-    assert points == sorted(points, reverse=True)
-    assert rec.reasons[: len(from_answers)] == tuple(from_answers), "answers before the article"
+    for stack, reasons in reasons_by_side(rec).items():
+        assert 1 <= len(reasons) <= 2
+        assert len({id(r.option) for r in reasons}) == len(reasons)
+        assert all(r.stack == stack == r.entry.side for r in reasons)
+        assert all(r.entry in rec.ledger for r in reasons)
+        points = [r.points for r in reasons]
+        assert points == sorted(points, reverse=True)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_the_totals_are_the_sums_of_the_ledgers_entries(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject
+) -> None:
+    answers = data.draw(any_answers)
+    rec = recommend(knowledge, answers)
+    django, nodejs = rec.points("django"), rec.points("nodejs")
+    assert django == sum(e.points for e in rec.ledger if e.side == "django")
+    assert nodejs == sum(e.points for e in rec.ledger if e.side == "nodejs")
+    assert rec.lead == django - nodejs
+    assert rec.total == sum(e.points for e in rec.ledger)
+    assert (rec.lead, rec.total) == totals(knowledge, answers), "the fast path agrees"
+    for entry in rec.ledger:
+        assert entry.points == entry.base + sum(c.points for c in entry.causes)
+        assert entry.points > 0
+
+
+@PROPERTY
+@given(data=st.data())
+def test_every_point_not_from_the_article_is_an_own_reason_marked_beyond_the_article(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject
+) -> None:
+    rec = recommend(knowledge, data.draw(any_answers))
+    assert [e.source for e in rec.criteria] == list(knowledge.criteria)
+    for entry in rec.own:
+        assert isinstance(entry.source, OwnReason) and entry.base == 0
+        assert entry.side is not None
+        assert all(c.option.beyond_article for c in entry.causes)
+    for entry in rec.criteria:
+        assert not entry.beyond_article
+        assert all(c.points == c.option.weights[entry.source.id] for c in entry.causes)
 
 
 @PROPERTY

@@ -85,17 +85,67 @@ def test_a_label_too_long_for_a_button_is_rejected_with_its_length(broken_data: 
     )
 
 
-def test_a_criterion_no_answer_can_move_is_rejected(broken_data: Any) -> None:
-    def drop_performance(data: dict[str, Any]) -> None:
-        for question in data["questions"]:
-            for option in question["options"]:
-                option.get("weights", {}).pop("performance", None)
+OWN = "team_language, hiring, live_features, heavy_work, ready_parts, deadline, app_size"
 
-    broken_data.edit("questions.yaml", drop_performance)
+
+def test_points_beyond_the_article_without_their_mark_are_refused(broken_data: Any) -> None:
+    def unmark(data: dict[str, Any]) -> None:
+        del data["questions"][0]["options"][0]["beyond_article"]
+
+    broken_data.edit("questions.yaml", unmark)
     fails_with(
         broken_data,
-        "data/questions.yaml: questions: no answer raises the weight of criterion 'performance'; "
-        "every criterion needs at least one question that moves it",
+        "data/questions.yaml: questions[0].options[0].beyond_article: missing the mark: this "
+        "answer gives points by one of the advisor's own reasons (fit), so it must say "
+        "beyond_article: true",
+    )
+
+
+def test_a_mark_without_points_beyond_the_article_is_refused(broken_data: Any) -> None:
+    def mark(data: dict[str, Any]) -> None:
+        data["questions"][0]["options"][2]["beyond_article"] = True  # "both": no fit
+
+    broken_data.edit("questions.yaml", mark)
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[2].beyond_article: this answer gives no "
+        "points beyond the article (no fit), so it is not beyond it",
+    )
+
+
+def test_points_beyond_the_article_must_name_one_of_the_advisors_own_reasons(
+    broken_data: Any,
+) -> None:
+    def unname(data: dict[str, Any]) -> None:
+        del data["questions"][0]["options"][0]["fit"]["django"]["rule"]
+
+    broken_data.edit("questions.yaml", unname)
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[0].fit.django.rule: missing: points given "
+        "outside the article's six criteria are one of the advisor's own reasons; name it "
+        f"(known: {OWN})",
+    )
+
+
+def test_an_unknown_own_reason_lists_the_known_ones(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "rule: team_language", "rule: gut_feeling")
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[0].options[0].fit.django.rule: unknown own reason "
+        f"'gut_feeling' (known: {OWN})",
+    )
+
+
+def test_an_own_reason_no_answer_gives_points_by_is_refused(broken_data: Any) -> None:
+    def add(data: dict[str, Any]) -> None:
+        data["own_reasons"].append({"id": "mood", "name": "Mood", "summary": "How you feel."})
+
+    broken_data.edit("criteria.yaml", add)
+    fails_with(
+        broken_data,
+        "data/criteria.yaml: own_reasons.mood: no answer gives points by this reason; remove it "
+        "or name it in a fit's rule",
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,8 +45,10 @@ def test_a_complete_run_ends_with_a_recommendation_and_details_shows_all_six_cri
     result, details = screens(output)[len(answers)], screens(output)[len(answers) + 1]
     assert "\nRecommendation: Django\n" in result
     for number, title in enumerate(CRITERIA, start=1):
-        assert f"\n{number}. {title}\n" in details
+        assert f"\n{number}. {title}: " in details
     assert details.count("The article: “") == len(CRITERIA)
+    assert "\n7. Beyond the article: my own rules\n" in details
+    assert "• Team's language, beyond the article: +3 for Django" in details
     assert output.rstrip().endswith(GOODBYE)
 
 
@@ -62,7 +65,7 @@ def test_back_and_restart_mid_way_go_where_the_user_expects(repo_root: Path) -> 
 def test_why_explains_the_question_and_asks_it_again(repo_root: Path) -> None:
     output = chat(repo_root, "why")
     after_why = screens(output)[1]
-    assert "Why we ask: Building on what your team already knows" in after_why
+    assert "Why we ask: Django is built on Python. Node.js runs JavaScript." in after_why
     assert "Question 1 of 9" in after_why
 
 
@@ -101,7 +104,7 @@ def test_the_result_fits_one_screen_and_keeps_its_recommendation_line(repo_root:
                 "Recommendation: Either",
             )
         ), result
-        assert "|" in result, "the chart as text bars"
+        assert "• Security (safe from attacks): " in result, "the article's names, glossed"
 
 
 def test_details_with_a_number_or_a_name_shows_one_criterion_with_its_quote(
@@ -109,9 +112,9 @@ def test_details_with_a_number_or_a_name_shows_one_criterion_with_its_quote(
 ) -> None:
     output = chat(repo_root, *FINTECH, "details 4", "details performance", "details pizza")
     by_number, by_name, unknown = screens(output)[len(FINTECH) + 1 : len(FINTECH) + 4]
-    assert "\n4. Security\n" in by_number and by_number.count("The article: “") == 1
-    assert "\n6. Performance\n" in by_name and by_name.count("The article: “") == 1
-    assert "couldn't find that point" in unknown and unknown.count("The article: “") == 6
+    assert "\n4. Security: " in by_number and by_number.count("The article: “") == 1
+    assert "\n6. Performance: " in by_name and by_name.count("The article: “") == 1
+    assert "couldn't find that criterion" in unknown and unknown.count("The article: “") == 6
 
 
 def test_report_answers_and_what_if_work_in_the_console(repo_root: Path) -> None:
@@ -126,3 +129,33 @@ def test_report_answers_and_what_if_work_in_the_console(repo_root: Path) -> None
     assert "Changed “Team's language” to “JavaScript”." in kept
     assert "Recommendation: " in kept
     assert "1. Team's language: JavaScript" in after
+
+
+def summary_of(screen: str) -> str:
+    """The result's summary on a screen: from the recommendation to the hint under it."""
+    start = screen.index("Recommendation: ")
+    return screen[start : screen.index("\nMore: ", start)]
+
+
+def test_the_result_is_the_same_screen_every_time_it_is_shown(repo_root: Path) -> None:
+    output = chat(repo_root, *FINTECH, "change 2", "back", "change 3", "back", "quit")
+    first, _revising, again, _revising_too, once_more = screens(output)[
+        len(FINTECH) : len(FINTECH) + 5
+    ]
+    assert "Got it: Very tight." in first, "the first time, with a line said before it"
+    assert summary_of(again) == summary_of(first)
+    assert summary_of(once_more) == summary_of(first)
+
+
+def test_why_on_the_result_explains_the_result_and_help_lists_the_results_commands(
+    repo_root: Path,
+) -> None:
+    output = chat(repo_root, *FINTECH, "why", "help", "quit")
+    why, help_ = screens(output)[len(FINTECH) + 1 : len(FINTECH) + 3]
+    assert "Why Django?" in why and "reached your result" not in why
+    assert "Points: Django " in why
+    assert "• Security: +4, because you handle payments" in why
+    assert re.search(r"\nSecurity +\.+\|#+\.+  Django \+4\n", why), "the chart as text bars"
+    assert "Beyond the article" not in why.split("For Node.js")[0] or ", beyond the article:" in why
+    assert "“why” (why this result)" in help_ and "“details 4”" in help_
+    assert "skip" not in help_, "no question commands on the result"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
-from advisor import Knowledge
+from advisor import Knowledge, recommend
 from dialogs.engine import DialogEngine
 from dialogs.session import (
     LEAD_CONSENT,
@@ -18,7 +19,17 @@ from dialogs.session import (
     Session,
     question_state,
 )
-from dialogs.views import Asking, Consent, ContactRequest, Finished, Help, Notice, View, Welcome
+from dialogs.views import (
+    Asking,
+    Consent,
+    ContactRequest,
+    Finished,
+    Help,
+    Notice,
+    View,
+    Welcome,
+    WhyResult,
+)
 
 #: A path through every question, live features included so that realtime_kind is asked.
 FULL_PATH = {
@@ -217,12 +228,23 @@ def test_why_explains_the_question_and_asks_it_again(engine: DialogEngine) -> No
     assert asked(engine.answer(session, "heavy")) == "hiring"
 
 
-@pytest.mark.parametrize("state", [WELCOME, RESULT])
-def test_why_outside_a_question_gives_a_notice_instead(engine: DialogEngine, state: str) -> None:
-    session = at(engine, state)
+def test_why_before_the_questions_gives_a_notice_instead(engine: DialogEngine) -> None:
+    session = at(engine, WELCOME)
     view = engine.why(session)
     assert not isinstance(view, Asking) and view.notice is not None
-    assert session.state == state
+    assert session.state == WELCOME
+
+
+def test_why_on_the_result_explains_the_result_and_stays_on_it(engine: DialogEngine) -> None:
+    session = at(engine, RESULT)
+    before = dict(session.answers)
+    view = engine.why(session)
+    assert isinstance(view, WhyResult)
+    assert view.recommendation == recommend(engine.knowledge, before)
+    assert (session.state, session.answers) == (RESULT, before)
+    typed = engine.handle_text(session, "why did you say that?")
+    assert isinstance(typed, WhyResult) or typed == engine.view(session, notice=typed.notice)
+    assert isinstance(engine.handle_text(session, "why"), WhyResult)
 
 
 HAND_OFF_TRIGGERS = ("lead", "consent", "decline", "contacted")
@@ -261,6 +283,9 @@ def test_every_trigger_from_every_state_leads_to_a_state_that_can_be_shown_and_s
         view = engine.hand_off(session, trigger)  # type: ignore[arg-type]
     else:
         view = getattr(engine, trigger)(session)
+    if trigger == "why" and state == RESULT:
+        assert isinstance(view, WhyResult) and session.state == RESULT
+        return
     assert type(view) is SCREEN_OF.get(session.state, Asking)
     assert view == engine.view(
         session, notice=view.notice, show_why=isinstance(view, Asking) and view.show_why
@@ -529,3 +554,18 @@ def test_every_label_synonym_and_number_picks_its_own_option(
                     assert understood.candidates == sharing, (question.id, text, understood)
                 else:
                     assert understood.option is option, (question.id, text, understood)
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt", "ru"])
+def test_every_word_the_results_help_suggests_works_on_the_result(
+    engine: DialogEngine, language: str
+) -> None:
+    speaker = engine.speaking(language)
+    words = re.findall(r"[“«]([^”»]+)[”»]", speaker.knowledge.text("console.help_result"))
+    assert len(words) >= 6
+    for word in words:
+        session = at(speaker, RESULT)
+        view = speaker.handle_text(session, word)
+        assert not isinstance(view, Finished), (word, view)
+    why = speaker.handle_text(at(speaker, RESULT), words[0])
+    assert isinstance(why, WhyResult), "the help names “why” first"

@@ -23,6 +23,7 @@ from dialogs.engine import DialogEngine
 from dialogs.interpreter import Interpreter
 from frontends.console.chat import ConsolePresenter, run_console
 from storage.sqlite import SqliteStore
+from tests.test_result_pages import FINTECH
 
 TRANSLATED = ("es", "pt", "ru")
 #: How each language says "I don't know" (the neutral answer), typed.
@@ -332,3 +333,50 @@ def test_a_russian_word_with_its_first_letter_wrong_is_not_guessed(knowledge: Kn
     ru = knowledge.speaking("ru")
     understood = Interpreter(ru).understand("жлоровье", ru.question("security"))
     assert understood.option is None
+
+
+# -- one ledger in every language ------------------------------------------------------------------
+
+SIDE = re.compile(r"(Django|Node\.js) \+(\d+)\.?$")
+STATED = re.compile(r"Django (\d+), Node\.js (\d+)\.")
+
+
+@pytest.mark.parametrize("language", ["en", *TRANSLATED])
+def test_in_every_language_the_summary_and_report_add_up_to_the_points_they_state(
+    knowledge: Knowledge, language: str
+) -> None:
+    k = knowledge.speaking(language)
+    for answers in ({}, {"team": "python", "security": "payments", "compute": "heavy"}, FINTECH):
+        rec = recommend(k, answers)
+        for voice in ("you", "they"):
+            text = render_summary_text(rec, k, voice=voice)
+            counted = {"Django": 0, "Node.js": 0}
+            for line in " ".join(text.split("\n  ")).splitlines():
+                if line.startswith("• ") and (found := SIDE.search(line)):
+                    counted[found[1]] += int(found[2])
+            stated = STATED.search(text)
+            assert stated is not None, text
+            assert (counted["Django"], counted["Node.js"]) == tuple(map(int, stated.groups()))
+            assert tuple(map(int, stated.groups())) == (rec.points("django"), rec.points("nodejs"))
+        report = " ".join(render_text(rec, k).split())
+        assert report.count(f"Django {rec.points('django')}, Node.js {rec.points('nodejs')}") == 2
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_translated_criterion_has_one_name_everywhere_and_own_rules_carry_the_mark(
+    knowledge: Knowledge, language: str
+) -> None:
+    k = knowledge.speaking(language)
+    rec = recommend(k, FINTECH)
+    summary = render_summary_text(rec, k)
+    report = render_text(rec, k)
+    mark = k.text("result.beyond_article", reason="").strip(" :—-").casefold()
+    for criterion in k.criteria:
+        assert f"• {criterion.title} (" in summary
+        assert criterion.title in report
+    assert rec.own and all(e.title in summary for e in rec.own)
+    assert mark in k.text("summary.own").casefold()
+    assert mark in k.text("chart.own").casefold()
+    for entry in rec.own:
+        line = next(x for x in report.replace("\n  ", " ").splitlines() if entry.title in x)
+        assert mark in line.casefold(), line

@@ -13,8 +13,14 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from advisor import Knowledge, Option
+from advisor.chart import render_chart_text
 from advisor.render import render_text
-from advisor.summary import render_details_text, render_summary_text
+from advisor.summary import (
+    render_details_text,
+    render_own_text,
+    render_summary_text,
+    render_why_text,
+)
 from dialogs import conversation as c
 from dialogs import wording
 from dialogs.conversation import Conversation, Person
@@ -31,9 +37,11 @@ from dialogs.views import (
     Languages,
     Notice,
     Preview,
+    ResultPage,
     Revising,
     View,
     Welcome,
+    WhyResult,
     YourAnswers,
 )
 from storage.base import Outgoing
@@ -43,6 +51,10 @@ CONSOLE = Person(chat_id=0, user_id=0, first_name="you", full_name="you")
 PRINT = "print"
 #: The result fits one terminal screen, before any command.
 RESULT_LINES = 25
+#: Lines of the result's screen around the summary: a line said before it (what a typed answer
+#: was taken as) with its blank lines, and the hint after it. Counted whether or not there is
+#: such a line, so the result is the same screen every time it is shown.
+AROUND_SUMMARY = 5
 
 
 class ConsolePresenter:
@@ -104,18 +116,25 @@ class ConsolePresenter:
                 return ["", self.notice(notice)]
             case Finished(rec, _, intro):
                 lines = ["", self.notice(intro), ""] if intro is not None else [""]
-                room = RESULT_LINES - len(lines) - 2
-                summary = render_summary_text(rec, k, bars=True, max_lines=room)
+                room = RESULT_LINES - AROUND_SUMMARY
+                summary = render_summary_text(rec, k, max_lines=room)
                 return [*lines, summary, "", k.text("console.result_hint")]
+            case WhyResult(rec):
+                chart = render_chart_text(rec, k, title=False)
+                why = render_why_text(rec, k)
+                return ["", why, "", chart, "", k.text("console.result_hint")]
             case Explained(rec, number, notice):
                 lines = ["", self.notice(notice)] if notice is not None else []
                 if number is None:
                     lines += ["", k.text("console.details_all")]
-                    numbers = range(1, len(k.criteria) + 1)
+                    numbers = range(1, view.pages + 1)
                 else:
                     numbers = range(number, number + 1)
                 for n in numbers:
-                    lines += ["", render_details_text(k, n, rec)]
+                    if n > len(k.criteria):
+                        lines += ["", render_own_text(rec, k)]
+                    else:
+                        lines += ["", render_details_text(k, n, rec)]
                 return [*lines, "", k.text("console.result_hint")]
             case FullReport(rec):
                 return ["", render_text(rec, k), "", k.text("console.result_hint")]
@@ -125,6 +144,8 @@ class ConsolePresenter:
                 return self.revising(view)
             case Preview():
                 return self.preview(view)
+            case Help(current) if isinstance(current, ResultPage):
+                return ["", k.text("console.help_result")]
             case Help(current):
                 lines = ["", k.text("console.help")]
                 return lines + (self.screen(current)[1:] if current is not None else [])
@@ -163,7 +184,7 @@ class ConsolePresenter:
         k = self.k
         lines = [""] + ([self.notice(view.notice), ""] if view.notice else [])
         head, change = wording.preview_head(k, view)
-        summary = render_summary_text(view.after, k, bars=True)
+        summary = render_summary_text(view.after, k)
         return [*lines, head, change, "", summary, "", k.text("console.preview_hint")]
 
 

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from advisor import Knowledge, Recommendation, recommend
-from advisor.render import render_html
+from advisor.render import render_html, sums
 from advisor.summary import (
-    SUMMARY_LIMIT,
     Voice,
     render_details_html,
+    render_own_html,
     render_summary_html,
-    visible_length,
+    render_why_html,
 )
 from dialogs import conversation as c
 from dialogs import wording
@@ -38,9 +38,11 @@ from dialogs.views import (
     Languages,
     Notice,
     Preview,
+    ResultPage,
     Revising,
     View,
     Welcome,
+    WhyResult,
     YourAnswers,
 )
 from handoff import TELEGRAM, WEBHOOK, HandOff
@@ -153,11 +155,17 @@ class TelegramPresenter:
                 self._result(out, rec, intro, edit=edit)
             case Explained(rec, None, notice):
                 text = self._with_notice(notice, bold(self.k.text("telegram.details_menu")))
-                out.show_live(text, self.details_menu_keyboard(audience), edit=edit)
+                out.show_live(text, self.details_menu_keyboard(view, audience), edit=edit)
             case Explained(rec, number, notice):
                 assert number is not None
-                text = self._with_notice(notice, render_details_html(self.k, number, rec))
-                out.show_live(text, self.details_keyboard(audience, number), edit=edit)
+                if number > len(self.k.criteria):
+                    page = render_own_html(rec, self.k)
+                else:
+                    page = render_details_html(self.k, number, rec)
+                text = self._with_notice(notice, page)
+                out.show_live(text, self.details_keyboard(view, audience, number), edit=edit)
+            case WhyResult(rec):
+                out.show_live(render_why_html(rec, self.k), self.why_keyboard(audience), edit=edit)
             case FullReport(rec):
                 for part in render_html(rec, self.k):
                     out.send(part)
@@ -178,6 +186,8 @@ class TelegramPresenter:
                 out.send(
                     self._with_notice(notice, self.t("lead.ask_contact")), self.contact_keyboard()
                 )
+            case Help(current) if isinstance(current, ResultPage):
+                out.send(self.t("dialog.notice.help_result"))
             case Help():
                 out.send(self.t("telegram.help"))
             case Languages(choices, current):
@@ -205,8 +215,7 @@ class TelegramPresenter:
             if out.live_id is not None:
                 out.add(UNBUTTON, {"message_id": out.live_id})
         out.add(PHOTO, {"answers": dict(rec.answers), "language": self.k.language})
-        limit = SUMMARY_LIMIT - visible_length(said)
-        out.send(self.summary(rec, limit=limit), self.result_keyboard(out.audience), live=True)
+        out.send(self.summary(rec), self.result_keyboard(out.audience), live=True)
 
     def _shared(self, out: _Out, rec: Recommendation | None) -> None:
         quiz = self.take_quiz_keyboard(out.audience.session, out.audience.person.user_id)
@@ -216,11 +225,9 @@ class TelegramPresenter:
         out.add(PHOTO, {"answers": dict(rec.answers), "language": self.k.language})
         out.send(self.summary(rec, voice="they"), quiz)
 
-    def summary(
-        self, rec: Recommendation, *, voice: Voice = "you", limit: int = SUMMARY_LIMIT
-    ) -> str:
-        """The one-screen summary, as Telegram HTML."""
-        return render_summary_html(rec, self.k, voice=voice, limit=limit)
+    def summary(self, rec: Recommendation, *, voice: Voice = "you") -> str:
+        """The one-screen summary, as Telegram HTML: the same every time it is shown."""
+        return render_summary_html(rec, self.k, voice=voice)
 
     def your_answers(self, view: YourAnswers) -> str:
         """The answers, one line each, then the changes that would matter most."""
@@ -324,18 +331,29 @@ class TelegramPresenter:
     def _summary_button(self, audience: c.Audience) -> Button:
         return self._button("summary", _data(audience.session, audience.person.user_id, c.SUMMARY))
 
-    def details_menu_keyboard(self, audience: c.Audience) -> Keyboard:
-        """One button per criterion, then back to the summary."""
+    def details_menu_keyboard(self, view: Explained, audience: c.Audience) -> Keyboard:
+        """One button per criterion (the article's names), one for the advisor's own rules
+        when they gave points, then back to the summary."""
         session, user_id = audience.session, audience.person.user_id
         buttons = [
-            button(criterion.short, _data(session, user_id, f"{c.DETAILS}{number}"))
+            button(criterion.title, _data(session, user_id, f"{c.DETAILS}{number}"))
             for number, criterion in enumerate(self.k.criteria, start=1)
         ]
+        if view.pages > len(self.k.criteria):
+            own = _data(session, user_id, f"{c.DETAILS}{view.pages}")
+            buttons.append(button(self.k.text("chart.own"), own))
         rows = [buttons[i : i + CRITERIA_PER_ROW] for i in range(0, len(buttons), CRITERIA_PER_ROW)]
         rows.append([self._summary_button(audience)])
         return inline(rows)
 
-    def details_keyboard(self, audience: c.Audience, number: int) -> Keyboard:
+    def why_keyboard(self, audience: c.Audience) -> Keyboard:
+        """Under "why": the details of the criteria, then back to the summary."""
+        details = self._button(
+            "details", _data(audience.session, audience.person.user_id, c.DETAILS)
+        )
+        return inline([[details], [self._summary_button(audience)]])
+
+    def details_keyboard(self, view: Explained, audience: c.Audience, number: int) -> Keyboard:
         """Previous and next criterion, then back to the summary."""
         session, user_id = audience.session, audience.person.user_id
         steps = []
@@ -343,7 +361,7 @@ class TelegramPresenter:
             steps.append(
                 self._button("previous", _data(session, user_id, f"{c.DETAILS}{number - 1}"))
             )
-        if number < len(self.k.criteria):
+        if number < view.pages:
             steps.append(self._button("next", _data(session, user_id, f"{c.DETAILS}{number + 1}")))
         return inline(
             [steps, [self._summary_button(audience)]]
@@ -439,17 +457,17 @@ class TelegramPresenter:
                 answers.append(
                     k.text("lead.sales_answer", question=question.prompt, answer=option.label)
                 )
-        rec = k.text(f"stack.{lead.recommendation}")
-        confidence = recommend(k, lead.answers).confidence
+        result = recommend(k, lead.answers)
         return k.text(
             "lead.sales_summary",
             number=lead.id,
             name=lead.name,
             contact=lead.contact,
             source=lead.source or k.text("lead.no_source"),
-            recommendation=rec,
-            confidence=k.text(f"confidence.{confidence}"),
+            recommendation=k.text(f"stack.{lead.recommendation}"),
+            confidence=k.text(f"confidence.{result.confidence}"),
             answers="\n".join(answers),
+            **sums(result, k),
         )
 
     def forgotten(self, reach: LeadReach) -> str:
@@ -466,11 +484,13 @@ class TelegramPresenter:
         return "\n\n".join(lines)
 
     def about(self) -> str:
+        """Where the advice comes from, and every rule of its own, read from the data."""
         return self.t(
             "telegram.about",
             title=self.k.source.title,
             publisher=self.k.source.publisher,
             criteria=", ".join(cr.title for cr in self.k.criteria),
+            rules=own_rules(self.k),
             conclusion=self.k.source.conclusion,
         )
 
@@ -489,6 +509,29 @@ class TelegramPresenter:
         if "." not in key:
             key = f"telegram.button.{key}"
         return button(self.k.text(key), data)
+
+
+def own_rules(k: Knowledge) -> str:
+    """One line per own reason of the advisor: each answer that gives points by it, and how
+    many ("• Deadline: “Very tight” +2 for Django"). Generated, so it cannot drift."""
+    lines = []
+    for reason in k.own_reasons:
+        given = [
+            k.text(
+                "telegram.about_answer",
+                label=o.label,
+                question=q.short,
+                points=f.points,
+                stack=k.text(f"stack.{f.stack}"),
+            )
+            for q in k.questions
+            for o in q.options
+            for f in o.fits
+            if f.rule == reason.id
+        ]
+        joined = k.text("telegram.about_joiner").join(given)
+        lines.append(k.text("telegram.about_rule", title=reason.name, answers=joined))
+    return "\n".join(lines)
 
 
 def _data(session: Session, user_id: int, action: str) -> str:

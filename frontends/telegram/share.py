@@ -12,6 +12,7 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from advisor import Recommendation, recommend
+from advisor.render import sums
 from advisor.summary import render_summary_html
 
 from .context import BotContext, Services
@@ -46,7 +47,9 @@ async def inline_query(update: Update, context: BotContext) -> None:
         id=payload[:64],
         title=k.text("share.card_title", stack=k.text(f"stack.{rec.choice}")),
         description=k.text(
-            "share.card_description", confidence=k.text(f"confidence.{rec.confidence}")
+            "share.card_description",
+            confidence=k.text(f"confidence.{rec.confidence}"),
+            **sums(rec, k),
         ),
         input_message_content=InputTextMessageContent(_card(svc, rec), parse_mode=ParseMode.HTML),
         reply_markup=_open_button(svc, deep_link(username, payload)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from advisor import Knowledge, recommend
+from advisor.summary import hire_line
 from fake_telegram import FakeTelegram
 from tests.e2e.conftest import MakeSettings, Office, all_text, running
 from tests.test_result_pages import FINTECH  # the English e2e tests' answers, by option id
@@ -37,7 +38,7 @@ async def test_a_user_whose_telegram_is_in_another_language_gets_everything_in_i
         answers[question.id] = option_id
     rec = recommend(k, answers)
     shown = all_text(ana)
-    assert k.text(f"hire.{rec.choice}") in shown
+    assert hire_line(rec, k) in shown
     assert [m.kind for m in ana.messages()][-2:] == ["photo", "text"]
     assert knowledge.text("result.title") not in shown  # nothing of it in English
     assert "Recommendation:" not in shown
@@ -45,7 +46,7 @@ async def test_a_user_whose_telegram_is_in_another_language_gets_everything_in_i
     await ana.press(k.text("telegram.button.details"))
     assert k.text("telegram.details_menu") in ana.last_message().text
     labels = [label for row in ana.buttons() for label in row]
-    await ana.press(next(label for label in labels if k.criteria[0].short in label))
+    await ana.press(next(label for label in labels if k.criteria[0].title == label))
     page = ana.last_message().text
     assert k.criteria[0].title in page and k.criteria[0].quote_translation in page
     assert fake.unanswered_callback_queries() == []

@@ -419,8 +419,17 @@ async def test_the_crm_hook_gets_each_lead_once_with_a_valid_signature_despite_f
     assert anns["source_link"] == "https://t.me/stack_advisor_test_bot?start=spring"
     assert set(anns) == {
         "event", "lead_id", "name", "contact", "contact_type", "source", "source_link",
-        "recommendation", "recommendation_label", "confidence", "answers", "consented_at",
+        "recommendation", "recommendation_label", "confidence", "points", "ledger",
+        "answers", "consented_at",
     }  # fmt: skip
+    # The result's own ledger, the same lines the person saw: they add up to its points.
+    for side in ("django", "nodejs"):
+        given = sum(e["points"] for e in anns["ledger"] if e["side"] == side)
+        assert given == anns["points"][side]
+    assert [e["source"] for e in anns["ledger"][:6]] == [
+        "community", "scalability", "architecture", "security", "usability", "performance",
+    ]  # fmt: skip
+    assert all(e["beyond_article"] for e in anns["ledger"][6:])
     assert "user_id" not in json.dumps(anns)  # nothing beyond what she agreed to share
     assert by_contact["bob@example.com"]["source"] is None
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import pytest
 
+from advisor import Knowledge
 from fake_telegram import FakeTelegram
 from fake_telegram.client import BotMessage, BotUser
 from tests.e2e.conftest import FINTECH, finish
 
 CRITERIA = ("Community", "Scalability", "Architecture", "Security", "Usability", "Performance")
-SHORT_NAMES = ("Help and hiring", "Room to grow", "Code layout", "Safety", "Freedom", "Speed")
 PNG = b"\x89PNG\r\n\x1a\n"
 SCREEN = 1000
 DETAILS, REPORT, ANSWERS = "🔍 Details", "📄 Full report", "✏️ Your answers · What if…"
 SUMMARY = "◀ Back to the summary"
+OWN = "Beyond the article"
 #: A close call: one answer tips it either way.
 CLOSE_CALL = [
     "Both",
@@ -102,17 +103,23 @@ async def test_every_criterion_and_the_full_report_are_reachable_by_buttons(
     await ann.press(DETAILS)
     menu = summary_of(ann)
     assert menu.message_id == summary.message_id, "details are edited in place"
-    assert menu.labels == [*SHORT_NAMES, SUMMARY]
-    for number, (short, title) in enumerate(zip(SHORT_NAMES, CRITERIA, strict=True), start=1):
+    # The article's own names, one name each; then the advisor's own rules (they gave points).
+    assert menu.labels == [*CRITERIA, OWN, SUMMARY]
+    for number, title in enumerate(CRITERIA, start=1):
         if number == 1:
-            await ann.press(short)
+            await ann.press(title)
         else:
             await ann.press("Next ▶")
         page = summary_of(ann)
         assert page.message_id == summary.message_id
-        assert page.text.startswith(f"{number}. {title}")
+        assert page.text.startswith(f"{number}. {title}: ")
         assert "The article: “" in page.text
-        assert ("Next ▶" in page.labels) == (number < len(CRITERIA))
+        assert "Next ▶" in page.labels
+    await ann.press("Next ▶")
+    own = summary_of(ann)
+    assert own.text.startswith("7. Beyond the article: my own rules")
+    assert "• Team's language, beyond the article: +3 for Django" in own.text
+    assert "Next ▶" not in own.labels and "◀ Previous" in own.labels
     await ann.press(SUMMARY)
     assert summary_of(ann).text == summary.text
     count = len(ann.messages())
@@ -213,3 +220,41 @@ async def test_a_result_button_after_start_over_gets_a_polite_answer_and_changes
     answered = [c for c in calls if c.method == "answerCallbackQuery"]
     assert answered and "earlier" in answered[0].params["text"]
     assert "Question 1 of 9" in ann.last_message().text
+
+
+async def test_why_on_the_result_explains_it_and_leads_back_to_the_same_summary(
+    fake: FakeTelegram, bot: object
+) -> None:
+    ann = fake.user("Ann")
+    await finish(ann)
+    summary = summary_of(ann)
+    await ann.send_text("why?")
+    why = ann.last_message()
+    assert why.text.startswith("Why Django?")
+    assert (
+        "Points: Django " in why.text and "• Security: +4, because you handle payments" in why.text
+    )
+    assert "reached your result" not in why.text
+    assert why.labels == [DETAILS, SUMMARY]
+    await ann.press(SUMMARY)
+    assert summary_of(ann).text == summary.text, "the same screen every time"
+    await ann.send_text("help")
+    help_ = ann.last_message().text
+    assert "“why” (why this result)" in help_ and "“details 4”" in help_
+    assert "“skip”" not in help_ and "(the question before)" not in help_
+    assert fake.unanswered_callback_queries() == []
+
+
+async def test_about_lists_every_rule_of_the_advisors_own_from_the_data(
+    fake: FakeTelegram, bot: object, knowledge: Knowledge
+) -> None:
+    ann = fake.user("Ann")
+    await ann.send_command("about")
+    about = ann.last_message().text
+    assert "Community, Scalability, Architecture, Security, Usability, Performance" in about
+    for reason in knowledge.own_reasons:
+        assert f"• {reason.name}: " in about
+    given = [(o.label, f.points) for q in knowledge.questions for o in q.options for f in o.fits]
+    assert len(given) >= 7
+    for label, points in given:
+        assert f"“{label}” to " in about and f": +{points} for " in about
