@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ class Settings:
     #: The PostgreSQL schema to keep the tables in (created if missing); None: the server's
     #: search_path (normally ``public``).
     database_schema: str | None = None
+    #: Seconds PostgreSQL may take to answer one statement before the turn gives up (and its
+    #: update is left for Telegram to send again); above the lock wait (10 s).
+    database_timeout: int = 15
     session_ttl_days: int = 30
     log_level: str = "INFO"
     admin_ids: frozenset[int] = frozenset()
@@ -163,6 +167,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
                 f"must be 1-63 lower-case letters, digits and _, not starting with a digit: "
                 f"{database_schema!r}",
             )
+        if database_schema.startswith("pg_") or database_schema == "information_schema":
+            raise SettingsError(
+                "DATABASE_SCHEMA",
+                f"{database_schema!r} is one of PostgreSQL's own schemas; name a schema of your "
+                "own, such as stack_advisor",
+            )
     lead_webhook_url, lead_webhook_secret = _lead_webhook(get)
     level = (get.text("LOG_LEVEL") or DEFAULTS.log_level).upper()
     if level not in LOG_LEVELS:
@@ -178,6 +188,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         state_db=_state_db(get.text("STATE_DB") or str(DEFAULTS.state_db)),
         database_url=database_url,
         database_schema=database_schema,
+        database_timeout=get.integer(
+            "DATABASE_TIMEOUT", DEFAULTS.database_timeout, low=1, high=600
+        ),
         session_ttl_days=get.integer(
             "SESSION_TTL_DAYS", DEFAULTS.session_ttl_days, low=1, high=3650
         ),
@@ -345,9 +358,23 @@ def _listen_address(value: str) -> str:
     )
 
 
+#: The longest path the operating system takes, and the longest name of one file or folder.
+PATH_MAX, NAME_MAX = 4095, 255
+
+
 def _state_db(value: str) -> Path:
     if any(not char.isprintable() for char in value):
         raise SettingsError("STATE_DB", f"must not contain control characters: {value!r}")
+    size = len(os.fsencode(value))
+    if size > PATH_MAX:
+        raise SettingsError("STATE_DB", f"is {size} bytes long; a path may have at most {PATH_MAX}")
+    for part in Path(value).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise SettingsError(
+                "STATE_DB",
+                f"has a name of {len(os.fsencode(part))} bytes ({part[:24]}…); a file or folder "
+                f"name may have at most {NAME_MAX}",
+            )
     return Path(value)
 
 

@@ -408,7 +408,8 @@ def _option(
         synonyms = _words(synonyms_node, fillers=fillers)
     lead = sum(w * criteria[cid].sign for cid, w in weights.items())
     lead += sum(f.points if f.stack == "django" else -f.points for f in fits)
-    total = sum(weights.values()) + sum(f.points for f in fits)
+    # The points a side gets: a tied criterion's weight goes to neither, so it is no part of them.
+    total = sum(w for cid, w in weights.items() if criteria[cid].sign) + sum(f.points for f in fits)
     neutral = not fits and not any(weights.values())
     because = node.text("because", optional=neutral)
     because_they = node.text("because_they", optional=not because)
@@ -698,6 +699,22 @@ def check_plurals(
     return problems
 
 
+def unmarked_whys(questions: Iterable[Question], texts: Mapping[str, str]) -> list[Question]:
+    """The questions whose answers give points beyond the article (a fit) but whose ``why``
+    does not say so with the mark (``result.beyond_article`` before its ``{reason}``)."""
+    mark = beyond_mark(texts)
+    return [
+        q
+        for q in questions
+        if any(o.fits for o in q.options) and mark.casefold() not in q.why.casefold()
+    ]
+
+
+def beyond_mark(texts: Mapping[str, str]) -> str:
+    """The words that mark a reason as not the article's: "Beyond the article"."""
+    return texts["result.beyond_article"].split("{reason}")[0].strip(" :—-–")
+
+
 def placeholders(text: str) -> frozenset[str]:
     """The {placeholders} of a text."""
     return frozenset(f for _, f, _, _ in string.Formatter().parse(text) if f is not None)
@@ -847,6 +864,14 @@ def load_knowledge(
         closure = direct.union(*(dependents.get(d, ()) for d in direct))
         dependents[qid] = tuple(q for q in questions if q in closure)
     texts, plurals = read_texts(data_dir, required_texts)
+    for question in unmarked_whys(questions.values(), texts):
+        index = list(questions).index(question.id)
+        raise DataError(
+            q_root.file,
+            f"questions[{index}].why",
+            "its answers give points beyond the article, so its why must say so with the mark "
+            f"“{beyond_mark(texts)}” (texts.yaml, result.beyond_article)",
+        )
     english = Knowledge(
         source=source,
         criteria=criteria,

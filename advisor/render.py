@@ -150,9 +150,7 @@ class Renderer:
         else:
             verdict = s.bold(self.t("result.recommendation", stack=self.stack(rec.choice)))
         confidence = self.t(
-            "result.confidence",
-            confidence=self.k.text(f"confidence.{rec.confidence}"),
-            **sums(rec, self.k),
+            "result.confidence", confidence=confidence_words(rec, self.k), **sums(rec, self.k)
         )
         return f"{self.title}\n{verdict}\n{self.line(confidence)}"
 
@@ -253,6 +251,14 @@ class Renderer:
 
 #: The question about the team's language (who to hire depends on it).
 TEAM = "team"
+
+
+def confidence_words(rec: Recommendation, knowledge: Knowledge) -> str:
+    """How sure, in a few words: "clear", "narrow lead"; for Either, "a close call" (the words
+    a close call is kept for)."""
+    if rec.choice == "either":
+        return knowledge.text("whatif.outcome.either")
+    return knowledge.text(f"confidence.{rec.confidence}")
 
 
 def sums(rec: Recommendation, knowledge: Knowledge) -> dict[str, object]:

@@ -5,11 +5,12 @@ one entry of the result's ledger (:class:`Entry`), which every view reads:
 
 * each of the article's criteria has an *importance*: ``base_importance`` plus the weights of
   the answers the article links to it; it gives that many points to the stack the article
-  names the winner (none for a tie, though they count in the total);
+  names the winner (none for a tie: it only shows how much it mattered);
 * some answers also give a stack points by one of the advisor's own reasons (a *fit*, e.g.
   "your team knows Python"): an entry of its own, always shown as "Beyond the article";
 * Django's *lead* is the sum of points for Django minus the points for Node.js, and the
-  *margin* is the lead divided by all points given out, so it lies between -1 and 1.
+  *margin* is the lead divided by the points both sides got, so it lies between -1 and 1:
+  the result follows from nothing but the points shown.
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ def totals(knowledge: Knowledge, answers: Mapping[str, str]) -> tuple[int, int]:
 def _totals(knowledge: Knowledge, chosen: list[Chosen]) -> tuple[int, int]:
     base = knowledge.scoring.base_importance
     lead = base * sum(c.sign for c in knowledge.criteria)
-    total = base * len(knowledge.criteria)
+    total = base * sum(1 for c in knowledge.criteria if c.sign)
     for _question, option in chosen:
         lead += option.lead
         total += option.total
@@ -212,7 +213,7 @@ def recommend(knowledge: Knowledge, answers: Mapping[str, str]) -> Recommendatio
     answers, chosen = knowledge.select(answers)
     ledger = ledger_of(knowledge, chosen)
     lead = sum(e.signed for e in ledger)
-    total = sum(e.points for e in ledger)
+    total = sum(e.points for e in ledger if e.side is not None)
     choice, margin = choose(lead, total, knowledge)
     return Recommendation(
         choice=choice,
@@ -304,7 +305,8 @@ def settled_choice(
     )
     asked_about = _condition_ids(knowledge)
     base = knowledge.scoring.base_importance
-    start = (base * sum(c.sign for c in knowledge.criteria), base * len(knowledge.criteria), ())
+    sided = sum(1 for c in knowledge.criteria if c.sign)
+    start = (base * sum(c.sign for c in knowledge.criteria), base * sided, ())
     states: set[tuple[int, int, tuple[tuple[str, str], ...]]] = {start}
     for question in knowledge.questions:
         if question.id in open_ids:

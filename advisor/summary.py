@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Literal
 
@@ -136,14 +137,20 @@ TEAM_RULE = "team_language"
 
 def find_criterion(knowledge: Knowledge, name: str) -> Criterion | None:
     """The criterion a typed name means: its number, id or name, in this language or in
-    English (any case)."""
-    wanted = name.strip().casefold()
+    English (any case, accents or none: "seguranca" is "Segurança")."""
+    wanted = _plain(name)
     english = knowledge.speaking("en")
     for number, c in enumerate(knowledge.criteria, start=1):
         original = english.criteria[number - 1]
-        if wanted in (str(number), c.id, c.title.casefold(), original.title.casefold()):
+        if wanted in (str(number), c.id, _plain(c.title), _plain(original.title)):
             return c
     return None
+
+
+def _plain(text: str) -> str:
+    """Text as compared when typed: without case, accents or surrounding space."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _criterion(knowledge: Knowledge, criterion: str | int) -> Criterion:

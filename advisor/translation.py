@@ -23,14 +23,17 @@ from .loading import (
     MAX_LABEL,
     MAX_NAME,
     MAX_SHORT,
+    _display,
     _flatten,
     _Node,
     _read_yaml,
     _single_words,
     _words,
+    beyond_mark,
     check_plurals,
     load_vocabulary,
     placeholders,
+    unmarked_whys,
 )
 from .model import STACKS, Criterion, Knowledge, Option, OwnReason, Question, Source, Stack
 
@@ -140,6 +143,15 @@ class _Translation:
         if texts is None or questions is None or criteria is None:
             return None
         source, translated_criteria, own_reasons = criteria
+        for question in unmarked_whys(questions, texts[0]):
+            self.problems.append(
+                DataError(
+                    _display(self.folder / "questions.yaml"),
+                    f"questions.{question.id}.why",
+                    "its answers give points beyond the article, so its why must say so with "
+                    f"the mark “{beyond_mark(texts[0])}” (texts.yaml, result.beyond_article)",
+                )
+            )
         return dataclasses.replace(
             self.english,
             source=source,

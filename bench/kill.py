@@ -3,13 +3,17 @@
 Three bots in webhook mode share one PostgreSQL schema behind the fake Bot API's balancer
 (round-robin over the instances, up to ``max_connections`` updates in flight, anything not
 acknowledged with a 2xx delivered again to the next instance). Simulated users press through
-the dialog — each presses, waits for the reply, presses again — while every ``kill_every``
-seconds one instance (in turn) is killed with SIGKILL and started again.
+the dialog — each presses, waits for the reply, presses again — while one instance (in turn)
+is killed with SIGKILL and started again: the next kill comes ``kill_every`` seconds after the
+one killed last is serving again (it answers ``/readyz``), so on a busy machine the chaos
+slows down with the bots instead of killing them faster than they can start, and some
+instance always serves. The kills stop after ``chaos_seconds`` at the latest.
 
 What is checked, and reported by :func:`run_kill`:
 
-- **lost**: users who waited in vain for a reply (``STEP_TIMEOUT``), or whose answers the
-  database does not hold as they gave them;
+- **lost**: users whose reply never came — while instances are being killed a user waits as
+  long as it takes, and once the kills are over, ``STEP_TIMEOUT`` more for each reply — or
+  whose answers the database does not hold as they gave them;
 - **duplicated**: updates applied more than once: every user has exactly one "started" and one
   "finished" event, and as many applied update ids as updates sent;
 - **misordered**: users whose result differs from the advisor core's for their answers (the
@@ -37,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 
 from advisor import Knowledge
@@ -48,8 +53,10 @@ from .load import Questions, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "balanced-secret"
-#: A user waiting longer than this for one reply is lost.
+#: Once the kills are over, a user waiting longer than this for one reply is lost.
 STEP_TIMEOUT = 60.0
+#: The kills stop after this long at the latest, in seconds (then the users finish in calm).
+CHAOS_SECONDS = 180.0
 POLL_SECONDS = 0.05
 READY_SECONDS = 30.0
 
@@ -101,6 +108,24 @@ class Instance:
                 await self.proc.wait()
 
 
+async def serving(port: int, timeout: float = READY_SECONDS) -> None:  # noqa: ASYNC109
+    """Wait until the instance on ``port`` answers ``GET /readyz`` with 200 (it is up and can
+    reach its database): it takes updates again."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/readyz"
+    async with aiohttp.ClientSession() as session:
+        while True:
+            try:
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as answer:
+                    if answer.status == 200:
+                        return
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the instance on port {port} is not ready")
+            await asyncio.sleep(0.1)
+
+
 async def accepting(port: int, timeout: float = READY_SECONDS) -> None:  # noqa: ASYNC109
     """Wait until something listens on the port."""
     deadline = time.monotonic() + timeout
@@ -126,6 +151,8 @@ class Walker:
     user: TgUser
     chat: TgChat
     rng: random.Random
+    #: Set when the kills are over: from then on a reply has STEP_TIMEOUT to come.
+    calm: asyncio.Event = field(default_factory=asyncio.Event)
     answers: dict[str, str] = field(default_factory=dict)
     updates: int = 0
     result: str | None = None
@@ -172,9 +199,14 @@ class Walker:
         return await self._wait_for_question()
 
     async def _wait_for_question(self) -> StoredMessage | None:
-        """The next unanswered question shown with its buttons, or None once the result is."""
-        deadline = time.monotonic() + STEP_TIMEOUT
-        while time.monotonic() < deadline:
+        """The next unanswered question shown with its buttons, or None once the result is.
+
+        While instances are being killed there is no deadline; once the kills are over, the
+        reply has STEP_TIMEOUT to come."""
+        deadline: float | None = None
+        while deadline is None or time.monotonic() < deadline:
+            if deadline is None and self.calm.is_set():
+                deadline = time.monotonic() + STEP_TIMEOUT
             for message in reversed(self.fake.messages(self.chat)):
                 text = message.visible_text
                 keyboard = (message.reply_markup or {}).get("inline_keyboard")
@@ -188,7 +220,9 @@ class Walker:
                     return message
                 break  # the newest message with buttons is not the next step yet
             await asyncio.sleep(POLL_SECONDS)
-        raise AssertionError(f"lost: no reply within {STEP_TIMEOUT:g}s after {self.answers}")
+        raise AssertionError(
+            f"lost: no reply within {STEP_TIMEOUT:g}s after the kills, after {self.answers}"
+        )
 
     def resent(self) -> int:
         """Messages shown twice in a row with the same text (sent again after a kill)."""
@@ -208,9 +242,11 @@ async def run_kill(
     kill_every: float = 3.0,
     token: str,
     seed: int = 13,
+    chaos_seconds: float = CHAOS_SECONDS,
 ) -> dict[str, Any]:
-    """Run the users against ``instances`` bots behind ``fake``'s balancer, killing one every
-    ``kill_every`` seconds; return the figures (see the module's docstring)."""
+    """Run the users against ``instances`` bots behind ``fake``'s balancer, killing one
+    ``kill_every`` seconds after the last one killed serves again; return the figures (see the
+    module's docstring)."""
     hook = f"http://127.0.0.1:{free_port()}/hook"  # the balancer's address: nothing listens
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -232,11 +268,12 @@ async def run_kill(
     fake.balance_webhook([bot.url for bot in bots])
     questions = Questions(knowledge)
     rng = random.Random(seed)
+    calm = asyncio.Event()
     walkers = []
     for n in range(users):
         someone = fake.user(f"U{n}")
         walkers.append(
-            Walker(fake, questions, someone.user, someone.chat, random.Random(rng.random()))
+            Walker(fake, questions, someone.user, someone.chat, random.Random(rng.random()), calm)
         )
     kills = 0
     began = time.monotonic()
@@ -246,7 +283,8 @@ async def run_kill(
             await accepting(bot.port)
         await fake.wait_for(lambda: fake.webhook is not None, timeout=READY_SECONDS)
         walking = asyncio.gather(*(walker.walk() for walker in walkers))
-        while not walking.done():
+        chaos_ends = time.monotonic() + chaos_seconds
+        while not walking.done() and time.monotonic() < chaos_ends:
             try:
                 await asyncio.wait_for(asyncio.shield(walking), kill_every)
             except TimeoutError:
@@ -254,6 +292,8 @@ async def run_kill(
                 await victim.kill()
                 kills += 1
                 await victim.start()
+                await serving(victim.port)  # the next kill only once this one serves again
+        calm.set()
         await walking
         seconds = time.monotonic() - began
     finally:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -61,8 +62,14 @@ PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: Delivery attempts of one owed message within a turn before it waits for the next update.
 DELIVERY_ATTEMPTS = 3
 DELIVERY_BACKOFF_SECONDS = 0.5
-#: Tries of a turn while another program holds the store's write lock.
+#: A turn the store could not run now (another program holds SQLite's write lock, another
+#: instance the user's PostgreSQL lock) is tried again, with a pause of BUSY_PAUSE_SECONDS
+#: doubling each time, until it has been tried at least BUSY_ATTEMPTS times and for at least
+#: BUSY_SECONDS; the pauses are asynchronous, so nobody else waits meanwhile. After that its
+#: update is left for Telegram to send again.
 BUSY_ATTEMPTS = 3
+BUSY_SECONDS = 8.0
+BUSY_PAUSE_SECONDS = 0.25
 
 #: What the buttons that belong to no question do; each is a trigger of the dialog machine
 #: (``quiz`` — take the quiz from a shared result — works from anywhere).
@@ -89,6 +96,8 @@ PAGES: dict[str, tuple[Page, int | None]] = {
 TAKE, UNDO = "take", "undo"
 #: How many people's languages are remembered for replies outside a turn (most recent).
 REMEMBERED_LANGUAGES = 10_000
+#: How long a /forget's answer is remembered, to be said again on a second tap, in seconds.
+FORGOTTEN_SECONDS = 600.0
 #: A language button of /language: the prefix, then the language's code ("lang_es").
 LANGUAGE = "lang_"
 
@@ -215,11 +224,28 @@ class Presenter(Protocol):
 
 
 class DeliveryFailed(Exception):
-    """A front end could not deliver a message; ``transient`` ones are tried again later."""
+    """A front end could not deliver a message; ``transient`` ones are tried again later.
 
-    def __init__(self, reason: str, *, transient: bool) -> None:
+    ``maybe_delivered``: the answer was lost, not refused (the connection died after the
+    message went out), so the person may well have it."""
+
+    def __init__(self, reason: str, *, transient: bool, maybe_delivered: bool = False) -> None:
         super().__init__(reason)
         self.transient = transient
+        self.maybe_delivered = maybe_delivered
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """What a delivery achieved: true when nothing is owed any more. When something is still
+    owed, ``maybe_delivered`` says the last try may have reached the person all the same (so
+    no apology: it would be false)."""
+
+    complete: bool
+    maybe_delivered: bool = False
+
+    def __bool__(self) -> bool:
+        return self.complete
 
 
 #: A front end's way to deliver one message: returns the delivered message's id (if any) or
@@ -305,6 +331,9 @@ class Conversation:
         self.hand_off = hand_off
         #: The language of each person's last turn here, for replies outside a turn.
         self._spoken: OrderedDict[int, str] = OrderedDict()
+        #: Recent /forget answers, by person: a second tap of "Yes, delete everything" (nothing
+        #: left to delete then) says again where their contact had already gone.
+        self._forgotten: OrderedDict[int, tuple[float, LeadReach]] = OrderedDict()
         #: One delivery at a time per person (a lock lives while anyone holds or awaits it).
         self._delivering: weakref.WeakValueDictionary[int, asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -315,18 +344,24 @@ class Conversation:
     async def handle(self, person: Person, action: Action, *, update_id: int = 0) -> Outcome:
         """Apply one action: load, run the dialog, save, record events, owe the replies.
 
-        When another program holds the store's write lock too long, the whole turn (rolled
-        back, so nothing of it was kept) is tried again rather than losing the answer.
+        When the store cannot run it now (StoreBusy), the whole turn (rolled back, so nothing
+        of it was kept) is tried again, a while (see :data:`BUSY_SECONDS`), rather than losing
+        the answer; then StoreBusy goes up, and the update is not acknowledged.
         """
-        for attempt in range(BUSY_ATTEMPTS):
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        pause = BUSY_PAUSE_SECONDS
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 return await self._handle(person, action, update_id)
             except StoreBusy:
-                if attempt + 1 == BUSY_ATTEMPTS:
+                if attempt >= BUSY_ATTEMPTS and loop.time() - began >= BUSY_SECONDS:
                     raise
                 logger.warning("the store was busy; trying the turn again")
-                await asyncio.sleep(DELIVERY_BACKOFF_SECONDS)
-        raise AssertionError("unreachable")
+                await asyncio.sleep(pause)
+                pause *= 2
 
     async def _handle(self, person: Person, action: Action, update_id: int) -> Outcome:
         link = None
@@ -686,14 +721,36 @@ class Conversation:
 
     # -- outside the dialog ----------------------------------------------------------------------
 
-    async def forget(self, user_id: int) -> Forgotten:
+    async def forget(
+        self, user_id: int, answer: Callable[[Forgotten], Sequence[Outgoing]] | None = None
+    ) -> Forgotten:
         """Delete every row about this person, in every chat (their leads and the deliveries
-        still owed too); say how many, and where their leads had already gone."""
+        still owed too); say how many, and where their leads had already gone.
+
+        ``answer`` renders what the person is then owed; it is committed with the deletion (in
+        the outbox, which holds nothing else of theirs then), so the person learns where their
+        contact went even if the process dies before telling them. A second /forget soon
+        after (a double tap: nothing left to delete) says the same again."""
         async with self.store.unit(user_id) as uow:
             reach = await uow.leads.reach(user_id)
             removed = await uow.forget(user_id)
+            if not removed:
+                reach = self._recently_forgotten(user_id) or reach
+            forgotten = Forgotten(removed, reach)
+            if answer is not None:
+                await uow.outbox.put(user_id, list(answer(forgotten)))
+        if removed:
+            self._forgotten[user_id] = (time.monotonic(), reach)
+            while len(self._forgotten) > REMEMBERED_LANGUAGES:
+                self._forgotten.popitem(last=False)
         logger.info("deleted %d rows on a user's request", removed)
-        return Forgotten(removed, reach)
+        return forgotten
+
+    def _recently_forgotten(self, user_id: int) -> LeadReach | None:
+        found = self._forgotten.get(user_id)
+        if found is None or time.monotonic() - found[0] > FORGOTTEN_SECONDS:
+            return None
+        return found[1]
 
     async def shared(self, user_id: int, code: str) -> None:
         """Count a result shared through inline mode, once per person and code."""
@@ -715,8 +772,8 @@ class Conversation:
 
     # -- delivery ------------------------------------------------------------------------------
 
-    async def deliver(self, user_id: int, transport: Transport) -> bool:
-        """Deliver what is owed to this person, in order; False when some is still owed.
+    async def deliver(self, user_id: int, transport: Transport) -> Delivered:
+        """Deliver what is owed to this person, in order; false when some is still owed.
 
         One delivery per person at a time, in this process and (through the store) across
         every instance sharing the store, so what one sends no other sends too. A message sent
@@ -731,25 +788,28 @@ class Conversation:
             if owed and prepare is not None:
                 await prepare([item.message for item in owed])
             for item in owed:
-                delivered, message_id = await self._deliver_one(item, transport)
+                delivered, message_id, maybe = await self._deliver_one(item, transport)
                 if not delivered:
-                    return False
+                    return Delivered(False, maybe)
                 await delivery.delivered(item, message_id)
-            return True
+            return Delivered(True)
 
-    async def _deliver_one(self, item: Owed, transport: Transport) -> tuple[bool, int | None]:
-        """(False, None) when it is still owed; else (True, the delivered message's id)."""
+    async def _deliver_one(self, item: Owed, transport: Transport) -> tuple[bool, int | None, bool]:
+        """(False, None, whether it may have arrived anyway) when it is still owed; else (True,
+        the delivered message's id, False)."""
+        maybe = False
         for attempt in range(DELIVERY_ATTEMPTS):
             try:
-                return True, await transport(item.message)
+                return True, await transport(item.message), False
             except DeliveryFailed as failure:
                 if not failure.transient:
                     logger.warning("dropped an undeliverable %s: %s", item.message.kind, failure)
-                    return True, None
+                    return True, None, False
+                maybe = maybe or failure.maybe_delivered
                 logger.warning("delivery failed, will try again: %s", failure)
                 if attempt + 1 < DELIVERY_ATTEMPTS:
                     await asyncio.sleep(DELIVERY_BACKOFF_SECONDS * 2**attempt)
-        return False, None
+        return False, None, maybe
 
     async def deliver_all(self, transport: Transport) -> int:
         """Deliver everything still owed to anyone (at start-up and now and then); return how

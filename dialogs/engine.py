@@ -92,7 +92,7 @@ class DialogEngine:
         #: The words typed for the result's pages and for keep / undo, read once from data.
         self._vocab = {
             name: {normalize(w) for w in knowledge.text(f"whatif.words.{name}").split("|")}
-            for name in ("details", "report", "answers", "change", "keep", "undo")
+            for name in ("details", "report", "answers", "change", "keep", "undo", "summary")
         }
         self._cursor = _Cursor()
         self._machine = Machine(
@@ -413,12 +413,14 @@ class DialogEngine:
                 return self.page(session, "answers")
             if page == "report" and not rest:
                 return self.page(session, "report")
+            if page == "summary" and not rest:
+                return self.page(session, "summary")
         return None
 
     def _page_words(self, said: str) -> list[tuple[str, str, str]]:
         """(page, the word, what follows it) for each page word ``said`` begins with."""
         found = []
-        for page in ("details", "report", "answers", "change"):
+        for page in ("details", "report", "answers", "change", "summary"):
             for word in self._vocab[page]:
                 if said == word or said.startswith(word + " "):
                     found.append((page, word, said[len(word) :].strip()))

@@ -66,6 +66,7 @@ DIALOG_TEXTS = (
     "telegram.unknown_command",
     "telegram.error",
     "telegram.help",
+    "telegram.wait",
     "telegram.about_rule",
     "telegram.about_answer",
     "telegram.about_joiner",
@@ -152,7 +153,7 @@ DIALOG_TEXTS = (
     "privacy.kept",
     *(
         f"whatif.words.{name}"
-        for name in ("details", "report", "answers", "change", "keep", "undo")
+        for name in ("details", "report", "answers", "change", "keep", "undo", "summary")
     ),
     *(
         f"whatif.{name}"

@@ -179,6 +179,8 @@ class FakeTelegram:
         self._user_ids = itertools.count(100_000_001)
         self._group_ids = itertools.count(4_000_000_001)
         self._faults: dict[str, deque[Fault]] = {}
+        #: method -> how many of its next calls take effect and then lose their answer.
+        self._cuts: dict[str, int] = {}
         self._stalls: dict[str, deque[float]] = {}
         self._poll_owner: object | None = None
         self._async_handlers: dict[str, AsyncHandler] = {
@@ -344,6 +346,16 @@ class FakeTelegram:
             body = {"ok": False, "error_code": status, "description": text}
         queue = self._faults.setdefault(canonical, deque())
         queue.extend(Fault(status, body, chat_id) for _ in range(times))
+
+    def cut_after_next(self, method: str, *, times: int = 1) -> None:
+        """Let the next `times` calls of a method take effect, then cut their connection before
+        the answer (as a network failing at the worst moment does): the bot cannot know the
+        call went through."""
+        self._cuts[self._canonical(method)] = self._cuts.get(self._canonical(method), 0) + times
+
+    def cuts_left(self, method: str) -> int:
+        """How many calls of a method are still to lose their answer."""
+        return self._cuts.get(self._canonical(method), 0)
 
     def clear_faults(self, method: str) -> None:
         """Forget the injected failures of a method that have not happened yet."""
@@ -525,6 +537,10 @@ class FakeTelegram:
         call.status, call.response, call.finished_at = status, body, loop.time()
         self.calls.append(call)
         self._signal.notify()
+        if canonical is not None and self._cuts.get(canonical):
+            self._cuts[canonical] -= 1
+            if request.transport is not None:
+                request.transport.abort()  # it took effect; the answer never leaves
         if self.latency:  # the call took effect (a user sees it); the answer is on its way
             await asyncio.sleep(self.latency)
         return web.json_response(body, status=status)

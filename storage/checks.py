@@ -48,8 +48,17 @@ def check_state_db(path: Path) -> None:
 
 def check_folder(path: Path) -> None:
     """Make sure the folder of ``path`` exists (creating it) and can hold the database."""
-    if path.is_dir():
-        raise StateDbError(path, "this is a folder; STATE_DB must name a file in it")
+    try:
+        if path.is_dir():
+            raise StateDbError(path, "this is a folder; STATE_DB must name a file in it")
+        if path.exists() and not path.is_file():
+            raise StateDbError(
+                path,
+                "this is not a regular file (a device, a pipe or a socket); STATE_DB must name "
+                "a database file",
+            )
+    except OSError as exc:
+        raise StateDbError(path, f"cannot be used: {_reason(exc)}") from None
     for ancestor in path.parents:
         if ancestor.exists():
             if not ancestor.is_dir():

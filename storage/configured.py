@@ -25,7 +25,12 @@ def configured_store(settings: Settings, knowledge: Knowledge) -> OpenableStore:
     if settings.database_url is not None:
         from .postgres import PostgresStore  # asyncpg is imported only when it is used
 
-        return PostgresStore(settings.database_url, knowledge, schema=settings.database_schema)
+        return PostgresStore(
+            settings.database_url,
+            knowledge,
+            schema=settings.database_schema,
+            statement_seconds=settings.database_timeout,
+        )
     return SqliteStore(settings.state_db, knowledge)
 
 

@@ -78,14 +78,22 @@ POOL_SIZE = 10
 CONNECT_SECONDS = 10.0
 PING_SECONDS = 5.0
 CLOSE_SECONDS = 10.0
-#: Set on every connection: a turn waiting longer than ``lock_timeout`` for the user's lock
-#: gives up and is tried again (StoreBusy); a transaction left open by a hung instance is
-#: ended by the server after ``idle_in_transaction_session_timeout``.
+#: Set on every connection (with ``lock_timeout``: see :func:`connection_settings`): a turn
+#: waiting longer than the lock timeout for the user's lock gives up and is tried again
+#: (StoreBusy); a transaction left open by a hung (stopped) instance is ended by the server
+#: after ``idle_in_transaction_session_timeout``, which frees the user's lock. They fit
+#: together: the conversation tries a turn three times (with the default 10 s lock waits,
+#: about 31 s), longer than a hung instance keeps the lock (20 s); and a turn that still
+#: could not run is not acknowledged, so Telegram sends its update again.
+IDLE_IN_TRANSACTION_SECONDS = 20
 CONNECTION_SETTINGS = {
     "application_name": "stack-advisor",
-    "lock_timeout": "10s",
-    "idle_in_transaction_session_timeout": "60s",
+    "idle_in_transaction_session_timeout": f"{IDLE_IN_TRANSACTION_SECONDS}s",
 }
+#: How long one statement may take by default (DATABASE_TIMEOUT): longer than a lock wait.
+STATEMENT_SECONDS = 15.0
+#: Long work (purges, reports, the export's pages) may take this long per statement.
+LONG_STATEMENT_SECONDS = 600.0
 #: The first key of the per-user delivery lock (the second is folded from the user's id):
 #: "SA" 2, apart from the turns' one-key locks and the migration's.
 DELIVERY_LOCK = 0x5341_0002
@@ -269,8 +277,10 @@ class PostgresStore:
         *,
         schema: str | None = None,
         pool_size: int = POOL_SIZE,
+        statement_seconds: float = STATEMENT_SECONDS,
     ) -> None:
         self.url = url
+        self.statement_seconds = statement_seconds
         self.schema = schema
         self.knowledge = knowledge
         self.clock = clock
@@ -294,7 +304,9 @@ class PostgresStore:
         try:
             self.migrated_from, self.schema_version = await migrate(connection, self.schema)
         except asyncpg.PostgresError as exc:  # no right to create the schema or a table …
-            raise StorageError(f"DATABASE_URL: {self.location}: cannot upgrade: {exc}") from exc
+            reason = " ".join(str(exc).split())
+            name = "DATABASE_SCHEMA" if self.schema else "DATABASE_URL"
+            raise StorageError(f"{name}: {self.location}: cannot upgrade: {reason}") from exc
         except (OSError, TimeoutError, asyncpg.InterfaceError) as exc:  # the server went away
             raise _cannot_connect(exc, self.url, self.location) from exc
         finally:
@@ -304,8 +316,11 @@ class PostgresStore:
                 self.url,
                 min_size=min(2, self.pool_size),
                 max_size=self.pool_size,
-                server_settings=connection_settings(self.schema),
+                server_settings=connection_settings(self.schema, self.statement_seconds),
                 timeout=CONNECT_SECONDS,
+                # A statement the server does not answer in time raises TimeoutError: the turn
+                # gives up rather than waiting for ever on a stalled connection.
+                command_timeout=self.statement_seconds,
                 reset=self._reset,
             )
         except Exception as exc:
@@ -400,6 +415,7 @@ class PostgresStore:
                     user_id,
                     DELIVERY_LOCK,
                     key,
+                    timeout=DELIVERY_LOCK_SECONDS + PING_SECONDS,  # the lock wait it may do
                 )
             delivery = PostgresDelivery(connection, user_id, key, _owed(user_id, rows))
             try:
@@ -422,11 +438,15 @@ class PostgresStore:
         """A pooled connection (StoreBusy if none can be had); back to the pool afterwards."""
         pool = self.pool
         async with _retryable():
-            connection = await pool.acquire()
+            connection = await pool.acquire(timeout=CONNECT_SECONDS)
         try:
             yield connection
         finally:
-            await pool.release(connection)
+            try:
+                await pool.release(connection, timeout=PING_SECONDS)
+            except Exception:  # a stalled or broken connection: the pool gets a new one
+                connection.terminate()
+                await pool.release(connection)
 
     async def owing_users(self) -> list[int]:
         rows = await self._fetch("SELECT DISTINCT user_id FROM outbox")
@@ -444,6 +464,7 @@ class PostgresStore:
                 "SELECT count(*) FROM gone",
                 cutoff,
                 int(self.clock()) - APPLIED_KEPT_SECONDS,
+                timeout=LONG_STATEMENT_SECONDS,
             )
         return int(removed)
 
@@ -666,11 +687,16 @@ class PostgresStore:
             raise StorageError(f"the export failed ({child.returncode}): {problem[0]}")
 
 
-def connection_settings(schema: str | None) -> dict[str, str]:
-    """What every connection sets at start: ours, and the schema to keep the tables in."""
-    if schema is None:
-        return dict(CONNECTION_SETTINGS)
-    return {**CONNECTION_SETTINGS, "search_path": schema}
+def connection_settings(
+    schema: str | None, statement_seconds: float = STATEMENT_SECONDS
+) -> dict[str, str]:
+    """What every connection sets at start: ours, and the schema to keep the tables in.
+
+    A lock wait is two thirds of a statement's time (10 s of the default 15 s), so a statement
+    waiting for a lock gives up as StoreBusy (tried again) before it times out."""
+    lock_ms = max(500, int(statement_seconds * 1000 * 2 / 3))
+    found = {**CONNECTION_SETTINGS, "lock_timeout": f"{lock_ms}ms"}
+    return found if schema is None else {**found, "search_path": schema}
 
 
 def describe(url: str, schema: str | None) -> str:
@@ -700,6 +726,10 @@ async def _retryable() -> AsyncIterator[None]:
     """Turn a lost connection, a deadlock or a lock wait that timed out into StoreBusy."""
     try:
         yield
+    except TimeoutError as exc:  # a stalled server: trying again at once would only wait again
+        raise StoreUnavailable("PostgreSQL did not answer in time") from exc
+    except (ConnectionRefusedError, asyncpg.CannotConnectNowError) as exc:  # down, or starting
+        raise StoreUnavailable(f"PostgreSQL: {str(exc) or type(exc).__name__}") from exc
     except RETRYABLE as exc:
         raise StoreBusy(f"PostgreSQL: {str(exc) or type(exc).__name__}") from exc
 

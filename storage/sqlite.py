@@ -213,6 +213,28 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+#: How long work on the writer thread waits for another program's write lock, in seconds.
+BUSY_SECONDS = 5.0
+BUSY_PAUSE_SECONDS = 0.02
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite said another connection holds the lock."""
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _patiently(fn: Callable[[], T]) -> T:
+    """``fn()`` on the writer thread, tried again while the file is locked, for a while."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(BUSY_PAUSE_SECONDS)
+
+
 def _connect(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA busy_timeout=5000")
@@ -238,12 +260,17 @@ class SqliteStore:
     # -- opening and closing ------------------------------------------------------------------
 
     async def open(self) -> SqliteStore:
-        """Open (creating and upgrading as needed); raise :class:`StorageError` if it can't."""
-        self._db = await self._write(self._open_writer)
-        if self.path == ":memory:":
-            self._read_db = self._db
-        else:
-            self._read_db = await self._read(self._open_reader)
+        """Open (creating and upgrading as needed); raise :class:`StorageError` naming STATE_DB
+        and the cause, in one line, if it can't."""
+        try:
+            self._db = await self._write(self._open_writer)
+            if self.path == ":memory:":
+                self._read_db = self._db
+            else:
+                self._read_db = await self._read(self._open_reader)
+        except (sqlite3.Error, OSError) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise StorageError(f"STATE_DB: {self.path}: cannot be opened: {reason}") from None
         return self
 
     def _open_writer(self) -> sqlite3.Connection:
@@ -263,6 +290,11 @@ class SqliteStore:
         # A crash right after a /forget can leave copies of deleted rows in the log: fold the
         # log into the (securely overwritten) database and empty it before anything else.
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # From here on this connection never waits for another program's write lock: a turn
+        # runs on the event loop's thread, where waiting would hold up every user (even /help).
+        # A turn that finds the file locked gives up at once (StoreBusy) and is tried again
+        # later; work on the writer thread waits for the lock there (see _write).
+        db.execute("PRAGMA busy_timeout=0")
         return db
 
     def _open_reader(self) -> sqlite3.Connection:
@@ -293,10 +325,12 @@ class SqliteStore:
         self._reader.shutdown(wait=False)
 
     async def _write(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the writer thread, waiting there (not on the event loop) up to
+        :data:`BUSY_SECONDS` while another program holds the file's write lock."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
+            return await asyncio.get_running_loop().run_in_executor(self._writer, _patiently, fn)
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _busy(exc):
                 raise StoreBusy(f"{self.path}: {exc}") from exc
             raise
 
@@ -311,7 +345,7 @@ class SqliteStore:
         try:
             return fn()
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+            if _busy(exc):
                 raise StoreBusy(f"{self.path}: {exc}") from exc
             raise
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor import Knowledge, recommend
+from advisor.render import render_text
 from advisor.scoring import reasons_by_side
 from advisor.summary import (
     SUMMARY_LIMIT,
@@ -167,7 +168,7 @@ def test_with_no_answers_the_summary_does_not_repeat_how_little_each_mattered(
     knowledge: Knowledge,
 ) -> None:
     text = render_summary_text(recommend(knowledge, {}), knowledge)
-    assert "But only just: it is a close call. Points: Django 3, Node.js 2." in text
+    assert "A fair lead. Points: Django 3, Node.js 2." in text
     assert "• Scalability (room to grow): a tie, no points." in text
     assert "Beyond the article" not in text, "no own rule gave points"
     assert "the article's own ratings decide" in text
@@ -201,7 +202,8 @@ def test_a_shared_result_speaks_about_them_and_invites_the_reader(knowledge: Kno
         ({"team": "neither"}, "The article rates Node.js's community larger"),
         (
             {"team": "javascript", "security": "payments", "freedom": "builtin"},
-            "The team knows JavaScript, so it would have to learn Python first",
+            "the team knows JavaScript, so either it learns Python and Django first, or hire "
+            "Python developers who know Django.",
         ),
     ],
 )
@@ -348,3 +350,15 @@ def test_criterion_texts_leave_out_or_explain_jargon(knowledge: Knowledge) -> No
         "microservices (many small parts)",
     ):
         assert any(explained in " ".join(c.stacks.values()) for c in knowledge.criteria)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_a_close_call_means_either_and_nothing_else(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject
+) -> None:
+    rec = recommend(knowledge, data.draw(any_answers))
+    head = render_summary_text(rec, knowledge).split("\n\n")[0]
+    assert ("close call" in head) == (rec.choice == "either"), head
+    report_head = render_text(rec, knowledge).split("\n\n")[0]
+    assert ("close call" in report_head) == (rec.choice == "either"), report_head

@@ -428,3 +428,15 @@ def test_beyond_article_must_be_true_or_false(broken_data: Any) -> None:
 def test_an_answer_with_a_because_needs_its_third_person_version(broken_data: Any) -> None:
     broken_data.replace("questions.yaml", "\n        because_they: their team knows Python", "")
     fails_with(broken_data, "data/questions.yaml: questions[0].options[0].because_they: missing")
+
+
+def test_a_why_that_hides_points_beyond_the_article_is_refused(broken_data: Any) -> None:
+    broken_data.replace(
+        "questions.yaml", "Beyond the article: I\n      count a tight deadline", "I count a tight"
+    )
+    fails_with(
+        broken_data,
+        "data/questions.yaml: questions[9].why: its answers give points beyond the article, so "
+        "its why must say so with the mark “Beyond the article” (texts.yaml, "
+        "result.beyond_article)",
+    )

@@ -45,7 +45,7 @@ def test_a_complete_run_ends_with_a_recommendation_and_details_shows_all_six_cri
     result, details = screens(output)[len(answers)], screens(output)[len(answers) + 1]
     assert "\nRecommendation: Django\n" in result
     for number, title in enumerate(CRITERIA, start=1):
-        assert f"\n{number}. {title}: " in details
+        assert f"\n{number}. {title} (" in details
     assert details.count("The article: “") == len(CRITERIA)
     assert "\n7. Beyond the article: my own rules\n" in details
     assert "• Team's language, beyond the article: +3 for Django" in details
@@ -112,8 +112,8 @@ def test_details_with_a_number_or_a_name_shows_one_criterion_with_its_quote(
 ) -> None:
     output = chat(repo_root, *FINTECH, "details 4", "details performance", "details pizza")
     by_number, by_name, unknown = screens(output)[len(FINTECH) + 1 : len(FINTECH) + 4]
-    assert "\n4. Security: " in by_number and by_number.count("The article: “") == 1
-    assert "\n6. Performance: " in by_name and by_name.count("The article: “") == 1
+    assert "\n4. Security (" in by_number and by_number.count("The article: “") == 1
+    assert "\n6. Performance (" in by_name and by_name.count("The article: “") == 1
     assert "couldn't find that criterion" in unknown and unknown.count("The article: “") == 6
 
 
@@ -159,3 +159,13 @@ def test_why_on_the_result_explains_the_result_and_help_lists_the_results_comman
     assert "Beyond the article" not in why.split("For Node.js")[0] or ", beyond the article:" in why
     assert "“why” (why this result)" in help_ and "“details 4”" in help_
     assert "skip" not in help_, "no question commands on the result"
+
+
+def test_back_on_a_page_of_the_result_goes_back_to_the_result(repo_root: Path) -> None:
+    output = chat(repo_root, *FINTECH, "answers", "back", "details 2", "back", "quit")
+    first, _answers, back_once, _details, back_twice = screens(output)[
+        len(FINTECH) : len(FINTECH) + 5
+    ]
+    assert summary_of(back_once) == summary_of(first)
+    assert summary_of(back_twice) == summary_of(first)
+    assert "Question 9 of 9" not in back_once + back_twice

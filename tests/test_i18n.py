@@ -380,3 +380,14 @@ def test_every_translated_criterion_has_one_name_everywhere_and_own_rules_carry_
     for entry in rec.own:
         line = next(x for x in report.replace("\n  ", " ").splitlines() if entry.title in x)
         assert mark in line.casefold(), line
+
+
+def test_a_translated_why_that_hides_points_beyond_the_article_is_refused(
+    broken_data: Any,
+) -> None:
+    broken_data.replace("i18n/es/questions.yaml", "Más allá del artículo:", "Además:")
+    fails_with(
+        broken_data,
+        "data/i18n/es/questions.yaml: questions.team.why: its answers give points beyond the "
+        "article, so its why must say so with the mark “Más allá del artículo”",
+    )

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from storage import postgres as pg
 from storage import sqlite as lite
 from storage.lock import lock_state_db
@@ -107,3 +109,20 @@ def test_migrate_with_a_bad_database_url_exits_2_naming_it(tmp_path: Path) -> No
     assert result.returncode == 2
     assert result.stderr.startswith("error: DATABASE_URL: must be a PostgreSQL URL")
     assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("state_db", "said"),
+    [
+        ("/dev/null", "this is not a regular file"),
+        ("x" * 5000, "is 5000 bytes long"),
+    ],
+    ids=["a device", "too long"],
+)
+def test_migrate_with_an_unusable_state_db_exits_2_naming_it_in_one_line(
+    tmp_path: Path, state_db: str, said: str
+) -> None:
+    result = migrate(tmp_path, STATE_DB=state_db)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error: STATE_DB: ") and said in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1

@@ -193,7 +193,18 @@ def test_an_admin_lead_button_round_trips_within_64_bytes(lead_id: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "data", ["L1|x|1", "L1|r|", "L1|r|-1", "L1|r|01", "L2|r|1", "L1|r|1|", "L1|r|" + "z" * 14, None]
+    "data",
+    [
+        "L1|x|1",
+        "L1|r|",
+        "L1|r|-1",
+        "L1|r|01",
+        "L2|r|1",
+        "L1|r|1|",
+        "L1|r|" + "z" * 14,
+        "L1|r|" + "z" * 13,  # past the largest number a lead can have (2^63 - 1)
+        None,
+    ],
 )
 def test_anything_else_is_not_an_admin_lead_button(data: str | None) -> None:
     assert callbacks.decode_lead(data) is None

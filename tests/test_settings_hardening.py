@@ -37,6 +37,13 @@ BAD = [
     ({"LISTEN": "300.1.1.1:80"}, r"^LISTEN: must be an IP address"),
     ({"LISTEN": "[::]"}, r"^LISTEN: must be an IP address"),
     ({"STATE_DB": "state/\x01.db"}, r"^STATE_DB: must not contain control characters"),
+    ({"STATE_DB": "a" * 5000}, r"^STATE_DB: is 5000 bytes long; a path may have at most 4095"),
+    ({"STATE_DB": "state/" + "b" * 300}, r"^STATE_DB: has a name of 300 bytes"),
+    (
+        {"DATABASE_URL": "postgresql://db/x", "DATABASE_SCHEMA": "pg_catalog"},
+        r"^DATABASE_SCHEMA: 'pg_catalog' is one of PostgreSQL's own schemas",
+    ),
+    ({"DATABASE_URL": "postgresql://db/x", "DATABASE_TIMEOUT": "0"}, r"^DATABASE_TIMEOUT: "),
     ({"STARTUP_RETRY_SECONDS": "soon"}, r"^STARTUP_RETRY_SECONDS: must be a whole number"),
     ({"STARTUP_RETRY_SECONDS": "-1"}, r"^STARTUP_RETRY_SECONDS: must be between 0 and 86400"),
 ]

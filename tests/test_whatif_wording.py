@@ -38,13 +38,13 @@ def test_a_change_that_flips_the_advice_says_it_would_change_and_to_what(
 def test_a_change_of_confidence_only_is_not_called_a_change_of_advice(
     knowledge: Knowledge,
 ) -> None:
-    # payments: 4 of 9 points ahead, clear; only accounts: 2 of 7, a fair lead
-    less = said(knowledge, {"security": "payments"}, "security", "accounts")
+    # payments: 4 ahead of 8 points, clear; nothing sensitive: 1 of 5, a fair lead
+    less = said(knowledge, {"security": "payments"}, "security", "nothing")
     assert less == (
         "The same advice, but less sure: Django, a fair lead (now: Django, a clear lead)."
     )
     surer = said(knowledge, {}, "security", "payments")
-    assert surer == "The same advice, but surer: Django, a clear lead (now: Django, only just)."
+    assert surer == "The same advice, but surer: Django, a clear lead (now: Django, a fair lead)."
 
 
 def test_a_change_that_changes_nothing_says_so(knowledge: Knowledge) -> None:

@@ -206,6 +206,9 @@ class ConsoleChat:
         self.echo = not _isatty(stdin)
         #: The two options of the last "Did you mean …?", if that was the last question.
         self.choices: tuple[Option, ...] = ()
+        #: The last screen was a page of the result (details, why, report, answers): "back"
+        #: goes back to the result from there.
+        self.on_page = False
 
     def say(self, text: str = "") -> None:
         self.stdout.write(text + "\n")
@@ -220,18 +223,24 @@ class ConsoleChat:
         outcome = await self.conversation.handle(self.person, action)
         await self.conversation.deliver(CONSOLE.user_id, self._print)
         self.choices = ()
-        for reply in outcome.replies:
-            if isinstance(reply, c.Show) and isinstance(reply.view, Asking):
-                self.choices = reply.view.choices
+        shown = [r.view for r in outcome.replies if isinstance(r, c.Show)]
+        for view in shown:
+            if isinstance(view, Asking):
+                self.choices = view.choices
+        if shown:
+            self.on_page = isinstance(shown[-1], Explained | WhyResult | FullReport | YourAnswers)
         return not any(
             isinstance(r, c.Show) and isinstance(r.view, Goodbye) for r in outcome.replies
         )
 
     def _typed(self, text: str) -> c.Typed:
-        """A typed line; "1" or "2" after "Did you mean …?" picks that choice."""
+        """A typed line; "1" or "2" after "Did you mean …?" picks that choice, and "back" on a
+        page of the result goes back to the result."""
         number = text.strip().rstrip(".)")
         if self.choices and number in ("1", "2"):
             return c.Typed(self.choices[int(number) - 1].label)
+        if self.on_page and self.engine.interpreter.command(text) == "back":
+            return c.Typed(self.k.text("whatif.words.summary").split("|")[0])
         return c.Typed(text)
 
     async def run(self) -> int:

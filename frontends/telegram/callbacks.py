@@ -51,6 +51,8 @@ RETRY_LEAD, SETTLE_LEAD = "r", "h"
 _LEAD_PATTERN = re.compile(rf"L1\|([{RETRY_LEAD}{SETTLE_LEAD}])\|({_BASE36})", re.ASCII)
 #: A lead id fits in 13 base-36 digits (2**63 has 13).
 _LEAD_DIGITS = 13
+#: The largest lead number a database holds (a signed 64-bit integer).
+MAX_LEAD_ID = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,4 +103,7 @@ def decode_lead(data: str | None) -> LeadPress | None:
     match = _LEAD_PATTERN.fullmatch(data)
     if match is None or len(match.group(2)) > _LEAD_DIGITS:
         return None
-    return LeadPress(match.group(1), int(match.group(2), 36))
+    number = int(match.group(2), 36)
+    if number > MAX_LEAD_ID:  # no lead has such a number: a forged button
+        return None
+    return LeadPress(match.group(1), number)

@@ -15,6 +15,7 @@ from dialogs.sharecode import ShareCodes
 from settings import Settings
 from storage.base import Store
 
+from .acks import Acknowledgements
 from .delivery import TelegramTransport
 from .render import TelegramPresenter
 from .sales import LeadOffice
@@ -33,6 +34,8 @@ class Services:
     share_codes: ShareCodes
     #: Leads: the desk that delivers them, and what the checks of the sales chat found.
     leads: LeadOffice
+    #: Which updates' turns did not commit, so they are not acknowledged (see :mod:`.acks`).
+    acks: Acknowledgements = dataclasses.field(default_factory=Acknowledgements)
 
     def speaking(self, language: str | None) -> Services:
         """The services with the presenter and texts in a language (English if not loaded)."""

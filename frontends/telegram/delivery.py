@@ -9,7 +9,14 @@ from typing import Any
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from advisor import Knowledge, recommend
 from advisor.chart import render_chart_png
@@ -67,7 +74,9 @@ class TelegramTransport:
                 f"{message.kind} forbidden: {exc.message}", transient=False
             ) from exc
         except (NetworkError, RetryAfter) as exc:  # timeouts, 5xx, a 429 the limiter gave up on
-            raise DeliveryFailed(f"{message.kind} failed: {exc}", transient=True) from exc
+            raise DeliveryFailed(
+                f"{message.kind} failed: {exc}", transient=True, maybe_delivered=_unanswered(exc)
+            ) from exc
 
     async def _call(self, message: Outgoing) -> int | None:
         body = message.body
@@ -131,6 +140,12 @@ class TelegramTransport:
         except Exception as exc:  # any failure: the summary goes on without its chart
             raise DeliveryFailed(f"chart not sent: {exc!r}", transient=False) from exc
         return sent.message_id
+
+
+def _unanswered(exc: Exception) -> bool:
+    """Whether the request may have reached Telegram but its answer was lost (a timeout, a
+    dropped connection), rather than refused (a 5xx, a flood wait)."""
+    return isinstance(exc, TimedOut) or str(exc).startswith("aiohttp.")
 
 
 def _chart_key(message: Outgoing) -> str:

@@ -6,6 +6,7 @@ The rules live in :mod:`dialogs.conversation`; what a screen looks like lives in
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import CallbackQuery, Update
@@ -15,12 +16,16 @@ from telegram.error import BadRequest, TelegramError
 from dialogs import conversation as c
 from dialogs.texts import MENU
 from dialogs.views import Notice
+from storage.base import StorageError, StoreBusy
 
 from . import callbacks, leads, privacy
 from .context import BotApp, BotContext
 from .render import TelegramPresenter
 
 logger = logging.getLogger(__name__)
+
+#: A turn that has not committed after this long tells the person "one moment", in seconds.
+ONE_MOMENT_SECONDS = 3.0
 
 
 def person_of(update: Update) -> c.Person | None:
@@ -48,14 +53,65 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
     if person is None:
         return None
     svc = context.services
-    outcome = await svc.conversation.handle(person, action, update_id=update.update_id)
+    update_id = update.update_id
+    if svc.acks.waits(person.user_id, update_id):  # keep the person's answers in order
+        await _not_committed(update, context, StoreBusy("an earlier update is to come again"))
+        return None
+    later = asyncio.get_running_loop().call_later(
+        ONE_MOMENT_SECONDS, _one_moment, update, context, person
+    )
+    try:
+        outcome = await svc.conversation.handle(person, action, update_id=update_id)
+    finally:
+        later.cancel()
     if outcome.lead_stored:  # committed: its deliveries (not the person's) start now
         leads.kick(context)
-    if not await svc.conversation.deliver(person.user_id, svc.transport):
+    delivered = await svc.conversation.deliver(person.user_id, svc.transport)
+    if not delivered and not delivered.maybe_delivered:  # owed still: it comes later by itself
         await _apologise(context, person.chat_id, svc.presenter.speaking(outcome.language))
     if update.callback_query is not None:  # last: the spinner stops as the new screen shows
         await answer(update.callback_query, context, outcome.toast, outcome.language)
     return outcome
+
+
+async def _not_committed(update: Update, context: BotContext, exc: StorageError) -> None:
+    """The update's turn could not be committed: Telegram is to send it again (the person
+    hears "one moment", once), or, after too many tries, it is given up with the apology."""
+    person = person_of(update)
+    if person is None:
+        return
+    acks = context.services.acks
+    again = acks.failed(update.update_id, person.user_id)
+    logger.warning(
+        "update %d (user %d) not committed, %s: %s",
+        update.update_id,
+        person.user_id,
+        f"to be sent again (try {acks.tries(update.update_id)})" if again else "given up",
+        exc,
+    )
+    if update.callback_query is not None:
+        await answer(update.callback_query, context)
+    if not person.private:
+        return
+    if not again:
+        await _apologise(context, person.chat_id, presenter_for(update, context))
+    elif acks.tell_once(update.update_id):
+        await _say(context, person.chat_id, presenter_for(update, context).t("telegram.wait"))
+
+
+def _one_moment(update: Update, context: BotContext, person: c.Person) -> None:
+    """The turn is taking long (the database is slow to answer): say "one moment", once."""
+    if person.private and context.services.acks.tell_once(update.update_id):
+        text = presenter_for(update, context).t("telegram.wait")
+        context.application.create_task(_say(context, person.chat_id, text))
+
+
+async def _say(context: BotContext, chat_id: int, text: str) -> None:
+    """A short message outside any turn (nothing of it is stored); a failure is only logged."""
+    try:
+        await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+    except TelegramError as exc:
+        logger.warning("could not tell the user to wait: %s", exc)
 
 
 async def answer(
@@ -222,7 +278,15 @@ async def _not_yours(update: Update, context: BotContext, owner_id: int) -> Noti
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    """Logs the error with its traceback and tells the user, in one line, their answers are safe."""
+    """A turn that could not be committed is left for Telegram to send again (see
+    :mod:`.acks`); any other error is logged with its traceback and the user told, in one
+    line, that their answers are safe."""
+    if isinstance(context.error, StorageError):
+        if isinstance(update, Update):
+            await _not_committed(update, context, context.error)
+        else:  # a background job (a purge, a delivery round): it runs again later
+            logger.warning("a background job could not use the database now: %s", context.error)
+        return
     logger.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update) or person_of(update) is None:
         return

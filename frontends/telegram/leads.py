@@ -168,7 +168,7 @@ async def alert_overdue(context: BotContext) -> None:
                     "admin.leads_overdue_line",
                     number=waiting.lead.id,
                     name=waiting.lead.name,
-                    destination=_destination(svc.knowledge.text, delivery.destination).lower(),
+                    destination=_destination(svc.knowledge.text, delivery.destination),
                     reason=delivery.last_error or "?",
                 )
             )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
+
+from settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -19,6 +22,18 @@ class RedactingFormatter(logging.Formatter):
         for secret in self.secrets:
             line = line.replace(secret, "<redacted>")
         return line
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """What the log must never show: the token, the webhook secret, the lead hook's key, and
+    the user part (name and password) of TELEGRAM_API_URL and the password of DATABASE_URL."""
+    found = [settings.bot_token or "", settings.webhook_secret or ""]
+    found.append(settings.lead_webhook_secret or "")
+    for url in (settings.telegram_api_url, settings.database_url or ""):
+        netloc = urlsplit(url).netloc
+        if "@" in netloc:  # the whole "user:password@", so no short word is blanked elsewhere
+            found.append(netloc.rsplit("@", 1)[0] + "@")
+    return [secret for secret in found if secret]
 
 
 def configure_logging(level: str, secrets: list[str]) -> None:

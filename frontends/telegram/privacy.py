@@ -6,8 +6,12 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from dialogs.conversation import Forgotten
+from storage.base import Outgoing
+
 from .context import BotContext
 from .delivery import is_not_modified
+from .render import EDIT, SEND
 
 
 async def forget(update: Update, context: BotContext) -> None:
@@ -26,15 +30,30 @@ async def forget(update: Update, context: BotContext) -> None:
 
 async def confirmed(update: Update, context: BotContext, confirmed: bool) -> None:
     """Deletes everything about the user after they confirmed, or keeps it; says which of
-    their leads had already reached the sales team (a message or record the bot can't recall)."""
+    their leads had already reached the sales team (a message or record the bot can't recall).
+
+    The answer is committed with the deletion and delivered from the outbox, so it is not lost
+    if the process dies in between; a second tap says the same again."""
     query = update.callback_query
     assert query is not None
-    presenter = context.services.for_user(update.effective_user).presenter
+    svc = context.services
+    presenter = svc.for_user(update.effective_user).presenter
     if confirmed:
-        forgotten = await context.services.conversation.forget(query.from_user.id)
-        text = presenter.forgotten(forgotten.reach)
-    else:
-        text = presenter.t("privacy.kept")
+        user_id = query.from_user.id
+        chat_id = query.message.chat.id if query.message else user_id
+        message_id = query.message.message_id if query.message else None
+
+        def answer(forgotten: Forgotten) -> list[Outgoing]:
+            text = presenter.forgotten(forgotten.reach)
+            if message_id is None:
+                return [Outgoing(chat_id, SEND, {"text": text, "html": True})]
+            return [Outgoing(chat_id, EDIT, {"message_id": message_id, "text": text})]
+
+        await svc.conversation.forget(user_id, answer)
+        await svc.conversation.deliver(user_id, svc.transport)
+        await query.answer()
+        return
+    text = presenter.t("privacy.kept")
     try:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=None)
     except BadRequest as exc:  # a double tap: the message already says so

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from advisor import Knowledge, Recommendation, recommend
-from advisor.render import render_html, sums
+from advisor.render import confidence_words, render_html, sums
 from advisor.summary import (
     Voice,
     render_details_html,
@@ -465,7 +465,7 @@ class TelegramPresenter:
             contact=lead.contact,
             source=lead.source or k.text("lead.no_source"),
             recommendation=k.text(f"stack.{lead.recommendation}"),
-            confidence=k.text(f"confidence.{result.confidence}"),
+            confidence=confidence_words(result, k),
             answers="\n".join(answers),
             **sums(result, k),
         )

@@ -15,22 +15,30 @@ import functools
 import logging
 import signal
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application
 
 from advisor import Knowledge, StackAdvisorError
-from settings import Settings
+from settings import Settings, redact_url
 from storage.base import StorageError, StoreUnavailable
 from storage.configured import guarded
 
+from .acks import Acknowledgements
 from .app import build_application
-from .logs import configure_logging
+from .logs import configure_logging, secrets_of
 from .webhook import Database, WebhookServer
 
 logger = logging.getLogger(__name__)
@@ -49,6 +57,13 @@ ANOTHER_COPY_EXIT = 3
 CONFLICT_WINDOW = 60.0
 #: The first getUpdates waits only this long, so a bot is soon known to be polling, in seconds.
 FIRST_POLL_SECONDS = 1
+#: While updates it fetched are still being handled, polling looks again this often, in
+#: seconds (a poll returns at once while they are unconfirmed).
+PROGRESS_SECONDS = 0.5
+#: An update whose turn did not commit is tried again after this long, doubling up to the cap.
+RETRY_FIRST, RETRY_LONGEST = 0.5, 30.0
+#: On the way out, how long updates being handled may take to finish, in seconds.
+SHUTDOWN_SECONDS = 30.0
 ANOTHER_COPY = (
     "BOT_TOKEN: another copy of this bot is already running with the same token (Telegram "
     "answered 409 Conflict). Stop it, or use webhook mode for several instances."
@@ -78,7 +93,7 @@ def run_telegram(
 
     ``build`` makes the application (the benchmark's baseline passes another configuration).
     """
-    configure_logging(settings.log_level, [settings.bot_token or "", settings.webhook_secret or ""])
+    configure_logging(settings.log_level, secrets_of(settings))
     try:
         with guarded(settings):  # SQLite: STATE_DB checked and locked; PostgreSQL: shared
             app = build(settings, knowledge)
@@ -161,6 +176,19 @@ async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
 
 
 async def _register_webhook(app: App, settings: Settings) -> None:
+    """Tell Telegram where to send updates. A refusal for good (a bad URL, a port Telegram does
+    not serve, an address it cannot reach) stops the bot naming WEBHOOK_URL: restarting it
+    would not help."""
+    assert settings.webhook_url is not None
+    try:
+        await _set_webhook(app, settings)
+    except BadRequest as exc:
+        raise BotStopped(
+            f"WEBHOOK_URL: Telegram refused {settings.webhook_url}: {exc.message}", 2
+        ) from None
+
+
+async def _set_webhook(app: App, settings: Settings) -> None:
     assert settings.webhook_url is not None
     await app.bot.set_webhook(
         settings.webhook_url,
@@ -173,7 +201,7 @@ class _Retry:
     """Runs start-up steps, retrying transient failures until STARTUP_RETRY_SECONDS pass."""
 
     def __init__(self, settings: Settings) -> None:
-        self.api = settings.telegram_api_url
+        self.api = redact_url(settings.telegram_api_url)
         self.seconds = settings.startup_retry_seconds
         self.deadline = asyncio.get_running_loop().time() + self.seconds
 
@@ -259,6 +287,7 @@ async def _serve_webhook(app: App, settings: Settings) -> WebhookServer:
         port=settings.port,
         # Store.ping (storage/base.py) answers the readiness check.
         database=cast(Database, app.bot_data.services.store),
+        acks=app.bot_data.services.acks,
     )
     try:
         await server.start()
@@ -289,11 +318,15 @@ async def _poll(app: App, stop: asyncio.Event) -> None:
     once.
     """
     loop = asyncio.get_running_loop()
-    offset: int | None = None
+    inbox = _Inbox(app)
     pause = 0.0
     polled = False  # one of our polls has been answered: we were here first
     last_conflict = -CONFLICT_WINDOW
     while not stop.is_set():
+        if inbox.held:  # a turn did not commit: nothing new is taken until it has
+            await _unless_stopped(stop, inbox.progress())
+            continue
+        offset = inbox.offset
         poll = app.bot.get_updates(
             offset=offset,
             timeout=POLL_SECONDS if polled else FIRST_POLL_SECONDS,
@@ -321,14 +354,107 @@ async def _poll(app: App, stop: asyncio.Event) -> None:
         else:
             pause = 0.0
             polled = polled or updates is not None
-            for update in updates or ():
-                await app.update_queue.put(update)
-                offset = update.update_id + 1
+            if updates and not inbox.take(updates, offset):  # all of them being handled
+                await _unless_stopped(stop, inbox.progress())
         if pause:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
-    if offset is not None:
-        await _confirm(app, offset)
+    await inbox.finish()
+    if inbox.offset is not None:
+        await _confirm(app, inbox.offset)
+
+
+class _Inbox:
+    """The updates polling fetched, handled as the webhook handles them: each through the
+    application's update processor (one user's in order), and confirmed to Telegram (the
+    offset passes it) only once its turn was committed.
+
+    While updates are being handled, the offset stays at the earliest of them, so Telegram
+    returns them again with the next poll (they are skipped: already here). An update whose
+    turn did not commit (see :mod:`.acks`) is tried again after a growing pause, and nothing
+    new is taken meanwhile, so the offset never passes it and the order of answers holds.
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.acks: Acknowledgements = app.bot_data.services.acks
+        self.running: dict[int, asyncio.Task[None]] = {}
+        #: Updates to try again (their turn did not commit), by id.
+        self.failed: dict[int, Update] = {}
+        #: Ids handled already that Telegram has not been told of (a poll returns them again).
+        self.handled: set[int] = set()
+        self.last: int | None = None
+        self._changed = asyncio.Event()
+        self._timers: list[asyncio.TimerHandle] = []
+
+    @property
+    def offset(self) -> int | None:
+        """What the next getUpdates confirms up to: the earliest update not yet committed."""
+        pending = [*self.running, *self.failed]
+        if pending:
+            return min(pending)
+        return None if self.last is None else self.last + 1
+
+    @property
+    def held(self) -> bool:
+        """An update is to be tried again: nothing new is taken until it is committed."""
+        return bool(self.failed)
+
+    def take(self, updates: Sequence[Update], offset: int | None) -> bool:
+        """Start handling the updates not seen yet (a poll with ``offset`` returned them);
+        False when there were none."""
+        if offset is not None:  # Telegram has forgotten those below it
+            self.handled = {i for i in self.handled if i >= offset}
+        fresh = False
+        for update in updates:
+            uid = update.update_id
+            if uid in self.running or uid in self.handled or uid in self.failed:
+                continue
+            fresh = True
+            self.last = uid if self.last is None else max(self.last, uid)
+            self._start(update)
+        return fresh
+
+    async def progress(self) -> None:
+        """Wait until an update was handled, or a little while."""
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), PROGRESS_SECONDS)
+
+    async def finish(self) -> None:
+        """On the way out: let the updates being handled finish (a while at most)."""
+        for handle in self._timers:
+            handle.cancel()
+        if self.running:
+            await asyncio.wait(list(self.running.values()), timeout=SHUTDOWN_SECONDS)
+
+    def _start(self, update: Update) -> None:
+        self.running[update.update_id] = asyncio.create_task(self._handle(update))
+
+    async def _handle(self, update: Update) -> None:
+        uid, app = update.update_id, self.app
+        self.acks.begin(uid)
+        try:
+            await app.update_processor.process_update(update, app.process_update(update))
+        finally:
+            del self.running[uid]
+            user = update.effective_user
+            self.acks.done(uid, user.id if user else None)
+            if self.acks.refused(uid):
+                self.failed[uid] = update
+                pause = min(RETRY_FIRST * 2 ** (self.acks.tries(uid) - 1), RETRY_LONGEST)
+                self._timers = [
+                    *(t for t in self._timers if not t.cancelled()),
+                    asyncio.get_running_loop().call_later(pause, self._again, uid),
+                ]
+            else:
+                self.handled.add(uid)
+            self._changed.set()
+
+    def _again(self, uid: int) -> None:
+        update = self.failed.pop(uid, None)
+        if update is not None:
+            self._start(update)
 
 
 async def _confirm(app: App, offset: int) -> None:

@@ -12,7 +12,7 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from advisor import Recommendation, recommend
-from advisor.render import sums
+from advisor.render import confidence_words, sums
 from advisor.summary import render_summary_html
 
 from .context import BotContext, Services
@@ -48,7 +48,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
         title=k.text("share.card_title", stack=k.text(f"stack.{rec.choice}")),
         description=k.text(
             "share.card_description",
-            confidence=k.text(f"confidence.{rec.confidence}"),
+            confidence=confidence_words(rec, k),
             **sums(rec, k),
         ),
         input_message_content=InputTextMessageContent(_card(svc, rec), parse_mode=ParseMode.HTML),

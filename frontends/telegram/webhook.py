@@ -7,8 +7,9 @@ Unlike PTB's built-in server, this one
 - checks the secret header before it reads a byte of the body (403), and refuses bodies over
   ``MAX_BODY_BYTES`` (413), so strangers cannot make the bot buffer large uploads;
 - processes the update inside the request (through the application's update processor, so one
-  user's updates still run in order) and answers 200 only after that finished, so Telegram
-  redelivers what a crash interrupted;
+  user's updates still run in order) and answers 200 only after its turn was committed, so
+  Telegram redelivers what a crash interrupted; a turn the database could not commit is
+  answered 503, so Telegram sends the update again (bounded: see :mod:`.acks`);
 - serves ``GET /healthz`` (the process is up) and ``GET /readyz`` (it can reach its database,
   so it can take updates) for load balancers and supervisors.
 """
@@ -24,6 +25,8 @@ from typing import Protocol
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
+
+from .acks import Acknowledgements
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +60,12 @@ class WebhookServer:
         listen: str,
         port: int,
         database: Database,
+        acks: Acknowledgements | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.application = application
         self.database = database
+        self.acks = acks if acks is not None else Acknowledgements()
         self.path = "/" + path.lstrip("/")
         self.listen = listen
         self.port = port
@@ -116,13 +121,21 @@ class WebhookServer:
             body = await request.read()  # enforces client_max_size for chunked bodies too
         except web.HTTPRequestEntityTooLarge:
             return _refuse(413, "Request Entity Too Large")
+        except ConnectionError:  # the client went away mid-body: nothing to answer, no update
+            logger.info("webhook: a client closed its connection before sending the whole body")
+            return _refuse(400, "Bad Request")
         try:
             update = Update.de_json(json.loads(body), self.application.bot)
         except Exception as exc:  # not JSON, or not an update
             logger.warning("webhook: refused a body that is not an update: %s", exc)
             return _refuse(400, "Bad Request")
         app = self.application
+        self.acks.begin(update.update_id)
         await app.update_processor.process_update(update, app.process_update(update))
+        user = update.effective_user
+        self.acks.done(update.update_id, user.id if user else None)
+        if self.acks.refused(update.update_id):  # not committed: Telegram is to send it again
+            return _refuse(503, "Service Unavailable")
         return web.Response(status=200)
 
 

@@ -288,3 +288,51 @@ async def test_sigterm_while_a_reply_is_in_flight_lets_it_finish_and_exits_0(
     assert process.proc is not None and process.proc.returncode == 0
     replies = [c for c in fake.calls_to("sendMessage") if c.chat_id == ann.chat.id]
     assert replies and replies[0].ok, "the reply in flight was sent before the bot exited"
+
+
+async def test_a_webhook_telegram_refuses_for_good_ends_the_bot_with_exit_2_naming_webhook_url(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Restarting would not help, so a supervisor must not restart it for ever: exit 2, and
+    the line names the setting to fix."""
+    fake.fail_next(
+        "setWebhook",
+        status=400,
+        description=(
+            "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+        ),
+    )
+    process = quick(
+        fake,
+        tmp_path,
+        MODE="webhook",
+        WEBHOOK_URL="https://bot.example:9443/hook",
+        WEBHOOK_SECRET="s3cret",
+        LISTEN="127.0.0.1",
+        PORT=str(free_port()),
+    )
+    await process.start()
+    code, lines = await ended(process)
+    assert code == 2
+    assert the_end(lines) == (
+        "WEBHOOK_URL: Telegram refused https://bot.example:9443/hook: Bad webhook: webhook can "
+        "be set up only on ports 80, 88, 443 or 8443"
+    )
+    assert_no_traceback(lines)
+
+
+async def test_a_name_and_password_in_telegram_api_url_never_reach_the_log(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    parts = fake.root_url.split("://")
+    api = f"{parts[0]}://operator:pa55-w0rd@{parts[1]}"
+    process = quick(fake, tmp_path, TELEGRAM_API_URL=api)
+    process.env["LOG_LEVEL"] = "DEBUG"
+    await process.start()
+    try:
+        await wait_until_polling(fake)
+    finally:
+        await process.stop()
+    log = process.stderr.decode()
+    assert "getUpdates" in log
+    assert "pa55-w0rd" not in log and "operator:" not in log

@@ -191,3 +191,20 @@ async def test_a_port_already_in_use_stops_the_webhook_bot_with_one_line(
     finally:
         blocker.close()
         await blocker.wait_closed()
+
+
+async def test_a_client_that_drops_mid_body_is_logged_in_one_line_not_as_an_error(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    async with webhook_bot(fake, tmp_path) as (process, url):
+        host, port = url.split("/")[2].split(":")
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(head(url, 1000, SECRET).encode() + b"\r\n" + b'{"update_id": 1')
+        await writer.drain()
+        writer.transport.abort()  # gone before the rest of the body
+        ann = fake.user("Ann", timeout=20)
+        await ann.send_command("start")  # the bot serves on
+        assert "Question 1 of 9" in ann.last_message().text
+    log = process.stderr.decode()
+    assert "closed its connection before sending the whole body" in log
+    assert "Traceback" not in log and " ERROR " not in log

@@ -260,10 +260,8 @@ async def test_admins_are_alerted_once_about_a_lead_failing_longer_than_the_thre
     await asyncio.sleep(1.5)  # several more rounds of the alert job: no second alert
     alerts = [m.text for m in office.admin.messages()[before:] if "not delivered" in m.text]
     assert len(alerts) == 1
-    assert "Leads not delivered for 15 minutes or more: 1" in alerts[0]
-    assert (
-        "Lead #1 (Ann) to the sales chat: Telegram refused: Forbidden: bot was kicked" in alerts[0]
-    )
+    assert "Leads not delivered after 15 min or more: 1" in alerts[0]
+    assert "Lead #1 (Ann), Sales chat: Telegram refused: Forbidden: bot was kicked" in alerts[0]
     assert "Send /leads" in alerts[0]
     fake.clear_faults("sendMessage")
 

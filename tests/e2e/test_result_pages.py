@@ -112,7 +112,7 @@ async def test_every_criterion_and_the_full_report_are_reachable_by_buttons(
             await ann.press("Next ▶")
         page = summary_of(ann)
         assert page.message_id == summary.message_id
-        assert page.text.startswith(f"{number}. {title}: ")
+        assert page.text.startswith(f"{number}. {title} (")
         assert "The article: “" in page.text
         assert "Next ▶" in page.labels
     await ann.press("Next ▶")
@@ -257,4 +257,4 @@ async def test_about_lists_every_rule_of_the_advisors_own_from_the_data(
     given = [(o.label, f.points) for q in knowledge.questions for o in q.options for f in o.fits]
     assert len(given) >= 7
     for label, points in given:
-        assert f"“{label}” to " in about and f": +{points} for " in about
+        assert f"“{label}”: +{points} for " in about

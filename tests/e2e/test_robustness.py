@@ -183,3 +183,19 @@ async def test_export_neutralises_spreadsheet_formulas_in_names(office: Office) 
     assert document is not None and document.document is not None
     assert document.document.data is not None
     assert "'=HYPERLINK" in document.document.data.decode()
+
+
+async def test_a_message_that_arrived_though_its_answer_was_lost_gets_no_false_apology(
+    fake: FakeTelegram, bot: object
+) -> None:
+    """Telegram took the message, then the connection died before its answer came back: the
+    person has it, so no "something went wrong" follows."""
+    ann = fake.user("Ann", timeout=20)
+    await ann.send_command("start")
+    fake.cut_after_next("editMessageText", times=3)  # the try and both retries
+    await ann.press("Python")
+    await fake.wait_for(
+        lambda: "Question 2 of 9" in ann.messages()[0].text, timeout=20, what="the question"
+    )
+    await fake.wait_for(lambda: fake.cuts_left("editMessageText") == 0, timeout=20)
+    assert "went wrong" not in "\n".join(m.text for m in ann.messages())

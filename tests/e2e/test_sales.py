@@ -278,3 +278,50 @@ async def test_stats_with_many_tracked_links_fit_telegrams_limit_and_made_up_nam
     assert joined.count("• campaign_") == 2 * 9  # two windows
     assert "made_up_by_anyone" not in joined
     assert "went wrong" not in joined
+
+
+async def with_a_lead_delivered(office: Office) -> BotUser:
+    """Ann, whose contact has reached the sales chat."""
+    ann = office.fake.user("Ann", timeout=30)
+    await finish(ann)
+    await ann.press("💬 Talk to an expert")
+    await ann.press("Yes, share")
+    await ann.send_text("ann@example.com")
+    await office.sales_summaries(1)
+    return ann
+
+
+async def test_a_second_tap_of_delete_everything_still_says_the_sales_team_has_the_contact(
+    office: Office,
+) -> None:
+    ann = await with_a_lead_delivered(office)
+    await ann.send_command("forget")
+    ask = ann.last_message()
+    assert ask.raw is not None and ask.raw.reply_markup is not None
+    rows = ask.raw.reply_markup["inline_keyboard"]
+    [data] = [
+        b["callback_data"] for row in rows for b in row if b["text"] == "Yes, delete everything"
+    ]
+    await ann.press("Yes, delete everything")
+    warning = "already reached our sales team"
+    assert warning in ann.last_message().text
+    await ann.press_data(ask.message_id, data)  # the same button, tapped twice
+    assert warning in ann.messages()[-1].text, "not replaced by a bare Done"
+    shown = office.fake.message_object(ann.chat, ask.message_id)
+    assert shown is not None and warning in shown["text"]
+
+
+async def test_the_answer_to_forget_comes_even_if_sending_it_failed_at_first(
+    office: Office,
+) -> None:
+    """/forget's answer is committed with the deletion: when Telegram fails to take it (or the
+    process dies before sending it), it is delivered later, warning included."""
+    ann = await with_a_lead_delivered(office)
+    await ann.send_command("forget")
+    office.fake.fail_next("editMessageText", status=500, times=3)
+    await ann.press("Yes, delete everything")
+    await office.fake.wait_for(
+        lambda: "already reached our sales team" in all_text(ann),
+        timeout=30,
+        what="the answer, delivered later",
+    )
