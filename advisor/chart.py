@@ -29,6 +29,7 @@ from .render import sums
 from .scoring import Entry, Recommendation
 
 if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
     from PIL.ImageFont import FreeTypeFont
 
 #: Bar colours of the sides, far apart in hue and lightness (colour-blind safe), and darker
@@ -46,8 +47,8 @@ MIN_TEXT_SHARE = 11 / 320
 BAR_PX, ROW_GAP = 20, 14
 #: Characters on each side of the axis in the text bars.
 BAR_WIDTH = 10
-#: Colours of the encoded image: the bars', the texts' and their anti-aliased edges.
-PALETTE = 32
+#: Shades of each colour on white, for the anti-aliased edges of the texts.
+EDGE_SHADES = (0.2, 0.4, 0.6, 0.8)
 #: Charts kept encoded: one per language and set of rows (a chart is about 20 KB).
 CACHED_CHARTS = 512
 
@@ -134,8 +135,9 @@ def _chart(knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]
         font = _font(text.px, text.bold)
         draw.text(text.xy, text.text, fill=text.colour, font=font, anchor=text.anchor)
     buffer = io.BytesIO()
-    # A few colours only: as a palette image the PNG is a fraction of the size, and as quick.
-    fewer = image.quantize(PALETTE, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    # A few colours only: as a palette image the PNG is a fraction of the size and quick to
+    # encode; mapping onto a known palette costs far less than finding one.
+    fewer = image.quantize(palette=_palette(), dither=Image.Dither.NONE)
     fewer.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
@@ -205,6 +207,24 @@ def _wrapped(text: str, px: int, bold: bool, width: float) -> list[str]:
             return lines
         chars -= 1
     return textwrap.wrap(text, 8, break_long_words=False)
+
+
+@functools.cache
+def _palette() -> PILImage:
+    """The encoded image's palette: white, every colour the chart uses, and shades of each
+    on white (the edges of anti-aliased text)."""
+    from PIL import Image
+
+    colours = ["#ffffff", INK, FAINT, *COLOURS.values(), *TEXT_COLOURS.values()]
+    flat: list[int] = []
+    for colour in dict.fromkeys(colours):
+        rgb = [int(colour[i : i + 2], 16) for i in (1, 3, 5)]
+        flat += rgb
+        for share in EDGE_SHADES:
+            flat += [round(v * share + 255 * (1 - share)) for v in rgb]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(flat + [0] * (768 - len(flat)))
+    return palette
 
 
 @functools.lru_cache(maxsize=8)

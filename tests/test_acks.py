@@ -82,10 +82,10 @@ async def test_polling_never_confirms_past_an_update_whose_turn_did_not_commit()
     inbox = run._Inbox(app)  # the parts of an Application it uses
     assert inbox.take([Update(1), Update(2), Update(3)], None)
     while inbox.running:
-        await inbox.progress()
+        await inbox.progress(inbox.finished)
     assert inbox.held and inbox.offset == 2, "update 2 is not confirmed, nor anything after it"
     assert not inbox.take([Update(2), Update(3)], 2), "seen already: nothing new"
     app.fail.clear()
     while inbox.held or inbox.running:
-        await asyncio.wait_for(inbox.progress(), 5)
+        await asyncio.wait_for(inbox.progress(inbox.finished), 5)
     assert inbox.offset == 4 and app.handled.count(2) == 2 and app.handled.count(3) == 1

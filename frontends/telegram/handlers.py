@@ -89,8 +89,8 @@ async def _not_committed(update: Update, context: BotContext, exc: StorageError)
         f"to be sent again (try {acks.tries(update.update_id)})" if again else "given up",
         exc,
     )
-    if update.callback_query is not None:
-        await answer(update.callback_query, context)
+    if update.callback_query is not None and (not again or acks.tries(update.update_id) == 1):
+        await answer(update.callback_query, context)  # once: later tries find it too old
     if not person.private:
         return
     if not again:

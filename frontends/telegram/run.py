@@ -324,8 +324,9 @@ async def _poll(app: App, stop: asyncio.Event) -> None:
     last_conflict = -CONFLICT_WINDOW
     while not stop.is_set():
         if inbox.held:  # a turn did not commit: nothing new is taken until it has
-            await _unless_stopped(stop, inbox.progress())
+            await _unless_stopped(stop, inbox.progress(inbox.finished))
             continue
+        finished = inbox.finished
         offset = inbox.offset
         poll = app.bot.get_updates(
             offset=offset,
@@ -355,7 +356,7 @@ async def _poll(app: App, stop: asyncio.Event) -> None:
             pause = 0.0
             polled = polled or updates is not None
             if updates and not inbox.take(updates, offset):  # all of them being handled
-                await _unless_stopped(stop, inbox.progress())
+                await _unless_stopped(stop, inbox.progress(finished))
         if pause:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
@@ -384,6 +385,8 @@ class _Inbox:
         #: Ids handled already that Telegram has not been told of (a poll returns them again).
         self.handled: set[int] = set()
         self.last: int | None = None
+        #: How many updates have been handled (or failed) so far.
+        self.finished = 0
         self._changed = asyncio.Event()
         self._timers: list[asyncio.TimerHandle] = []
 
@@ -415,8 +418,11 @@ class _Inbox:
             self._start(update)
         return fresh
 
-    async def progress(self) -> None:
-        """Wait until an update was handled, or a little while."""
+    async def progress(self, since: int) -> None:
+        """Wait until an update was handled after ``since`` updates were (at once if one has
+        been already), or a little while."""
+        if self.finished != since:
+            return
         self._changed.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), PROGRESS_SECONDS)
@@ -449,6 +455,7 @@ class _Inbox:
                 ]
             else:
                 self.handled.add(uid)
+            self.finished += 1
             self._changed.set()
 
     def _again(self, uid: int) -> None:
