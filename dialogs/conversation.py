@@ -96,6 +96,8 @@ PAGES: dict[str, tuple[Page, int | None]] = {
 TAKE, UNDO = "take", "undo"
 #: How many people's languages are remembered for replies outside a turn (most recent).
 REMEMBERED_LANGUAGES = 10_000
+#: In an owed message's body: it is the result's summary (see :meth:`Conversation._unseen`).
+RESULT_MARK = "result"
 #: How long a /forget's answer is remembered, to be said again on a second tap, in seconds.
 FORGOTTEN_SECONDS = 600.0
 #: A language button of /language: the prefix, then the language's code ("lang_es").
@@ -515,6 +517,10 @@ class Conversation:
         if session.question_id is not None:
             view = turn.dialog.view(session, notice=Notice("telegram.welcome_back"))
             turn.replies.append(Show(view))
+        elif session.state == RESULT and session.unseen:  # it never reached them: show it
+            session.unseen = False
+            rec = recommend(turn.knowledge, session.answers)
+            turn.replies.append(Show(Finished(rec, intro=Notice("telegram.welcome_back"))))
         elif session.state in AFTER_RESULT:
             turn.replies.append(Show(turn.dialog.restart(session), welcome=True))
         else:
@@ -787,12 +793,26 @@ class Conversation:
             prepare = getattr(transport, "prepare", None)
             if owed and prepare is not None:
                 await prepare([item.message for item in owed])
+            dropped_in: int | None = None  # the chat a result could not reach
             for item in owed:
                 delivered, message_id, maybe = await self._deliver_one(item, transport)
                 if not delivered:
                     return Delivered(False, maybe)
                 await delivery.delivered(item, message_id)
-            return Delivered(True)
+                if message_id is None and item.message.body.get(RESULT_MARK):
+                    dropped_in = item.message.chat_id
+        if dropped_in is not None:
+            await self._unseen(dropped_in, user_id)
+        return Delivered(True)
+
+    async def _unseen(self, chat_id: int, user_id: int) -> None:
+        """The result could not be delivered (the person had blocked the bot): note it, so
+        their next /start shows it."""
+        async with self.store.unit(user_id) as uow:
+            stored = await uow.sessions.get(chat_id, user_id)
+            if stored is not None and stored.session.state == RESULT:
+                stored.session.unseen = True
+                await uow.sessions.put(chat_id, user_id, stored)
 
     async def _deliver_one(self, item: Owed, transport: Transport) -> tuple[bool, int | None, bool]:
         """(False, None, whether it may have arrived anyway) when it is still owed; else (True,

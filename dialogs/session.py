@@ -45,6 +45,9 @@ class Session:
     trial: str | None = None
     #: The language spoken with this person ("" until known: see the conversation service).
     language: str = ""
+    #: The result could not reach the person (they had blocked the bot): it is shown on their
+    #: next /start rather than started over.
+    unseen: bool = False
 
     @property
     def question_id(self) -> str | None:
@@ -66,6 +69,8 @@ class Session:
             data["wo"] = self.trial
         if self.language:
             data["l"] = self.language
+        if self.unseen:
+            data["u"] = 1
         return data
 
     @classmethod
@@ -92,6 +97,7 @@ class Session:
         if not isinstance(language, str) or language not in knowledge.languages:
             language = ""  # a language no longer offered: chosen again from Telegram's
         session = cls(state, dict(answers), round_, source, revising, trial, language)
+        session.unseen = data.get("u") == 1 and state in AFTER_RESULT
         if state in WHAT_IF:
             return session if _valid_what_if(session, knowledge) else None
         if revising is not None or trial is not None:

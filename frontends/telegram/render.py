@@ -215,7 +215,7 @@ class TelegramPresenter:
             if out.live_id is not None:
                 out.add(UNBUTTON, {"message_id": out.live_id})
         out.add(PHOTO, {"answers": dict(rec.answers), "language": self.k.language})
-        out.send(self.summary(rec), self.result_keyboard(out.audience), live=True)
+        out.send(self.summary(rec), self.result_keyboard(out.audience), live=True, result=True)
 
     def _shared(self, out: _Out, rec: Recommendation | None) -> None:
         quiz = self.take_quiz_keyboard(out.audience.session, out.audience.person.user_id)
@@ -572,8 +572,11 @@ class _Out:
         chat_id: int | None = None,
         html: bool = True,
         live: bool = False,
+        result: bool = False,
     ) -> None:
         body: dict[str, Any] = {"text": text, "html": html}
+        if result:  # the result's summary: if it cannot reach the person, /start shows it
+            body[c.RESULT_MARK] = True
         if markup is not None:
             body["markup"] = markup
         self.add(

@@ -199,3 +199,20 @@ async def test_a_message_that_arrived_though_its_answer_was_lost_gets_no_false_a
     )
     await fake.wait_for(lambda: fake.cuts_left("editMessageText") == 0, timeout=20)
     assert "went wrong" not in "\n".join(m.text for m in ann.messages())
+
+
+async def test_a_result_that_could_not_reach_a_person_who_blocked_the_bot_comes_on_their_next_start(
+    fake: FakeTelegram, bot: object
+) -> None:
+    ann = fake.user("Ann", timeout=20)
+    await ann.send_command("start")
+    for label in FINTECH[:-1]:
+        await ann.press(label)
+    ann.block_bot()
+    await ann.press(FINTECH[-1])  # the result is dropped: Telegram says the bot is blocked
+    assert "Recommendation:" not in all_text(ann)
+    ann.unblock_bot()
+    await ann.send_command("start")
+    assert ann.last_message().text.startswith("Recommendation: Django")
+    await ann.send_command("start")  # seen now: /start begins again, as it always did
+    assert "Question 1 of 9" in ann.last_message().text
