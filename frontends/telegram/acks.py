@@ -22,6 +22,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from telegram import Update
+from telegram.ext import Application
+
 #: An update whose turn did not commit is refused until it has been tried this many times and
 #: for this long, then acknowledged anyway.
 MAX_TRIES = 8
@@ -120,6 +123,22 @@ class Acknowledgements:
         held = self._held.get(user_id)
         if held is not None and held[0] == update_id:
             del self._held[user_id]
+
+
+async def process(
+    app: Application,  # type: ignore[type-arg]
+    acks: Acknowledgements,
+    update: Update,
+) -> bool:
+    """Run an update through the application's update processor (one user's in order), as the
+    webhook and polling both do; whether it may be acknowledged (its turn was committed)."""
+    acks.begin(update.update_id)
+    try:
+        await app.update_processor.process_update(update, app.process_update(update))
+    finally:
+        user = update.effective_user
+        acks.done(update.update_id, user.id if user else None)
+    return not acks.refused(update.update_id)
 
 
 def _bound(remembered: OrderedDict[int, Any]) -> None:

@@ -36,7 +36,7 @@ from settings import Settings, redact_url
 from storage.base import StorageError, StoreUnavailable
 from storage.configured import guarded
 
-from .acks import Acknowledgements
+from .acks import Acknowledgements, process
 from .app import build_application
 from .logs import configure_logging, secrets_of
 from .webhook import Database, WebhookServer
@@ -388,7 +388,8 @@ class _Inbox:
         #: How many updates have been handled (or failed) so far.
         self.finished = 0
         self._changed = asyncio.Event()
-        self._timers: list[asyncio.TimerHandle] = []
+        #: The pending tries again, by update id.
+        self._timers: dict[int, asyncio.TimerHandle] = {}
 
     @property
     def offset(self) -> int | None:
@@ -429,7 +430,7 @@ class _Inbox:
 
     async def finish(self) -> None:
         """On the way out: let the updates being handled finish (a while at most)."""
-        for handle in self._timers:
+        for handle in self._timers.values():
             handle.cancel()
         if self.running:
             await asyncio.wait(list(self.running.values()), timeout=SHUTDOWN_SECONDS)
@@ -438,27 +439,23 @@ class _Inbox:
         self.running[update.update_id] = asyncio.create_task(self._handle(update))
 
     async def _handle(self, update: Update) -> None:
-        uid, app = update.update_id, self.app
-        self.acks.begin(uid)
+        uid = update.update_id
+        committed = False
         try:
-            await app.update_processor.process_update(update, app.process_update(update))
+            committed = await process(self.app, self.acks, update)
         finally:
             del self.running[uid]
-            user = update.effective_user
-            self.acks.done(uid, user.id if user else None)
-            if self.acks.refused(uid):
+            if committed:
+                self.handled.add(uid)
+            else:  # not committed (or cancelled on the way out): tried again after a pause
                 self.failed[uid] = update
                 pause = min(RETRY_FIRST * 2 ** (self.acks.tries(uid) - 1), RETRY_LONGEST)
-                self._timers = [
-                    *(t for t in self._timers if not t.cancelled()),
-                    asyncio.get_running_loop().call_later(pause, self._again, uid),
-                ]
-            else:
-                self.handled.add(uid)
+                self._timers[uid] = asyncio.get_running_loop().call_later(pause, self._again, uid)
             self.finished += 1
             self._changed.set()
 
     def _again(self, uid: int) -> None:
+        self._timers.pop(uid, None)
         update = self.failed.pop(uid, None)
         if update is not None:
             self._start(update)

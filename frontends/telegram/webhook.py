@@ -26,7 +26,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from .acks import Acknowledgements
+from .acks import Acknowledgements, process
 
 logger = logging.getLogger(__name__)
 
@@ -129,13 +129,8 @@ class WebhookServer:
         except Exception as exc:  # not JSON, or not an update
             logger.warning("webhook: refused a body that is not an update: %s", exc)
             return _refuse(400, "Bad Request")
-        app = self.application
-        self.acks.begin(update.update_id)
-        await app.update_processor.process_update(update, app.process_update(update))
-        user = update.effective_user
-        self.acks.done(update.update_id, user.id if user else None)
-        if self.acks.refused(update.update_id):  # not committed: Telegram is to send it again
-            return _refuse(503, "Service Unavailable")
+        if not await process(self.application, self.acks, update):
+            return _refuse(503, "Service Unavailable")  # not committed: Telegram sends it again
         return web.Response(status=200)
 
 
