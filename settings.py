@@ -136,9 +136,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         )
     api_url = (get.text("TELEGRAM_API_URL") or DEFAULTS.telegram_api_url).rstrip("/")
     _check_url("TELEGRAM_API_URL", api_url, query_allowed=False)
-    mode = (get.text("MODE") or DEFAULTS.mode).lower()
-    if mode not in ("polling", "webhook"):
-        raise SettingsError("MODE", f"must be 'polling' or 'webhook', not {mode!r}")
+    given = (get.text("MODE") or DEFAULTS.mode).lower()
+    if given not in ("polling", "webhook"):
+        raise SettingsError("MODE", f"must be 'polling' or 'webhook', not {given!r}")
+    mode: Literal["polling", "webhook"] = "webhook" if given == "webhook" else "polling"
     webhook_url = get.text("WEBHOOK_URL")
     secret = get.text("WEBHOOK_SECRET")
     if webhook_url is not None:
@@ -180,7 +181,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return Settings(
         bot_token=token,
         telegram_api_url=api_url,
-        mode=mode,  # type: ignore[arg-type]
+        mode=mode,
         webhook_url=webhook_url,
         webhook_secret=secret,
         listen=_listen_address(get.text("LISTEN") or DEFAULTS.listen),

@@ -4,7 +4,8 @@ Imports neither ``telegram`` nor ``transitions``; performs no I/O after loading.
 """
 
 from .errors import DataError, DataErrors, StackAdvisorError
-from .loading import DEFAULT_DATA_DIR, load_knowledge
+from .knowledge import load_knowledge
+from .loading import DEFAULT_DATA_DIR
 from .model import Criterion, Knowledge, Option, Question, Stack
 from .scoring import Recommendation, recommend, what_would_change
 

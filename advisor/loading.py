@@ -720,11 +720,6 @@ def placeholders(text: str) -> frozenset[str]:
     return frozenset(f for _, f, _, _ in string.Formatter().parse(text) if f is not None)
 
 
-def load_texts(data_dir: Path, required: Iterable[str] = ()) -> dict[str, str]:
-    """Read ``texts.yaml`` into a flat mapping of dotted keys, checking required keys."""
-    return read_texts(data_dir, required)[0]
-
-
 def read_texts(
     data_dir: Path, required: Iterable[str] = (), language: str = ENGLISH
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
@@ -806,18 +801,11 @@ def load_vocabulary(data_dir: Path) -> Vocabulary:
     return Vocabulary(commands=commands, replies=replies, rewrites=rewrites, **lists)
 
 
-def load_knowledge(
-    data_dir: Path | str | None = None,
-    *,
-    required_texts: Iterable[str] = (),
-    translations: bool = True,
-) -> Knowledge:
-    """Load and validate all data files, English and every translation in ``data/i18n/``.
-
-    Raises :class:`DataError` on the first problem in English, or on every problem of the
-    translations at once. ``required_texts`` names text keys the caller's front ends need
-    beyond the result's own; ``translations=False`` loads English only.
-    """
+def load_english(
+    data_dir: Path | None = None, *, required_texts: Iterable[str] = ()
+) -> tuple[Knowledge, frozenset[str]]:
+    """Load and validate the English data files; raise :class:`DataError` on the first problem.
+    Also return the names that stay as they are in every language (for the translations)."""
     data_dir = Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR
     crit_root = _read_yaml(data_dir, "criteria.yaml")
     source_node = crit_root.child("source")
@@ -883,9 +871,4 @@ def load_knowledge(
         plurals=plurals,
         own_reasons=own_reasons,
     )
-    if not translations:
-        return english
-    from .translation import load_translations
-
-    names = _names(crit_root)
-    return english.with_languages(load_translations(english, data_dir, names))
+    return english, _names(crit_root)

@@ -203,8 +203,6 @@ class Renderer:
         return "\n".join(lines)
 
     def _change(self, rec: Recommendation) -> str:
-        from .summary import hire_line  # here: summary builds on this module
-
         hire = self.line(self.s.escape(hire_line(rec, self.k)))
         if rec.what_if is None:
             return f"{self.change_title}\n{self.change_none}\n{hire}"
@@ -308,3 +306,24 @@ def render_html(rec: Recommendation, knowledge: Knowledge) -> list[str]:
 def render_text(rec: Recommendation, knowledge: Knowledge) -> str:
     """Plain text for a terminal."""
     return "\n\n".join(renderer(knowledge, PLAIN).sections(rec))
+
+
+#: The own reason the team question's answers give points by: the stack a team's language fits.
+TEAM_RULE = "team_language"
+
+
+def hire_line(rec: Recommendation, knowledge: Knowledge) -> str:
+    """Who to hire, from the facts: the team's language (the answer to ``team``) and the
+    recommendation. It never sends the reader back to the team's language when that is known."""
+    team = knowledge.question(TEAM)
+    option = team.option(rec.answers.get(TEAM)) if team is not None else None
+    answer = option.id if option is not None else "unknown"
+    if rec.choice == "either":
+        key = f"hire.either.{answer}"
+        return knowledge.text(key if key in knowledge.texts else "hire.either.unknown")
+    if f"hire.{answer}.{rec.choice}" in knowledge.texts:  # no team yet: "hire.neither.…"
+        return knowledge.text(f"hire.{answer}.{rec.choice}")
+    knows = {f.stack for f in option.fits if f.rule == TEAM_RULE} if option is not None else set()
+    if knows and rec.choice not in knows:
+        return knowledge.text(f"hire.switch.{rec.choice}")
+    return knowledge.text(f"hire.{rec.choice}")

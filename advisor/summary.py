@@ -18,8 +18,9 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Literal
 
+from .chart import render_chart_text
 from .model import STACKS, Criterion, Knowledge
-from .render import HTML, PLAIN, TEAM, Renderer, Style, renderer
+from .render import HTML, PLAIN, Renderer, Style, hire_line, renderer
 from .scoring import AnswerChange, Entry, Reason, Recommendation, reasons_by_side, strongest
 
 Voice = Literal["you", "they"]
@@ -114,27 +115,6 @@ def render_why_text(rec: Recommendation, knowledge: Knowledge) -> str:
     return _summary(knowledge, PLAIN).why(rec)
 
 
-def hire_line(rec: Recommendation, knowledge: Knowledge) -> str:
-    """Who to hire, from the facts: the team's language (the answer to ``team``) and the
-    recommendation. It never sends the reader back to the team's language when that is known."""
-    team = knowledge.question(TEAM)
-    option = team.option(rec.answers.get(TEAM)) if team is not None else None
-    answer = option.id if option is not None else "unknown"
-    if rec.choice == "either":
-        key = f"hire.either.{answer}"
-        return knowledge.text(key if key in knowledge.texts else "hire.either.unknown")
-    if f"hire.{answer}.{rec.choice}" in knowledge.texts:  # no team yet: "hire.neither.…"
-        return knowledge.text(f"hire.{answer}.{rec.choice}")
-    knows = {f.stack for f in option.fits if f.rule == TEAM_RULE} if option is not None else set()
-    if knows and rec.choice not in knows:
-        return knowledge.text(f"hire.switch.{rec.choice}")
-    return knowledge.text(f"hire.{rec.choice}")
-
-
-#: The own reason the team question's answers give points by: the stack a team's language fits.
-TEAM_RULE = "team_language"
-
-
 def find_criterion(knowledge: Knowledge, name: str) -> Criterion | None:
     """The criterion a typed name means: its number, id or name, in this language or in
     English (any case, accents or none: "seguranca" is "Segurança")."""
@@ -211,8 +191,6 @@ class SummaryRenderer:
         yield line(f"{self.t(f'summary.lead.{lead}')} {self.full.points(rec)}")
         yield ""
         if bars:
-            from .chart import render_chart_text  # here: chart imports this module
-
             yield render_chart_text(rec, self.k, title=False)
         else:
             yield s.bold(self.t("summary.criteria"))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor import Knowledge, recommend
-from dialogs.session import RESULT, Session, question_state
+from advisor.session import RESULT, Session, question_state
 from storage.base import FINISHED, LEAD, SHARED, STARTED, Stored
 from storage.sqlite import SqliteStore
 

@@ -1,11 +1,11 @@
 """The conversation service: what one person did, applied once and in a safe order.
 
-Front ends (the console, Telegram) decode their input into an :data:`Action` and call
-:meth:`Conversation.handle`. In one transaction the service loads the person's session, runs
+Front ends (the console, Telegram) decode their input into an :data:`~dialogs.turns.Action`
+and call :meth:`Conversation.turn`. In one transaction the service loads the person's session, runs
 the dialog engine, records statistics events and leads, and commits the messages the person is
-now owed, as the front end's :class:`Presenter` rendered them, to the store's outbox. Only then
-does :meth:`Conversation.deliver` hand them to the front end's :class:`Transport`, marking each
-one delivered when the front end confirms it. Whatever is still owed — after a timeout, a
+now owed, as the front end's presenter rendered them, to the store's outbox. Only then does the
+:class:`~dialogs.outbox.Outbox` hand them to the front end's transport, marking each one
+delivered when the front end confirms it. Whatever is still owed — after a timeout, a
 server error or a crash — is delivered on the person's next update or at start-up.
 
 So a screen is never shown before the state behind it is committed, a result is never sent
@@ -23,45 +23,76 @@ import asyncio
 import logging
 import re
 import time
-import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import get_args
 
-from email_validator import EmailNotValidError, validate_email
-
-from advisor import Knowledge, Recommendation, recommend
+from advisor import Knowledge, recommend
+from advisor.session import AFTER_RESULT, LEAD_CONTACT, RESULT, WELCOME, WHAT_IF, Session
 from handoff import HandOff
+from handoff.retry import DeliveryFailed
 from storage.base import (
     FINISHED,
     LEAD,
     SHARED,
     STARTED,
-    Lead,
     LeadReach,
-    Live,
     Outgoing,
-    Owed,
     Store,
     StoreBusy,
     Stored,
     UnitOfWork,
-    new_key,
 )
 
-from .engine import PAGES_READABLE, DialogEngine, HandOffStep, Page
-from .session import AFTER_RESULT, LEAD_CONTACT, PREVIEW, RESULT, WELCOME, WHAT_IF, Session
+from . import actions
+from .engine import DialogEngine, Page
+from .expert import Expert
+from .outbox import Delivered, Outbox, Transport
 from .sharecode import ShareCodes
-from .views import Asking, Finished, Goodbye, Languages, Notice, View, Welcome
+from .turns import (
+    Action,
+    Audience,
+    Begin,
+    Commanded,
+    Forgetting,
+    Forgot,
+    Forgotten,
+    Outcome,
+    Paused,
+    Person,
+    Presenter,
+    Pressed,
+    Rewrite,
+    Say,
+    SharedContact,
+    Show,
+    ShowShared,
+    Tapped,
+    Turn,
+    Typed,
+    Unbutton,
+    Unreadable,
+    UnreadableKind,
+)
+from .views import (
+    About,
+    Asking,
+    Finished,
+    ForgetAsk,
+    Goodbye,
+    Help,
+    Hint,
+    Languages,
+    Notice,
+    View,
+    Welcome,
+)
 
 logger = logging.getLogger(__name__)
 
 #: A tracked-link name: what ``/start <name>`` may carry (``r_…`` is a share code).
 PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Delivery attempts of one owed message within a turn before it waits for the next update.
-DELIVERY_ATTEMPTS = 3
-DELIVERY_BACKOFF_SECONDS = 0.5
 #: A turn the store could not run now (another program holds SQLite's write lock, another
 #: instance the user's PostgreSQL lock) is tried again, with a pause of BUSY_PAUSE_SECONDS
 #: doubling each time, until it has been tried at least BUSY_ATTEMPTS times and for at least
@@ -71,245 +102,18 @@ BUSY_ATTEMPTS = 3
 BUSY_SECONDS = 8.0
 BUSY_PAUSE_SECONDS = 0.25
 
-#: What the buttons that belong to no question do; each is a trigger of the dialog machine
-#: (``quiz`` — take the quiz from a shared result — works from anywhere).
-BACK, WHY, RESTART, SEE_NOW, CHANGE = "<", "?", "!", ">", "*"
-QUIZ, LEAD_BUTTON, CONSENT, DECLINE = "quiz", "lead", "consent", "decline"
-BUTTON_TRIGGERS: dict[str, HandOffStep | Literal["restart"] | None] = {
-    RESTART: "restart",
-    QUIZ: None,
-    LEAD_BUTTON: "lead",
-    CONSENT: "consent",
-    DECLINE: "decline",
-}
-#: The result's pages, edited into the result's message: the summary, the details of the six
-#: criteria (a menu, or ``d1``…``d6``), the full report and the list of answers.
-SUMMARY, DETAILS, REPORT, ANSWERS = "sum", "d", "full", "ans"
-PAGES: dict[str, tuple[Page, int | None]] = {
-    SUMMARY: ("summary", None),
-    DETAILS: ("details", None),
-    REPORT: ("report", None),
-    ANSWERS: ("answers", None),
-    **{f"{DETAILS}{number}": ("details", number) for number in range(1, 10)},
-}
-#: "What if…": keep the answer tried, or go back to pick another.
-TAKE, UNDO = "take", "undo"
 #: How many people's languages are remembered for replies outside a turn (most recent).
 REMEMBERED_LANGUAGES = 10_000
-#: In an owed message's body: it is the result's summary (see :meth:`Conversation._unseen`).
-RESULT_MARK = "result"
 #: How long a /forget's answer is remembered, to be said again on a second tap, in seconds.
 FORGOTTEN_SECONDS = 600.0
-#: A language button of /language: the prefix, then the language's code ("lang_es").
-LANGUAGE = "lang_"
 
-
-# -- who, and what they did -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """Who acts, and where: a user in a chat (the same id twice in a private chat)."""
-
-    chat_id: int
-    user_id: int
-    first_name: str = ""
-    full_name: str = ""
-    private: bool = True
-    #: The person's interface language as Telegram (or the system) gives it: "es-419", "pt-br".
-    language: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Begin:
-    """``/start``, perhaps with a tracked-link name or a share code."""
-
-    payload: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Typed:
-    """A typed message."""
-
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Tapped:
-    """A button of ours: the round and question it was made for, and its action.
-
-    ``question`` None marks a button that belongs to no question (the result's, a hand-off
-    step's, a shared result's); its action is one of :data:`BUTTON_TRIGGERS`, :data:`PAGES`,
-    :data:`TAKE` or :data:`UNDO`. ``what_if`` marks a "What if…" button of a question: its
-    action is :data:`CHANGE` (try another answer to it) or the option to try.
-    """
-
-    round: int
-    question: str | None
-    action: str
-    message_id: int | None = None
-    what_if: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Commanded:
-    """A navigation command sent as such (``/back``, ``/restart``)."""
-
-    command: Literal["back", "restart", "language"]
-
-
-@dataclass(frozen=True, slots=True)
-class Paused:
-    """``/cancel``: take the buttons away and keep the answers."""
-
-
-@dataclass(frozen=True, slots=True)
-class SharedContact:
-    """A phone contact shared with the bot; ``own`` when it is the sender's own."""
-
-    phone: str
-    own: bool
-
-
-Action = Begin | Typed | Tapped | Commanded | Paused | SharedContact
-
-
-# -- what the person is shown -------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Show:
-    """A screen: edited into the live message where ``edit`` allows, else sent anew."""
-
-    view: View
-    edit: bool = False
-    welcome: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Say:
-    """A short message on its own (it also takes away a contact keyboard)."""
-
-    notice: Notice
-
-
-@dataclass(frozen=True, slots=True)
-class ShowShared:
-    """Someone else's shared result (None: the link is broken), with an offer to take the quiz."""
-
-    recommendation: Recommendation | None
-
-
-@dataclass(frozen=True, slots=True)
-class Unbutton:
-    """Take the buttons off a message (None: off the live message)."""
-
-    message_id: int | None = None
-
-
-Reply = Show | Say | ShowShared | Unbutton
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """What a presenter needs to render replies for one person."""
-
-    person: Person
-    session: Session
-    live: Live | None
-
-
-class Presenter(Protocol):
-    """A front end's renderer: replies to outgoing messages (committed before delivery)."""
-
-    def present(self, replies: Sequence[Reply], audience: Audience) -> list[Outgoing]: ...
-
-
-class DeliveryFailed(Exception):
-    """A front end could not deliver a message; ``transient`` ones are tried again later.
-
-    ``maybe_delivered``: the answer was lost, not refused (the connection died after the
-    message went out), so the person may well have it."""
-
-    def __init__(self, reason: str, *, transient: bool, maybe_delivered: bool = False) -> None:
-        super().__init__(reason)
-        self.transient = transient
-        self.maybe_delivered = maybe_delivered
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """What a delivery achieved: true when nothing is owed any more. When something is still
-    owed, ``maybe_delivered`` says the last try may have reached the person all the same (so
-    no apology: it would be false)."""
-
-    complete: bool
-    maybe_delivered: bool = False
-
-    def __bool__(self) -> bool:
-        return self.complete
-
-
-#: A front end's way to deliver one message: returns the delivered message's id (if any) or
-#: raises :class:`DeliveryFailed`. A transport may also have ``prepare(messages)``, awaited
-#: before a batch is sent, to do slow work (drawing a chart) before the first message rather
-#: than in a pause between two.
-Transport = Callable[[Outgoing], Awaitable[int | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a turn decided: the replies (already committed as owed messages) and a toast."""
-
-    replies: tuple[Reply, ...] = ()
-    #: A short answer to a button tap (Telegram shows it over the chat).
-    toast: Notice | None = None
-    #: The update was applied before (a redelivery): nothing was done.
-    repeat: bool = False
-    #: A lead was stored: its deliveries are due now.
-    lead_stored: bool = False
-    #: The language the person is spoken to in (for the toast).
-    language: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Forgotten:
-    """What ``/forget`` deleted, and where the person's leads had already gone."""
-
-    removed: int
-    reach: LeadReach = field(default_factory=LeadReach)
-
-
-@dataclass(slots=True)
-class _Turn:
-    """One action's working state inside the transaction."""
-
-    person: Person
-    stored: Stored
-    live: Live | None
-    is_new: bool
-    replies: list[Reply] = field(default_factory=list)
-    toast: Notice | None = None
-    save: bool = True
-    lead: Lead | None = None
-    release: bool = False
-    #: For ``/start <name>``: whether an admin made that tracked link with /link.
-    known_link: bool = False
-    #: The dialog in the person's language (set once the session is loaded).
-    engine: DialogEngine | None = None
-
-    @property
-    def session(self) -> Session:
-        return self.stored.session
-
-    @property
-    def dialog(self) -> DialogEngine:
-        assert self.engine is not None
-        return self.engine
-
-    @property
-    def knowledge(self) -> Knowledge:
-        return self.dialog.knowledge
+#: The actions that only inform, and what they show (see :meth:`Conversation._inform`).
+_INFORMATION: dict[object, View] = {
+    Commanded("help"): Help(),
+    Commanded("about"): About(),
+    Commanded("forget"): ForgetAsk(),
+    **{Unreadable(kind): Hint(Notice(f"telegram.{kind}")) for kind in get_args(UnreadableKind)},
+}
 
 
 class Conversation:
@@ -323,6 +127,8 @@ class Conversation:
         *,
         share_codes: ShareCodes | None = None,
         hand_off: HandOff | None = None,
+        transport: Transport | None = None,
+        on_lead: Callable[[], object] | None = None,
     ) -> None:
         self.engine = engine
         self.knowledge: Knowledge = engine.knowledge
@@ -331,17 +137,102 @@ class Conversation:
         self.share_codes = share_codes
         #: Where leads go; None: no hand-off to an expert at all.
         self.hand_off = hand_off
+        #: The rules of the hand-off to an expert.
+        self.expert = Expert(hand_off)
+        #: How the front end delivers a message (:meth:`turn` delivers through it).
+        self.transport = transport
+        #: Called when a turn stored a lead: its deliveries to the sales team start now.
+        self.on_lead = on_lead
         #: The language of each person's last turn here, for replies outside a turn.
         self._spoken: OrderedDict[int, str] = OrderedDict()
         #: Recent /forget answers, by person: a second tap of "Yes, delete everything" (nothing
         #: left to delete then) says again where their contact had already gone.
         self._forgotten: OrderedDict[int, tuple[float, LeadReach]] = OrderedDict()
-        #: One delivery at a time per person (a lock lives while anyone holds or awaits it).
-        self._delivering: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        #: What people are owed, delivered in order and once.
+        self.outbox = Outbox(store)
 
     # -- a turn ------------------------------------------------------------------------------
+
+    async def turn(
+        self,
+        person: Person,
+        action: Action,
+        *,
+        update_id: int = 0,
+        committed: Callable[[], object] | None = None,
+    ) -> Outcome:
+        """The use case every front end calls: apply the action (:meth:`handle`), start the
+        deliveries of a lead it stored, and deliver what the person is owed, older messages
+        first (:meth:`deliver`). ``outcome.delivered`` says whether all of it arrived.
+
+        ``committed`` is called once the action is applied and its replies owed (before they
+        are delivered): Telegram stops waiting to say "one moment" then."""
+        if isinstance(action, Pressed):
+            read = await self._read_press(person, action)
+            if isinstance(read, Outcome):  # not a button of this person's: nothing to apply
+                return read
+            action = read
+        if (view := _INFORMATION.get(action)) is not None:
+            if committed is not None:
+                committed()
+            return await self._inform(person, view)
+        if isinstance(action, Forgetting) and action.delete:
+            outcome = await self._forget(person, action.message_id)
+        else:
+            outcome = await self.handle(person, action, update_id=update_id)
+        if committed is not None:
+            committed()
+        if outcome.lead_stored and self.on_lead is not None:  # committed: deliveries start
+            self.on_lead()
+        if self.transport is None:
+            return outcome
+        delivered = await self.deliver(person.user_id, self.transport)
+        return replace(outcome, delivered=delivered)
+
+    async def _read_press(self, person: Person, pressed: Pressed) -> Tapped | Forgetting | Outcome:
+        """The press a button's data describes, when the button is this person's; else what
+        to tell them (a forged button; someone else's, named)."""
+        press = actions.decode(pressed.data)
+        language = self.language_of(person)
+        if press is None:
+            return Outcome(toast=Notice("telegram.forged"), language=language)
+        if press.user_id != person.user_id:
+            name = await self.owner_name(person.chat_id, press.user_id)
+            someone = self.knowledge.speaking(language).text("telegram.someone")
+            return Outcome(
+                toast=Notice("telegram.not_yours", {"name": name or someone}), language=language
+            )
+        if press.question == actions.NO_QUESTION and press.action in (actions.FORGET, actions.KEEP):
+            return Forgetting(press.action == actions.FORGET, pressed.message_id)
+        question = None if press.question == actions.NO_QUESTION else press.question
+        return Tapped(
+            press.round, question, press.action, pressed.message_id, what_if=press.what_if
+        )
+
+    async def _inform(self, person: Person, view: View) -> Outcome:
+        """Help, about, /forget's question, a hint for what the bot can't read: said at once,
+        without the store (they change nothing, and need no database to be answered)."""
+        language = self.language_of(person)
+        audience = Audience(person, Session(language=language), None)
+        if self.transport is not None:
+            for message in self.presenter.present([Show(view)], audience):
+                try:
+                    await self.transport(message)
+                except DeliveryFailed as failure:  # nothing was promised: nothing is owed
+                    logger.warning("could not answer %s: %s", type(view).__name__, failure)
+        return Outcome(language=language)
+
+    async def _forget(self, person: Person, message_id: int | None) -> Outcome:
+        """/forget confirmed: everything about the person deleted (:meth:`forget`), and what
+        was deleted said over the question, committed with the deletion."""
+        language = self.language_of(person)
+        audience = Audience(person, Session(language=language), None)
+
+        def answer(forgotten: Forgotten) -> list[Outgoing]:
+            return self.presenter.present([Forgot(forgotten.reach, message_id)], audience)
+
+        await self.forget(person.user_id, answer)
+        return Outcome(language=language)
 
     async def handle(self, person: Person, action: Action, *, update_id: int = 0) -> Outcome:
         """Apply one action: load, run the dialog, save, record events, owe the replies.
@@ -379,7 +270,7 @@ class Conversation:
                 return Outcome(repeat=True, language=spoken)
             found = opening.stored
             stored = found or Stored()
-            turn = _Turn(person, stored, opening.live, is_new=found is None)
+            turn = Turn(person, stored, opening.live, is_new=found is None)
             turn.known_link = opening.known_link
             self._speak(turn)
             before = (turn.session.state, turn.session.round)
@@ -387,7 +278,7 @@ class Conversation:
             self._never_the_welcome(turn)
             if not turn.save:
                 return await self._owe(uow, turn)
-            self._mind_the_hand_off(turn, before[0])
+            self.expert.after(turn, before[0])
             self._restored_notice(turn)
             stored.first_name = person.first_name or stored.first_name
             stored.last_update = max(stored.last_update, update_id)
@@ -395,7 +286,7 @@ class Conversation:
             await self._record(uow, turn, before)
             return await self._owe(uow, turn)
 
-    async def _owe(self, uow: UnitOfWork, turn: _Turn) -> Outcome:
+    async def _owe(self, uow: UnitOfWork, turn: Turn) -> Outcome:
         person = turn.person
         if turn.release:
             await uow.outbox.release(person.chat_id, person.user_id)
@@ -409,7 +300,7 @@ class Conversation:
             tuple(turn.replies), turn.toast, lead_stored=turn.lead is not None, language=language
         )
 
-    async def _record(self, uow: UnitOfWork, turn: _Turn, before: tuple[str, int]) -> None:
+    async def _record(self, uow: UnitOfWork, turn: Turn, before: tuple[str, int]) -> None:
         """Statistics: a dialog started, finished, or ended in a lead."""
         session, user_id = turn.session, turn.person.user_id
         began = before[0] == WELCOME or session.round != before[1]
@@ -426,7 +317,7 @@ class Conversation:
                 user_id, LEAD, source=session.source, detail=turn.lead.recommendation
             )
 
-    def _speak(self, turn: _Turn) -> None:
+    def _speak(self, turn: Turn) -> None:
         """Speak the person's language: the one in their session, else (on first contact) the
         one their Telegram is in, when we have it."""
         session = turn.session
@@ -445,14 +336,14 @@ class Conversation:
         if len(self._spoken) > REMEMBERED_LANGUAGES:
             self._spoken.popitem(last=False)
 
-    def _never_the_welcome(self, turn: _Turn) -> None:
+    def _never_the_welcome(self, turn: Turn) -> None:
         """A screen of the welcome (e.g. "back" before anything) begins the questions."""
         for index, reply in enumerate(turn.replies):
             if isinstance(reply, Show) and isinstance(reply.view, Welcome):
                 view = turn.dialog.start(turn.session)
                 turn.replies[index] = Show(view, edit=reply.edit, welcome=True)
 
-    def _restored_notice(self, turn: _Turn) -> None:
+    def _restored_notice(self, turn: Turn) -> None:
         """Tell the person when stored data could not be restored."""
         if not turn.stored.restored_fresh:
             return
@@ -463,18 +354,9 @@ class Conversation:
                 turn.replies[index] = Show(view, reply.edit, reply.welcome)
                 return
 
-    def _mind_the_hand_off(self, turn: _Turn, state_before: str) -> None:
-        """Leaving the contact step any other way than answering it says nothing is passed on."""
-        if state_before != LEAD_CONTACT or turn.session.state == LEAD_CONTACT:
-            return
-        first = turn.replies[0] if turn.replies else None
-        if isinstance(first, Show) and isinstance(first.view, Finished) and first.view.notice:
-            return  # the reply already says what happened (thanks, or nothing was shared)
-        turn.replies.insert(0, Say(Notice("lead.left")))
-
     # -- the rules of each action ------------------------------------------------------------
 
-    def _apply(self, turn: _Turn, action: Action) -> None:
+    def _apply(self, turn: Turn, action: Action) -> None:
         match action:
             case Begin(payload):
                 self._begin(turn, payload)
@@ -488,6 +370,9 @@ class Conversation:
                 turn.replies.append(Show(turn.dialog.restart(turn.session)))
             case Commanded("language"):
                 turn.replies.append(Show(Languages(self._languages(), turn.session.language)))
+            case Forgetting(message_id=message_id):  # keep it (deleting is :meth:`_forget`)
+                turn.save = False
+                turn.replies.append(Rewrite(message_id, Notice("privacy.kept")))
             case Paused():
                 if turn.is_new:
                     turn.save = False
@@ -496,9 +381,9 @@ class Conversation:
                     turn.release = True
                     turn.replies += [Unbutton(), Say(Notice("telegram.cancelled"))]
             case SharedContact(phone, own):
-                self._contact(turn, phone, own)
+                self.expert.contact(turn, phone, own)
 
-    def _begin(self, turn: _Turn, payload: str | None) -> None:
+    def _begin(self, turn: Turn, payload: str | None) -> None:
         session = turn.session
         if payload and ShareCodes.is_share_payload(payload):
             answers = self.share_codes.decode(payload) if self.share_codes else None
@@ -511,7 +396,7 @@ class Conversation:
             session.source = payload
         self._continue(turn)
 
-    def _continue(self, turn: _Turn) -> None:
+    def _continue(self, turn: Turn) -> None:
         """Start the questions, or continue where the person was."""
         session = turn.session
         if session.question_id is not None:
@@ -526,13 +411,13 @@ class Conversation:
         else:
             turn.replies.append(Show(turn.dialog.start(session), welcome=True))
 
-    def _typed(self, turn: _Turn, text: str) -> None:
+    def _typed(self, turn: Turn, text: str) -> None:
         session = turn.session
         if not turn.person.private and session.state == WELCOME:
             turn.save = False  # group chatter is not meant for us; members start with /start
             return
         if session.state == LEAD_CONTACT:
-            self._contact_text(turn, text)
+            self.expert.contact_text(turn, text)
             return
         view = turn.dialog.handle_text(session, text)
         if isinstance(view, Goodbye):  # "thanks, bye": like /cancel, with a goodbye
@@ -547,7 +432,7 @@ class Conversation:
             for code in self.knowledge.languages
         )
 
-    def _switch_language(self, turn: _Turn, code: str, message_id: int | None) -> None:
+    def _switch_language(self, turn: Turn, code: str, message_id: int | None) -> None:
         """Speak another language from now on; the answers and the step stay as they were,
         and the current screen is shown again in the new language."""
         session = turn.session
@@ -563,104 +448,77 @@ class Conversation:
         else:  # a question, or a step of the hand-off
             turn.replies.append(Show(turn.dialog.view(session)))
 
-    def _tapped(self, turn: _Turn, tap: Tapped) -> None:
-        if tap.action.startswith(LANGUAGE) and tap.question is None:
-            code = tap.action.removeprefix(LANGUAGE)
-            if code in self.knowledge.languages:
-                self._switch_language(turn, code, tap.message_id)
+    def _tapped(self, turn: Turn, tap: Tapped) -> None:
+        """A button: found in the table of actions, valid if the machine may fire its trigger
+        now (and it was made for this round and question), then its effect."""
+        place: actions.Place = "question" if tap.question is not None else "screen"
+        found = actions.find("what_if" if tap.what_if else place, tap.action)
+        if found is not None and found.act is actions.LANGUAGE:
+            if found.language in self.knowledge.languages:
+                self._switch_language(turn, found.language, tap.message_id)
             else:
                 turn.toast = Notice("telegram.forged")
                 turn.save = not turn.is_new
             return
-        engine, session = turn.dialog, turn.session
-        if not self._is_current(turn, tap):
+        if found is None or not self._is_current(turn, tap, found):
             self._stale(turn, tap)
             return
-        if tap.what_if:  # another answer to a question: its options, or one of them tried
-            assert tap.question is not None
-            view = engine.revise(session, tap.question)
-            if tap.action != CHANGE:
-                view = engine.try_answer(session, tap.action)
-            turn.replies.append(Show(view, edit=True))
-            return
-        if tap.question is not None:
-            if tap.action == BACK:
-                view = engine.back(session)
-            elif tap.action == WHY:
-                view = engine.why(session)
-            elif tap.action == RESTART:
-                view = engine.restart(session)
-            elif tap.action == SEE_NOW:
-                view = engine.skip(session)
-            else:
-                view = engine.answer(session, tap.action)
-            turn.replies.append(Show(view, edit=True))
-            return
-        if tap.action in PAGES:
-            page, number = PAGES[tap.action]
-            turn.replies.append(Show(engine.page(session, page, number), edit=True))
-            return
-        if tap.action == TAKE:
-            turn.replies.append(Show(engine.keep(session), edit=True))
-            return
-        if tap.action == UNDO:
-            turn.replies.append(Show(engine.back(session), edit=True))
-            return
-        if tap.action not in (LEAD_BUTTON, RESTART):  # keep Share under the result
+        act = found.act
+        if act is not None and act.shows == "instead":
             turn.replies.append(Unbutton(tap.message_id))
-        if tap.action == RESTART:
-            turn.replies.append(Show(engine.restart(session)))
-        elif tap.action == QUIZ:
-            self._continue(turn)
-        elif tap.action in (LEAD_BUTTON, CONSENT):
-            step: HandOffStep = "lead" if tap.action == LEAD_BUTTON else "consent"
-            turn.replies.append(Show(engine.hand_off(session, step)))
-        elif tap.action == DECLINE:
-            self._decline(turn)
+        view = self._effect(turn, tap, found)
+        if view is not None:
+            edit = act is None or act.shows == "edit"
+            turn.replies.append(Show(view, edit=edit))
 
-    def _is_current(self, turn: _Turn, tap: Tapped) -> bool:
-        session = turn.session
-        if tap.round != session.round and tap.action != QUIZ:
+    def _effect(self, turn: Turn, tap: Tapped, found: actions.Found) -> View | None:
+        """What a valid button does: the engine's method of its trigger (None: the service
+        has said what to show)."""
+        engine, session = turn.dialog, turn.session
+        match found.trigger:
+            case "answer":
+                assert found.option is not None
+                return engine.answer(session, found.option)
+            case "revise":
+                view = engine.revise(session, tap.question or "")
+                return view if found.option is None else engine.try_answer(session, found.option)
+            case "page":
+                assert found.act is not None
+                page: Page = "details" if found.act is actions.DETAILS else "report"
+                if found.act is actions.ANSWERS:
+                    page = "answers"
+                return engine.page(session, page, found.number)
+            case "lead" | "consent" as step:
+                return engine.hand_off(session, step)
+            case "decline":
+                self.expert.decline(turn)
+            case "quiz":
+                self._continue(turn)
+            case trigger:
+                return engine.fire(session, trigger)
+        return None
+
+    def _is_current(self, turn: Turn, tap: Tapped, found: actions.Found) -> bool:
+        """Made for this round (a shared result's quiz: any), for the question asked (a "What
+        if…": one that is asked), and its trigger one the machine may fire now."""
+        session, dialog = turn.session, turn.dialog
+        if tap.round != session.round and found.act is not actions.QUIZ:
             return False
         if tap.what_if:
             question = turn.knowledge.question(tap.question or "")
             return (
                 question is not None
                 and question.applies(session.answers)
-                and (tap.action == CHANGE or question.option(tap.action) is not None)
-                and turn.dialog.may(session, "revise")
+                and (found.option is None or question.option(found.option) is not None)
+                and dialog.may(session, "revise")
             )
-        if tap.question is not None:
-            return tap.question == session.question_id
-        if tap.action in PAGES:
-            return session.state in PAGES_READABLE or (
-                tap.action == SUMMARY and session.state in WHAT_IF
-            )
-        if tap.action in (TAKE, UNDO):
-            return session.state == PREVIEW
-        if tap.action not in BUTTON_TRIGGERS:
+        if tap.question is not None and tap.question != session.question_id:
             return False
-        trigger = BUTTON_TRIGGERS[tap.action]
-        if trigger is None:
-            return True
-        if trigger in ("lead", "consent") and not self._hand_off_open(turn):
+        if found.act in (actions.LEAD, actions.CONSENT) and not self.expert.open(turn):
             return False
-        return turn.dialog.may(session, trigger)
+        return dialog.may(session, found.trigger)
 
-    def _hand_off_open(self, turn: _Turn) -> bool:
-        """The hand-off is offered only in a private chat, and only while leads can reach the
-        sales team somewhere (the sales chat checked and working, or the CRM hook)."""
-        return self._hand_off_allowed(turn) and self.hand_off is not None and self.hand_off.is_open
-
-    def _hand_off_allowed(self, turn: _Turn) -> bool:
-        """A contact is taken only in a private chat, and only with a sales team to get it
-        (someone who consented keeps their step if a destination failed meanwhile: the lead is
-        stored and delivered once it works again)."""
-        return (
-            turn.person.private and self.hand_off is not None and bool(self.hand_off.destinations)
-        )
-
-    def _stale(self, turn: _Turn, tap: Tapped) -> None:
+    def _stale(self, turn: Turn, tap: Tapped) -> None:
         """An old or double-tapped button: say so, and make sure the current step is shown."""
         session, live = turn.session, turn.live
         turn.toast = Notice("telegram.stale")
@@ -675,55 +533,6 @@ class Conversation:
             turn.replies.append(Show(turn.dialog.view(session), edit=True))
         elif live is None:
             turn.replies.append(Show(turn.dialog.view(session)))
-
-    # -- the hand-off to an expert -------------------------------------------------------------
-
-    def _contact_text(self, turn: _Turn, text: str) -> None:
-        """A typed answer while we wait for a contact: an e-mail address, or "No thanks"."""
-        if not self._hand_off_allowed(turn):
-            self._decline(turn)
-            return
-        if text.strip().casefold() == turn.knowledge.text("lead.consent_no").casefold():
-            self._decline(turn)
-            return
-        try:
-            email = validate_email(text.strip(), check_deliverability=False).normalized
-        except EmailNotValidError:
-            turn.replies.append(Say(Notice("lead.bad_email")))
-            return
-        self._hand_over(turn, email)
-
-    def _contact(self, turn: _Turn, phone: str, own: bool) -> None:
-        if turn.session.state != LEAD_CONTACT or not self._hand_off_allowed(turn):
-            turn.save = not turn.is_new
-            turn.replies.append(Say(Notice("telegram.unsupported")))
-        elif not own:  # someone else's card: not consented by them
-            turn.replies.append(Say(Notice("lead.not_own_contact")))
-        else:
-            self._hand_over(turn, f"+{phone.lstrip('+')}")
-
-    def _decline(self, turn: _Turn) -> None:
-        turn.dialog.hand_off(turn.session, "decline")
-        view = turn.dialog.view(turn.session, notice=Notice("lead.declined"))
-        turn.replies.append(Show(view))
-
-    def _hand_over(self, turn: _Turn, contact: str) -> None:
-        """Store the lead (with a delivery owed to each destination) and thank the person."""
-        session, person = turn.session, turn.person
-        rec = recommend(turn.knowledge, session.answers)
-        turn.lead = Lead(
-            chat_id=person.chat_id,
-            user_id=person.user_id,
-            name=person.full_name,
-            contact=contact,
-            source=session.source,
-            recommendation=rec.choice,
-            answers=dict(rec.answers),
-            key=new_key(),
-        )
-        turn.dialog.hand_off(session, "contacted")
-        view = turn.dialog.view(session, notice=Notice("lead.thanks"))
-        turn.replies.append(Show(view))
 
     # -- outside the dialog ----------------------------------------------------------------------
 
@@ -779,63 +588,9 @@ class Conversation:
     # -- delivery ------------------------------------------------------------------------------
 
     async def deliver(self, user_id: int, transport: Transport) -> Delivered:
-        """Deliver what is owed to this person, in order; false when some is still owed.
-
-        One delivery per person at a time, in this process and (through the store) across
-        every instance sharing the store, so what one sends no other sends too. A message sent
-        just before its sender died, before it was marked delivered, is sent once more.
-        """
-        lock = self._delivering.get(user_id)
-        if lock is None:
-            lock = self._delivering[user_id] = asyncio.Lock()
-        async with lock, self.store.delivering(user_id) as delivery:
-            owed = await delivery.owed()
-            prepare = getattr(transport, "prepare", None)
-            if owed and prepare is not None:
-                await prepare([item.message for item in owed])
-            dropped_in: int | None = None  # the chat a result could not reach
-            for item in owed:
-                delivered, message_id, maybe = await self._deliver_one(item, transport)
-                if not delivered:
-                    return Delivered(False, maybe)
-                await delivery.delivered(item, message_id)
-                if message_id is None and item.message.body.get(RESULT_MARK):
-                    dropped_in = item.message.chat_id
-        if dropped_in is not None:
-            await self._unseen(dropped_in, user_id)
-        return Delivered(True)
-
-    async def _unseen(self, chat_id: int, user_id: int) -> None:
-        """The result could not be delivered (the person had blocked the bot): note it, so
-        their next /start shows it."""
-        async with self.store.unit(user_id) as uow:
-            stored = await uow.sessions.get(chat_id, user_id)
-            if stored is not None and stored.session.state == RESULT:
-                stored.session.unseen = True
-                await uow.sessions.put(chat_id, user_id, stored)
-
-    async def _deliver_one(self, item: Owed, transport: Transport) -> tuple[bool, int | None, bool]:
-        """(False, None, whether it may have arrived anyway) when it is still owed; else (True,
-        the delivered message's id, False)."""
-        maybe = False
-        for attempt in range(DELIVERY_ATTEMPTS):
-            try:
-                return True, await transport(item.message), False
-            except DeliveryFailed as failure:
-                if not failure.transient:
-                    logger.warning("dropped an undeliverable %s: %s", item.message.kind, failure)
-                    return True, None, False
-                maybe = maybe or failure.maybe_delivered
-                logger.warning("delivery failed, will try again: %s", failure)
-                if attempt + 1 < DELIVERY_ATTEMPTS:
-                    await asyncio.sleep(DELIVERY_BACKOFF_SECONDS * 2**attempt)
-        return False, None, maybe
+        """Deliver what is owed to this person, in order (:meth:`Outbox.deliver`)."""
+        return await self.outbox.deliver(user_id, transport)
 
     async def deliver_all(self, transport: Transport) -> int:
-        """Deliver everything still owed to anyone (at start-up and now and then); return how
-        many people still have messages owed."""
-        pending = 0
-        for user_id in await self.store.owing_users():
-            if not await self.deliver(user_id, transport):
-                pending += 1
-        return pending
+        """Deliver everything still owed to anyone; how many people still have messages owed."""
+        return await self.outbox.deliver_all(transport)

@@ -25,11 +25,7 @@ from transitions import Machine
 
 from advisor import Knowledge, Option, Question, recommend
 from advisor.scoring import Choice, settled_choice
-from advisor.summary import find_criterion
-from advisor.whatif import alternatives, effects, outcome
-
-from .interpreter import Command, Interpreter, normalize
-from .session import (
+from advisor.session import (
     HAND_OFF,
     LEAD_CONSENT,
     LEAD_CONTACT,
@@ -41,8 +37,13 @@ from .session import (
     Session,
     question_state,
 )
+from advisor.summary import find_criterion
+from advisor.whatif import alternatives, effects, outcome
+
+from .interpreter import Command, Interpreter, normalize
 from .views import (
     Asking,
+    AtResult,
     Consent,
     ContactRequest,
     Explained,
@@ -53,6 +54,7 @@ from .views import (
     Notice,
     Preview,
     Revising,
+    Summary,
     View,
     Welcome,
     WhyResult,
@@ -71,14 +73,26 @@ SUGGESTIONS = 3
 
 
 class _Cursor:
-    """The machine's model: the state and answers of the session being handled."""
+    """The machine's model: the state and answers of the session being handled; its methods
+    are the transitions' callbacks (named in the table, as transitions takes them)."""
 
     state: str
 
     def __init__(self) -> None:
         self.answers: Mapping[str, str] = {}
+        self.session: Session | None = None
         self.trigger: Callable[..., bool]
         self.may_trigger: Callable[..., bool]
+
+    def end_what_if(self) -> None:
+        """Leaving "What if…": nothing is being revised or tried any more."""
+        assert self.session is not None
+        self.session.revising = self.session.trial = None
+
+    def drop_trial(self) -> None:
+        """Back from the result an answer would give to the answers to pick from."""
+        assert self.session is not None
+        self.session.trial = None
 
 
 class DialogEngine:
@@ -131,7 +145,7 @@ class DialogEngine:
         first = states[0]
         table: list[dict[str, Any]] = [
             {"trigger": "start", "source": WELCOME, "dest": first},
-            {"trigger": "restart", "source": "*", "dest": first},
+            {"trigger": "restart", "source": "*", "dest": first, "after": "end_what_if"},
             {"trigger": "back", "source": [WELCOME, first], "dest": None},
             {"trigger": "skip", "source": states, "dest": RESULT},
         ]
@@ -144,13 +158,23 @@ class DialogEngine:
                 table.append(self._guarded("back", source, earlier))
         for earlier in reversed(questions):
             table.append(self._guarded("back", RESULT, earlier))
+        what_if = [REVISE, PREVIEW]
+        readable = list(PAGES_READABLE)
+        end, drop = {"after": "end_what_if"}, {"after": "drop_trial"}
         table += [
-            {"trigger": "revise", "source": [RESULT, REVISE, PREVIEW], "dest": REVISE},
+            {"trigger": "why", "source": RESULT, "dest": None},
+            {"trigger": "page", "source": readable, "dest": None},
+            {"trigger": "summary", "source": readable, "dest": None},
+            {"trigger": "summary", "source": what_if, "dest": RESULT, **end},
+            {"trigger": "revise", "source": [RESULT, *what_if], "dest": REVISE},
             {"trigger": "preview", "source": REVISE, "dest": PREVIEW},
-            {"trigger": "keep", "source": PREVIEW, "dest": RESULT},
-            {"trigger": "discard", "source": [REVISE, PREVIEW], "dest": RESULT},
-            {"trigger": "back", "source": REVISE, "dest": RESULT},
-            {"trigger": "back", "source": PREVIEW, "dest": REVISE},
+            {"trigger": "keep", "source": PREVIEW, "dest": RESULT, **end},
+            {"trigger": "discard", "source": what_if, "dest": RESULT, **end},
+            {"trigger": "back", "source": REVISE, "dest": RESULT, **end},
+            {"trigger": "back", "source": PREVIEW, "dest": REVISE, **drop},
+            {"trigger": "undo", "source": PREVIEW, "dest": REVISE, **drop},
+            {"trigger": "quiz", "source": "*", "dest": None},
+            {"trigger": "language", "source": "*", "dest": None},
             {"trigger": "lead", "source": RESULT, "dest": LEAD_CONSENT},
             {"trigger": "consent", "source": LEAD_CONSENT, "dest": LEAD_CONTACT},
             {"trigger": "contacted", "source": LEAD_CONTACT, "dest": RESULT},
@@ -173,11 +197,11 @@ class DialogEngine:
     def _fire(self, session: Session, trigger: str) -> None:
         cursor = self._cursor
         self._machine.set_state(session.state, model=cursor)
-        cursor.answers = session.answers
+        cursor.answers, cursor.session = session.answers, session
         try:
             cursor.trigger(trigger)
         finally:
-            cursor.answers = {}
+            cursor.answers, cursor.session = {}, None
         session.state = cursor.state
 
     # -- which action is valid where: asked of the machine itself ---------------------------
@@ -192,15 +216,33 @@ class DialogEngine:
         finally:
             cursor.answers = {}
 
-    def triggers(self, state: str) -> list[str]:
-        """The triggers declared for a state."""
-        return list(self._machine.get_triggers(state))
+    def available(self, session: Session) -> frozenset[str]:
+        """The triggers this session may fire now (their conditions included)."""
+        declared = self._machine.get_triggers(session.state)
+        return frozenset(t for t in declared if self.may(session, t))
 
     # -- what front ends call ----------------------------------------------------------------
 
+    def fire(self, session: Session, trigger: str) -> View:
+        """The effect of a trigger that needs nothing but the session: the method of its name
+        (``back``, ``why``, ``restart``, ``skip``, ``summary``, ``keep``, ``undo``)."""
+        effects: dict[str, Callable[[Session], View]] = {
+            "back": self.back,
+            "why": self.why,
+            "restart": self.restart,
+            "skip": self.skip,
+            "summary": self.summary,
+            "keep": self.keep,
+            "undo": self.undo,
+        }
+        effect = effects.get(trigger)
+        if effect is None:
+            return self.view(session, notice=self._idle_notice(session))
+        return effect(session)
+
     def start(self, session: Session) -> View:
         """Begin the questions (or, if already under way, show where the user is)."""
-        if session.state == WELCOME:
+        if self.may(session, "start"):
             self._fire(session, "start")
         return self.view(session)
 
@@ -208,7 +250,6 @@ class DialogEngine:
         """Forget the answers and ask the first question again."""
         session.answers = {}
         session.round += 1
-        session.revising = session.trial = None
         self._fire(session, "restart")
         return self.view(session, notice=Notice("dialog.notice.restarted"))
 
@@ -217,26 +258,31 @@ class DialogEngine:
 
         In "What if…", back goes from the result it would give to the answers to pick from,
         and from there to the result as it is."""
-        if session.state == REVISE:
+        if self.may(session, "undo"):
+            return self.undo(session)
+        if self.may(session, "discard"):
             return self.discard(session)
-        if session.state == PREVIEW:
-            session.trial = None
-            self._fire(session, "back")
-            return self.view(session)
         before = session.state
         self._fire(session, "back")
         if session.state == before:
             return self.view(session, notice=Notice("dialog.notice.back_on_first"))
         return self.view(session)
 
+    def undo(self, session: Session) -> View:
+        """ "What if…": from the result an answer would give back to the answers to pick from."""
+        if not self.may(session, "undo"):
+            return self.view(session, notice=self._idle_notice(session))
+        self._fire(session, "undo")
+        return self.view(session)
+
     def why(self, session: Session) -> View:
         """Explain why the current question is asked, and ask it again; on the result, explain
         the result (the biggest entries of its ledger)."""
-        if session.state == RESULT:
-            return WhyResult(recommend(self.knowledge, session.answers))
         if not self.may(session, "why"):
             return self.view(session, notice=self._idle_notice(session))
         self._fire(session, "why")
+        if session.question_id is None:
+            return WhyResult(recommend(self.knowledge, session.answers))
         return self.view(session, show_why=True)
 
     def answer(self, session: Session, option_id: str) -> View:
@@ -288,7 +334,7 @@ class DialogEngine:
         got_it = Notice("dialog.notice.got_it", {"answer": option.label})
         if isinstance(view, Asking) and view.notice is None:
             return replace(view, notice=got_it)
-        if isinstance(view, Finished) and view.notice is None:
+        if isinstance(view, Finished):
             return replace(view, intro=got_it)
         return view
 
@@ -318,9 +364,9 @@ class DialogEngine:
     def page(self, session: Session, page: Page, number: int | None = None) -> View:
         """A page of the result: the summary, a criterion's details (all: None), the full
         report, or the list of answers."""
-        if session.state in WHAT_IF and page == "summary":
-            return self.discard(session)
-        if session.state not in PAGES_READABLE:
+        if page == "summary":
+            return self.summary(session)
+        if not self.may(session, "page"):
             return self.view(session, notice=self._idle_notice(session))
         rec = recommend(self.knowledge, session.answers)
         if page == "details":
@@ -330,9 +376,14 @@ class DialogEngine:
             return explained
         if page == "report":
             return FullReport(rec)
-        if page == "answers":
-            return self.your_answers(session)
-        return Finished(rec, revisit=True)
+        return self.your_answers(session)
+
+    def summary(self, session: Session) -> View:
+        """The result's summary again (from "What if…": the result as it was)."""
+        if not self.may(session, "summary"):
+            return self.view(session, notice=self._idle_notice(session))
+        self._fire(session, "summary")
+        return Summary(recommend(self.knowledge, session.answers))
 
     def your_answers(self, session: Session, notice: Notice | None = None) -> View:
         """What the user answered, with the changes that matter most first."""
@@ -358,7 +409,7 @@ class DialogEngine:
     def try_answer(self, session: Session, option_id: str) -> View:
         """ "What if…": the result with this answer to the question being revised."""
         question = self.knowledge.question(session.revising or "")
-        if session.state != REVISE or question is None:
+        if not self.may(session, "preview") or question is None:
             return self.view(session, notice=self._idle_notice(session))
         option = question.option(option_id)
         if option is None:
@@ -373,10 +424,9 @@ class DialogEngine:
         """ "What if…": make the tried answer the real one and show the new result."""
         question = self.knowledge.question(session.revising or "")
         option = question.option(session.trial) if question else None
-        if session.state != PREVIEW or question is None or option is None:
+        if not self.may(session, "keep") or question is None or option is None:
             return self.view(session, notice=self._idle_notice(session))
         session.answers = self.knowledge.prune({**session.answers, question.id: option.id})
-        session.revising = session.trial = None
         self._fire(session, "keep")
         view = self.view(session)
         assert isinstance(view, Finished)
@@ -385,11 +435,10 @@ class DialogEngine:
 
     def discard(self, session: Session) -> View:
         """ "What if…": back to the result as it was."""
-        if session.state not in WHAT_IF:
+        if not self.may(session, "discard"):
             return self.view(session, notice=self._idle_notice(session))
-        session.revising = session.trial = None
         self._fire(session, "discard")
-        return Finished(recommend(self.knowledge, session.answers), revisit=True)
+        return Summary(recommend(self.knowledge, session.answers))
 
     def _result_command(self, session: Session, text: str) -> View | None:
         """Typed words for the result's pages: "details 4", "report", "answers", "change 2"."""
@@ -487,7 +536,9 @@ class DialogEngine:
         if session.state == LEAD_CONTACT:
             return ContactRequest(notice)
         if session.state == RESULT:
-            return Finished(recommend(self.knowledge, session.answers), notice)
+            if notice is not None:
+                return AtResult(notice)
+            return Finished(recommend(self.knowledge, session.answers))
         if session.state in WHAT_IF:
             return self._what_if_view(session, notice)
         question = self.current_question(session)

@@ -6,9 +6,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from advisor.session import QUESTION_PREFIX
 from storage.base import FINISHED, LEAD, SHARED, STARTED, Event
-
-from .session import QUESTION_PREFIX
 
 DIRECT = ""  # the source of users who came without a tracked link
 WINDOWS = (7, 30)

@@ -62,14 +62,25 @@ class Asking:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    """The recommendation; with a notice, only the notice is new (the result was shown)."""
+    """A new result: the chart, then the summary with its buttons."""
 
     recommendation: Recommendation
-    notice: Notice | None = None
     #: A line shown before the result (what a typed answer was taken as, or a skip).
     intro: Notice | None = None
-    #: Back to the summary from one of its pages: shown in place of that page, no new chart.
-    revisit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Back to the summary from one of its pages: shown in place of that page, no new chart."""
+
+    recommendation: Recommendation
+
+
+@dataclass(frozen=True, slots=True)
+class AtResult:
+    """At the result (already shown), only a line is new: "You have your result…"."""
+
+    notice: Notice
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,17 +172,38 @@ class Help:
 
 
 @dataclass(frozen=True, slots=True)
+class About:
+    """Where the advice comes from and every rule of the advisor's own (``/about``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetAsk:
+    """``/forget`` asks first: delete everything stored about the person, or keep it?"""
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A short message on its own that changes nothing (for a sticker, an unknown command)."""
+
+    notice: Notice
+
+
+@dataclass(frozen=True, slots=True)
 class Goodbye:
     """The person is leaving for now ("thanks, bye"); the answers are kept."""
 
 
 #: The result and its pages.
-ResultPage = Finished | Explained | WhyResult | FullReport | YourAnswers | Revising | Preview
+ResultPage = (
+    Finished | Summary | Explained | WhyResult | FullReport | YourAnswers | Revising | Preview
+)
 View = (
     Welcome
     | Languages
     | Asking
     | Finished
+    | Summary
+    | AtResult
     | Explained
     | WhyResult
     | FullReport
@@ -181,5 +213,8 @@ View = (
     | Consent
     | ContactRequest
     | Help
+    | About
+    | ForgetAsk
+    | Hint
     | Goodbye
 )

@@ -80,3 +80,38 @@ def change_kind(before: Outcome, after: Outcome) -> str:
         return "preview_same"
     surer = CONFIDENCES.index(after.confidence) > CONFIDENCES.index(before.confidence)
     return "preview_surer" if surer else "preview_less_sure"
+
+
+def about(k: Knowledge) -> str:
+    """Where the advice comes from, and every rule of the advisor's own, read from the data."""
+    return k.text(
+        "telegram.about",
+        title=k.source.title,
+        publisher=k.source.publisher,
+        criteria=", ".join(cr.title for cr in k.criteria),
+        rules=own_rules(k),
+        conclusion=k.source.conclusion,
+    )
+
+
+def own_rules(k: Knowledge) -> str:
+    """One line per own reason of the advisor: each answer that gives points by it, and how
+    many ("• Deadline: “Very tight” +2 for Django"). Generated, so it cannot drift."""
+    lines = []
+    for reason in k.own_reasons:
+        given = [
+            k.text(
+                "telegram.about_answer",
+                label=o.label,
+                question=q.short,
+                points=f.points,
+                stack=k.text(f"stack.{f.stack}"),
+            )
+            for q in k.questions
+            for o in q.options
+            for f in o.fits
+            if f.rule == reason.id
+        ]
+        joined = k.text("telegram.about_joiner").join(given)
+        lines.append(k.text("telegram.about_rule", title=reason.name, answers=joined))
+    return "\n".join(lines)

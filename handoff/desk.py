@@ -4,7 +4,7 @@ A lead is committed in the turn that took the contact, with one delivery owed to
 destination (:class:`HandOff` says which), so the person is thanked at once whatever happens
 next. :meth:`LeadDesk.deliver_due` then claims due deliveries for a while (a lease, atomic in
 the store, so several instances never send the same one), hands each to its destination's
-sender and records the outcome. A failure is tried again later (:class:`RetrySchedule`); it is
+sender and records the outcome. A failure is tried again later (:data:`LEAD_SCHEDULE`); it is
 never shown to the person, never dropped, and listed for admins (``/leads``) until it works or
 an admin settles it. When one delivery to a destination fails, the others claimed for it wait
 with it, so a destination that is down is asked again only by the backoff, not once per lead.
@@ -18,9 +18,10 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from settings import Settings
 from storage.base import PENDING, Lead, LeadCounts, LeadDelivery, Store
 
-from .schedule import RetrySchedule
+from .retry import LEAD_SCHEDULE, DeliveryFailed, RetrySchedule
 
 logger = logging.getLogger(__name__)
 
@@ -33,25 +34,12 @@ LEASE_SECONDS = 60
 ATTEMPT_SECONDS = 25.0
 #: Deliveries claimed at a time.
 BATCH = 20
-#: When failed deliveries are tried again: after 2 s, 4 s, 8 s … at most every 10 minutes.
-DEFAULT_SCHEDULE = RetrySchedule()
 #: The longest reason kept with a failed delivery.
 REASON_LIMIT = 300
 
 
-class SendFailed(Exception):
-    """A destination did not take a lead. ``retry_after``: it asked us to wait that long;
-    ``unusable``: the destination itself does not work (the bot is not in the sales chat …)."""
-
-    def __init__(
-        self, reason: str, *, retry_after: float | None = None, unusable: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-        self.unusable = unusable
-
-
-#: Sends one lead to one destination; raises :class:`SendFailed` when it did not arrive.
+#: Sends one lead to one destination; raises :class:`DeliveryFailed` when it did not arrive
+#: (its ``retry_after`` and ``unusable`` count; every failure of a lead is tried again).
 LeadSender = Callable[[Lead], Awaitable[None]]
 
 
@@ -68,8 +56,17 @@ class HandOff:
 
     @property
     def is_open(self) -> bool:
-        """Whether someone may be asked for their contact now."""
+        """Whether leads reach the sales team somewhere now (a destination works)."""
         return bool(self._working)
+
+    def open_for(self, *, private: bool, consented: bool = False) -> bool:
+        """Whether the hand-off may go on in a chat now: only in a private chat, and only with
+        a sales team to get the contact. It is offered (the button, the consent) only while a
+        destination works; someone who ``consented`` keeps their step even if one failed
+        meanwhile (their lead is stored and delivered once it works again)."""
+        if not private or not self.destinations:
+            return False
+        return consented or self.is_open
 
     def works(self, destination: str) -> bool:
         return destination in self._working
@@ -83,6 +80,16 @@ class HandOff:
         else:
             self._working.discard(destination)
         return True
+
+
+def hand_off_for(settings: Settings) -> HandOff:
+    """The destinations the settings name; the sales chat opens once a check passes."""
+    destinations = []
+    if settings.sales_chat_id is not None:
+        destinations.append(TELEGRAM)
+    if settings.lead_webhook_url is not None:
+        destinations.append(WEBHOOK)
+    return HandOff(destinations, unchecked=[WEBHOOK])
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +128,7 @@ class LeadDesk:
     ) -> None:
         self.store = store
         self.hand_off = hand_off
-        self.schedule = schedule or DEFAULT_SCHEDULE
+        self.schedule = schedule or LEAD_SCHEDULE
         self.lease = lease
         self.batch = batch
         #: The sender of each destination this instance can deliver to (set at start-up).
@@ -193,7 +200,7 @@ class LeadDesk:
                 await self.senders[destination](lead)
         except TimeoutError:
             reason, asked = f"no answer within {min(ATTEMPT_SECONDS, self.lease / 2):g} s", None
-        except SendFailed as failure:
+        except DeliveryFailed as failure:
             reason, asked = str(failure) or "no reason given", failure.retry_after
             if failure.unusable and self.hand_off.mark(destination, False):
                 logger.warning("leads can't be delivered to %s now: %s", destination, reason)

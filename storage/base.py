@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from advisor import StackAdvisorError
-from dialogs.session import Session
+from advisor.session import Session
 
 #: Event kinds recorded for the statistics.
 STARTED, FINISHED, SHARED, LEAD = "started", "finished", "shared", "lead"

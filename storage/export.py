@@ -12,30 +12,14 @@ PostgreSQL (``--postgres``) the child streams the rows through a server-side cur
 from __future__ import annotations
 
 import asyncio
-import csv
 import os
 import sqlite3
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
-if TYPE_CHECKING:
-    from _csv import Writer
+from . import csvfile
 
-#: The CSV's header: stable English identifiers, whatever language the bot speaks.
-EXPORT_COLUMNS = (
-    "type",
-    "at",
-    "chat_id",
-    "user_id",
-    "name",
-    "source",
-    "state",
-    "recommendation",
-    "answers",
-    "contact",
-)
 _ISO = "strftime('%Y-%m-%dT%H:%M:%S+00:00', {}, 'unixepoch')"
 SESSIONS_SQL = (
     f"SELECT 'session', {_ISO.format('updated_at')}, chat_id, user_id, coalesce(first_name, ''), "
@@ -46,38 +30,17 @@ LEADS_SQL = (
     f"SELECT 'lead', {_ISO.format('at')}, chat_id, user_id, name, coalesce(source, ''), '', "
     "recommendation, answers, contact FROM leads ORDER BY at"
 )
-#: Where ``python -m storage.export`` runs from.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Lower priority for the export process, so the bot itself is never short of CPU.
 NICENESS = 10
-
-
-def cell(value: object) -> object:
-    """Keep spreadsheets from running user-typed text (a name like "=HYPERLINK(…)") as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def cells(row: Iterable[object]) -> list[object]:
-    """One row's values, formulas neutralised."""
-    return [cell(value) for value in row]
-
-
-def csv_writer(file: TextIO) -> Writer:
-    """A CSV writer on ``file`` that has written the header."""
-    writer = csv.writer(file)
-    writer.writerow(EXPORT_COLUMNS)
-    return writer
 
 
 def write_rows(out: Path, rows: Iterable[Sequence[object]]) -> int:
     """Write the header and the rows (formulas neutralised) as CSV; return how many rows."""
     count = 0
     with out.open("w", encoding="utf-8", newline="") as file:
-        writer = csv_writer(file)
+        writer = csvfile.csv_writer(file)
         for row in rows:
-            writer.writerow(cells(row))
+            writer.writerow(csvfile.cells(row))
             count += 1
     return count
 

@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, TypeAlias
 import asyncpg
 
 from advisor import Knowledge
-from dialogs.session import QUESTION_PREFIX, Session
+from advisor.session import QUESTION_PREFIX, Session
 from settings import redact_url
 
-from . import export
+from . import csvfile
 from .base import (
     APPLIED_KEPT_SECONDS,
     FINISHED,
@@ -677,7 +677,7 @@ class PostgresStore:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
-            cwd=export.PROJECT_ROOT,
+            cwd=csvfile.PROJECT_ROOT,
             env=environment,
         )
         _, err = await child.communicate()
@@ -1281,19 +1281,19 @@ async def export_to(connection: Connection, out: Path) -> int:
     count = 0
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         with out.open("w", encoding="utf-8", newline="") as file:
-            writer = export.csv_writer(file)
+            writer = csvfile.csv_writer(file)
             async for at, chat, user, name, source, state, data in connection.cursor(
                 SESSIONS_SQL, prefetch=EXPORT_PREFETCH
             ):
                 answers = _answers_json(data)
                 row = ("session", _iso(at), chat, user, name or "", source or "", state, "")
-                writer.writerow(export.cells((*row, answers, "")))
+                writer.writerow(csvfile.cells((*row, answers, "")))
                 count += 1
             async for at, chat, user, name, source, rec, answers, contact in connection.cursor(
                 LEADS_SQL, prefetch=EXPORT_PREFETCH
             ):
                 lead = ("lead", _iso(at), chat, user, name, source or "", "", rec, answers)
-                writer.writerow(export.cells((*lead, contact)))
+                writer.writerow(csvfile.cells((*lead, contact)))
                 count += 1
     return count
 

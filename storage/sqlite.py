@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from advisor import Knowledge
-from dialogs.session import QUESTION_PREFIX, Session
+from advisor.session import QUESTION_PREFIX, Session
 
 from . import export
 from .base import (

@@ -14,25 +14,16 @@ from typing import Any
 import pytest
 
 from advisor import Knowledge
-from dialogs import conversation as service
-from dialogs.conversation import (
-    DELIVERY_ATTEMPTS,
-    Begin,
-    Commanded,
-    Conversation,
-    DeliveryFailed,
-    Outcome,
-    Person,
-    Tapped,
-    Typed,
-)
+from advisor.session import LEAD_CONTACT, RESULT, Session
+from bootstrap import bootstrap
+from dialogs import actions, outbox
+from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
-from dialogs.session import LEAD_CONTACT, RESULT, Session
-from dialogs.sharecode import ShareCodes
+from dialogs.turns import Action, Begin, Commanded, Outcome, Person, Tapped, Typed
 from dialogs.views import Notice
-from frontends.telegram import callbacks
-from frontends.telegram.render import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter
-from handoff import TELEGRAM, WEBHOOK, HandOff
+from frontends.telegram.presenter import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter
+from handoff import OUTBOX_SCHEDULE, TELEGRAM, WEBHOOK, DeliveryFailed, HandOff, RetrySchedule
+from settings import Settings
 from storage.base import FINISHED, LEAD, PENDING, STARTED, LeadReach, Live, Outgoing, Owed
 from storage.sqlite import SqliteStore
 
@@ -77,7 +68,7 @@ class FakeTransport:
 
     def fail(
         self,
-        times: int = DELIVERY_ATTEMPTS,
+        times: int = OUTBOX_SCHEDULE.attempts,
         *,
         transient: bool = True,
         when: Callable[[Outgoing], bool] = lambda message: True,
@@ -128,9 +119,7 @@ class Visitor:
         assert isinstance(store, SqliteStore)
         return store
 
-    async def act(
-        self, action: service.Action, *, update_id: int = 0, deliver: bool = True
-    ) -> Outcome:
+    async def act(self, action: Action, *, update_id: int = 0, deliver: bool = True) -> Outcome:
         outcome = await self.conversation.handle(self.person, action, update_id=update_id)
         if deliver:
             await self.deliver()
@@ -152,9 +141,9 @@ class Visitor:
         markup = self.transport.screen[message_id].get("markup", {})
         for row in markup.get("inline_keyboard", []):
             for key in row:
-                press = callbacks.decode(key.get("callback_data"))
+                press = actions.decode(key.get("callback_data"))
                 if press is not None and press.action == action:
-                    question = None if press.question == callbacks.NO_QUESTION else press.question
+                    question = None if press.question == actions.NO_QUESTION else press.question
                     return Tapped(press.round, question, press.action, message_id)
         raise AssertionError(f"no {action!r} button on message {message_id}")
 
@@ -204,7 +193,7 @@ class Visitor:
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """Retries within a turn happen at once (the tests count attempts, not seconds)."""
-    monkeypatch.setattr(service, "DELIVERY_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr(outbox, "OUTBOX_SCHEDULE", RetrySchedule(first=0, attempts=3))
 
 
 @pytest.fixture
@@ -222,13 +211,17 @@ def working_sales_chat() -> HandOff:
 def build_conversation(
     engine: DialogEngine, store: SqliteStore, *, hand_off: HandOff | None = None
 ) -> Conversation:
-    """Wired as frontends/telegram/app.py wires it (by default with a working sales chat)."""
-    share_codes = ShareCodes(engine.knowledge, b"secret")
-    hand_off = hand_off or working_sales_chat()
-    presenter = TelegramPresenter(
-        engine.knowledge, engine.welcome_values(), share_codes=share_codes, hand_off=hand_off
+    """Wired by the composition root as Telegram wires it (by default with a working sales
+    chat)."""
+    advisor = bootstrap(
+        Settings(share_secret="secret"),
+        engine.knowledge,
+        presenter=TelegramPresenter.of,
+        store=store,
+        engine=engine,
+        hand_off=hand_off or working_sales_chat(),
     )
-    return Conversation(engine, store, presenter, share_codes=share_codes, hand_off=hand_off)
+    return advisor.conversation
 
 
 @pytest.fixture
@@ -390,7 +383,7 @@ async def test_a_transient_failure_keeps_a_message_owed_and_next_time_only_the_r
     def second_part(message: Outgoing) -> bool:
         return message.kind == SEND and message.live
 
-    transport.fail(DELIVERY_ATTEMPTS, transient=True, when=second_part)
+    transport.fail(OUTBOX_SCHEDULE.attempts, transient=True, when=second_part)
     sent_before = len(transport.delivered)
     await ada.tap(next(o.id for o in last.options if o.is_neutral), deliver=False)
     edit_done, first_part, second = [item.message for item in await ada.owed()]
@@ -442,7 +435,7 @@ async def test_a_double_tap_on_start_over_sends_the_first_question_once(
 ) -> None:
     await ada.act(Begin())
     await ada.answer_all(knowledge)
-    tap = ada.button(service.RESTART)
+    tap = ada.button(actions.START_OVER.code)
     sent_before = len(transport.delivered)
 
     first = await ada.act(tap)
@@ -463,11 +456,12 @@ async def test_a_double_tap_on_start_over_before_the_first_is_delivered_sends_th
     await ada.answer_all(knowledge)
     result = await ada.live()
     assert result is not None
-    tap = ada.button(service.RESTART)
+    tap = ada.button(actions.START_OVER.code)
     result_text = transport.screen[result.message_id]["text"]
     sent_before = len(transport.delivered)
 
-    transport.fail(DELIVERY_ATTEMPTS, transient=True)  # the first answer does not get through
+    # The first answer does not get through.
+    transport.fail(OUTBOX_SCHEDULE.attempts, transient=True)
     await ada.act(tap)
     await ada.act(tap)  # so the user taps again; now everything arrives
 
@@ -533,7 +527,7 @@ async def test_starting_over_from_the_result_counts_a_new_start(
 ) -> None:
     await ada.act(Begin())
     await ada.answer_all(knowledge)
-    await ada.tap(service.RESTART)
+    await ada.tap(actions.START_OVER.code)
     await ada.answer_all(knowledge)
     kinds = [event.kind for event in await store.events_since(0)]
     assert (kinds.count(STARTED), kinds.count(FINISHED)) == (2, 2)
@@ -551,10 +545,10 @@ async def test_the_expert_buttons_do_nothing_in_a_group_chat(
     result = await member.live()
     assert result is not None
     with pytest.raises(AssertionError, match="no 'lead' button"):
-        member.button(service.LEAD_BUTTON)
+        member.button(actions.LEAD.code)
     session = await member.session()
 
-    for action in (service.LEAD_BUTTON, service.CONSENT):
+    for action in (actions.LEAD.code, actions.CONSENT.code):
         outcome = await member.act(
             Tapped(session.round, None, action, result.message_id), deliver=False
         )
@@ -572,11 +566,11 @@ async def test_the_expert_buttons_do_nothing_without_a_sales_chat(
     result = await ada.live()
     assert result is not None
     with pytest.raises(AssertionError, match="no 'lead' button"):
-        ada.button(service.LEAD_BUTTON)
+        ada.button(actions.LEAD.code)
     session = await ada.session()
 
     outcome = await ada.act(
-        Tapped(session.round, None, service.LEAD_BUTTON, result.message_id), deliver=False
+        Tapped(session.round, None, actions.LEAD.code, result.message_id), deliver=False
     )
 
     assert outcome.toast == Notice("telegram.stale")
@@ -593,8 +587,8 @@ async def test_a_typed_email_at_the_contact_step_stores_a_lead_owed_to_the_sales
     await ada.conversation.register_link(BOB, "spring_ads")
     await ada.act(Begin(payload="spring_ads"))
     await ada.answer_all(knowledge, {"team": "python"})
-    await ada.tap(service.LEAD_BUTTON)
-    await ada.tap(service.CONSENT)
+    await ada.tap(actions.LEAD.code)
+    await ada.tap(actions.CONSENT.code)
     assert (await ada.session()).state == LEAD_CONTACT
 
     outcome = await ada.act(Typed("  Ada@Example.ORG "), deliver=False)
@@ -624,8 +618,8 @@ async def test_a_lead_owes_one_delivery_to_each_destination(
     ada = visitor(build_conversation(engine, store, hand_off=both), transport)
     await ada.act(Begin())
     await ada.answer_all(knowledge)
-    await ada.tap(service.LEAD_BUTTON)
-    await ada.tap(service.CONSENT)
+    await ada.tap(actions.LEAD.code)
+    await ada.tap(actions.CONSENT.code)
 
     before = len(transport.delivered)
     await ada.act(Typed("ada@example.org"))
@@ -644,20 +638,20 @@ async def test_the_expert_button_is_not_offered_while_no_destination_works(
     await ada.act(Begin())
     await ada.answer_all(knowledge)
     with pytest.raises(AssertionError, match="no 'lead' button"):
-        ada.button(service.LEAD_BUTTON)
+        ada.button(actions.LEAD.code)
     result = await ada.live()
     assert result is not None
     session = await ada.session()
 
     outcome = await ada.act(
-        Tapped(session.round, None, service.LEAD_BUTTON, result.message_id), deliver=False
+        Tapped(session.round, None, actions.LEAD.code, result.message_id), deliver=False
     )
 
     assert outcome.toast == Notice("telegram.stale")
     unchecked.mark(TELEGRAM, True)  # the check passed: the summary shown again offers it
-    await ada.tap(service.DETAILS)
-    await ada.tap(service.SUMMARY)
-    assert ada.button(service.LEAD_BUTTON).action == service.LEAD_BUTTON
+    await ada.tap(actions.DETAILS.code)
+    await ada.tap(actions.SUMMARY.code)
+    assert ada.button(actions.LEAD.code).action == actions.LEAD.code
 
 
 async def test_a_contact_given_after_the_sales_chat_stopped_working_is_still_stored(
@@ -667,8 +661,8 @@ async def test_a_contact_given_after_the_sales_chat_stopped_working_is_still_sto
     ada = visitor(build_conversation(engine, store, hand_off=hand_off), transport)
     await ada.act(Begin())
     await ada.answer_all(knowledge)
-    await ada.tap(service.LEAD_BUTTON)
-    await ada.tap(service.CONSENT)
+    await ada.tap(actions.LEAD.code)
+    await ada.tap(actions.CONSENT.code)
     hand_off.mark(TELEGRAM, False)  # e.g. the bot was removed from the sales chat just now
     before = len(transport.delivered)
 
@@ -684,8 +678,8 @@ async def test_a_bad_email_at_the_contact_step_asks_again_and_stores_nothing(
 ) -> None:
     await ada.act(Begin())
     await ada.answer_all(knowledge)
-    await ada.tap(service.LEAD_BUTTON)
-    await ada.tap(service.CONSENT)
+    await ada.tap(actions.LEAD.code)
+    await ada.tap(actions.CONSENT.code)
 
     await ada.act(Typed("call me maybe"), deliver=False)
 
@@ -742,8 +736,8 @@ async def test_forget_withdraws_a_lead_not_delivered_yet_and_says_what_had_arriv
     ada = visitor(conversation, transport)
     await ada.act(Begin())
     await ada.answer_all(knowledge)
-    await ada.tap(service.LEAD_BUTTON)
-    await ada.tap(service.CONSENT)
+    await ada.tap(actions.LEAD.code)
+    await ada.tap(actions.CONSENT.code)
     await ada.act(Typed("ada@example.org"))
     [claimed] = await store.claim_deliveries([WEBHOOK], lease=60, limit=5)
     assert await store.delivery_done(claimed)  # the CRM got it; the sales chat did not yet

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advisor import Knowledge
+from dialogs import actions
 from dialogs.sharecode import ShareCodes, to36
-from frontends.telegram import callbacks
 
 #: Characters that our own formats use, plus the ones Python's int() quietly accepts.
 #: Telegram user ids have at most 52 significant bits.
@@ -28,8 +28,8 @@ def near_miss_text(prefix: str) -> st.SearchStrategy[str]:
 
 def test_a_button_naming_an_owner_id_too_big_for_telegram_is_refused() -> None:
     fourteen_digits = "zzzzzzzzzzzzzz"
-    assert callbacks.decode(f"1|{fourteen_digits}|0|team|python") is None
-    assert callbacks.decode(f"1|{to36(2**63)}|0|team|python") is None
+    assert actions.decode(f"1|{fourteen_digits}|0|team|python") is None
+    assert actions.decode(f"1|{to36(2**63)}|0|team|python") is None
 
 
 @pytest.mark.parametrize(
@@ -43,20 +43,20 @@ def test_a_button_naming_an_owner_id_too_big_for_telegram_is_refused() -> None:
     ],
 )
 def test_button_data_that_only_looks_like_ours_is_refused(data: str) -> None:
-    assert callbacks.decode(data) is None
+    assert actions.decode(data) is None
 
 
 def test_the_largest_owner_id_a_button_can_name_still_decodes() -> None:
-    data = callbacks.encode(LARGEST_USER_ID, 36**8 - 1, "team", "python")
-    assert callbacks.decode(data) == callbacks.Press(LARGEST_USER_ID, 36**8 - 1, "team", "python")
+    data = actions.encode(LARGEST_USER_ID, 36**8 - 1, "team", "python")
+    assert actions.decode(data) == actions.Press(LARGEST_USER_ID, 36**8 - 1, "team", "python")
 
 
 @given(st.text(max_size=80) | near_miss_text("1|"))
 def test_decoding_button_data_never_raises(data: str) -> None:
-    press = callbacks.decode(data)
+    press = actions.decode(data)
     if press is not None:
         assert 0 <= press.user_id < 2**53  # fits SQLite, and any JSON reader
-        assert callbacks.encode(press.user_id, press.round, press.question, press.action) == data
+        assert actions.encode(press.user_id, press.round, press.question, press.action) == data
 
 
 @given(
@@ -68,8 +68,8 @@ def test_decoding_button_data_never_raises(data: str) -> None:
 def test_every_button_we_make_decodes_to_what_it_was_made_from(
     user_id: int, round_: int, question: str, action: str
 ) -> None:
-    data = callbacks.encode(user_id, round_, question, action)
-    assert callbacks.decode(data) == callbacks.Press(user_id, round_, question, action)
+    data = actions.encode(user_id, round_, question, action)
+    assert actions.decode(data) == actions.Press(user_id, round_, question, action)
 
 
 # -- share codes -----------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from advisor.render import render_text
 from advisor.summary import render_summary_text
 from advisor.translation import ENGLISH_MARKERS
 from bot import system_language
-from dialogs.conversation import Begin, Commanded, Conversation, Person, Tapped, Typed
+from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
 from dialogs.interpreter import Interpreter
+from dialogs.turns import Begin, Commanded, Person, Tapped, Typed
 from frontends.console.chat import ConsolePresenter, run_console
 from storage.sqlite import SqliteStore
 from tests.test_result_pages import FINTECH

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from advisor import Knowledge
-from handoff import TELEGRAM, WEBHOOK, HandOff, LeadDesk, RetrySchedule, SendFailed
+from handoff import TELEGRAM, WEBHOOK, DeliveryFailed, HandOff, LeadDesk, RetrySchedule
 from storage.base import DELIVERED, HANDLED, PENDING, Lead, Store
 from storage.sqlite import SqliteStore
 from tests.postgres import Postgres
@@ -78,7 +78,7 @@ async def test_a_failure_is_kept_with_its_reason_and_tried_again_after_the_backo
     store: SqliteStore, clock: Clock
 ) -> None:
     desk, to = a_desk(store, TELEGRAM)
-    to[TELEGRAM].failures = [SendFailed("Internal Server Error"), SendFailed("Bad Gateway")]
+    to[TELEGRAM].failures = [DeliveryFailed("Internal Server Error"), DeliveryFailed("Bad Gateway")]
     await add_lead(store, 1, TELEGRAM)
     assert await desk.deliver_due() == 0
     [delivery] = await store.deliveries_of(1)
@@ -104,7 +104,7 @@ async def test_when_a_destination_fails_the_other_leads_for_it_wait_and_other_de
     desk, to = a_desk(store, TELEGRAM, WEBHOOK)
     for user_id in (1, 2, 3):
         await add_lead(store, user_id, TELEGRAM, WEBHOOK)
-    to[TELEGRAM].failures = [SendFailed("Internal Server Error")]
+    to[TELEGRAM].failures = [DeliveryFailed("Internal Server Error")]
     assert await desk.deliver_due() == 3  # the CRM got all three
     assert to[TELEGRAM].tries == 1  # one failure, and the sales chat was left alone after it
     assert to[WEBHOOK].got == [f"u{n}@example.org" for n in (1, 2, 3)]
@@ -150,7 +150,7 @@ async def test_an_unusable_destination_closes_the_hand_off_and_a_later_success_o
     store: SqliteStore, clock: Clock
 ) -> None:
     desk, to = a_desk(store, TELEGRAM)
-    to[TELEGRAM].failures = [SendFailed("Forbidden: bot was kicked", unusable=True)]
+    to[TELEGRAM].failures = [DeliveryFailed("Forbidden: bot was kicked", unusable=True)]
     await add_lead(store, 1, TELEGRAM)
     await desk.deliver_due()
     assert not desk.hand_off.is_open
@@ -164,7 +164,7 @@ async def test_a_destination_found_working_again_gets_its_waiting_leads_at_once(
 ) -> None:
     desk, to = a_desk(store, TELEGRAM)
     desk.hand_off.mark(TELEGRAM, False)
-    to[TELEGRAM].failures = [SendFailed("Forbidden", unusable=True)] * 3
+    to[TELEGRAM].failures = [DeliveryFailed("Forbidden", unusable=True)] * 3
     for user_id in (1, 2):
         await add_lead(store, user_id, TELEGRAM)
     await desk.deliver_due()
@@ -189,7 +189,7 @@ async def test_a_call_while_a_pass_runs_makes_it_go_round_again(store: SqliteSto
 
 async def test_an_admin_retries_a_lead_now_or_settles_it(store: SqliteStore) -> None:
     desk, to = a_desk(store, TELEGRAM)
-    to[TELEGRAM].failures = [SendFailed("down")] * 2
+    to[TELEGRAM].failures = [DeliveryFailed("down")] * 2
     for user_id in (1, 2):
         await add_lead(store, user_id, TELEGRAM)
     await desk.deliver_due()
@@ -208,7 +208,7 @@ async def test_an_admin_retries_a_lead_now_or_settles_it(store: SqliteStore) -> 
 
 async def test_admins_hear_about_an_overdue_lead_once(store: SqliteStore, clock: Clock) -> None:
     desk, to = a_desk(store, TELEGRAM)
-    to[TELEGRAM].failures = [SendFailed("down")] * 100
+    to[TELEGRAM].failures = [DeliveryFailed("down")] * 100
     await add_lead(store, 1, TELEGRAM)
     await desk.deliver_due()
     assert await desk.overdue(15 * 60) == []

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handoff import RetrySchedule
-from handoff.schedule import LONGEST_ASKED_SECONDS
+from handoff import LEAD_SCHEDULE, OUTBOX_SCHEDULE, RetrySchedule
+from handoff.retry import LONGEST_ASKED_SECONDS
 
 DEFAULT = RetrySchedule()
 
@@ -36,3 +36,27 @@ def test_waits_are_whole_seconds_and_at_least_one() -> None:
     schedule = RetrySchedule(first=0.3, factor=1.5, longest=10)
     assert [schedule.delay(n) for n in range(1, 7)] == [1, 1, 1, 2, 2, 3]
     assert RetrySchedule(first=0, factor=1).delay(5) == 1
+
+
+def test_a_lead_is_tried_once_at_a_time_on_the_default_schedule() -> None:
+    assert LEAD_SCHEDULE == DEFAULT and LEAD_SCHEDULE.attempts == 1
+
+
+def test_a_persons_message_is_tried_three_times_in_a_row_half_a_second_then_a_second_apart() -> (
+    None
+):
+    assert OUTBOX_SCHEDULE.attempts == 3
+    pauses = [OUTBOX_SCHEDULE.pause(n) for n in range(1, OUTBOX_SCHEDULE.attempts)]
+    assert pauses == [0.5, 1.0]
+
+
+def test_pauses_in_a_row_are_not_rounded_but_still_capped() -> None:
+    assert RetrySchedule(first=0.3, factor=1.5, longest=0.5).pause(1) == 0.3
+    assert RetrySchedule(first=0.3, factor=1.5, longest=0.5).pause(3) == 0.5
+
+
+def test_a_lead_failing_for_weeks_still_waits_the_longest_pause_and_no_more() -> None:
+    schedule = RetrySchedule()
+    for failures in (100, 1_100, 10**6):
+        assert schedule.delay(failures) == int(schedule.longest)
+        assert schedule.pause(failures) == schedule.longest

@@ -16,8 +16,8 @@ import pytest
 from aiohttp import web
 
 from advisor import Knowledge
-from handoff import SendFailed
-from handoff.webhook import (
+from handoff import DeliveryFailed
+from handoff.crm import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -202,7 +202,9 @@ async def test_any_other_answer_is_a_failure_naming_the_host_but_not_the_token(
 ) -> None:
     found, url = receiver
     found.statuses = [status]
-    with pytest.raises(SendFailed, match=rf"the CRM hook at 127\.0\.0\.1 answered {status}") as err:
+    with pytest.raises(
+        DeliveryFailed, match=rf"the CRM hook at 127\.0\.0\.1 answered {status}"
+    ) as err:
         await send(url, knowledge, a_lead())
     assert "secret-token" not in str(err.value)
 
@@ -212,7 +214,7 @@ async def test_a_retry_after_from_the_receiver_is_passed_on(
 ) -> None:
     found, url = receiver
     found.statuses, found.retry_after = [429], "120"
-    with pytest.raises(SendFailed) as err:
+    with pytest.raises(DeliveryFailed) as err:
         await send(url, knowledge, a_lead())
     assert err.value.retry_after == 120
 
@@ -222,7 +224,7 @@ async def test_a_receiver_that_does_not_answer_in_time_is_a_failure(
 ) -> None:
     found, url = receiver
     found.stall = 2
-    with pytest.raises(SendFailed, match=r"did not answer within 0\.3 s"):
+    with pytest.raises(DeliveryFailed, match=r"did not answer within 0\.3 s"):
         await send(url, knowledge, a_lead(), within=0.3)
 
 
@@ -230,7 +232,9 @@ async def test_a_receiver_that_cannot_be_reached_is_a_failure(
     unused_tcp_port: int, knowledge: Knowledge
 ) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}/hook?token=secret-token"
-    with pytest.raises(SendFailed, match=r"could not reach the CRM hook at 127\.0\.0\.1") as err:
+    with pytest.raises(
+        DeliveryFailed, match=r"could not reach the CRM hook at 127\.0\.0\.1"
+    ) as err:
         await send(url, knowledge, a_lead())
     assert "secret-token" not in str(err.value)
 

@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 
 from advisor import Knowledge, recommend
-from dialogs.conversation import Audience, Person, Say, Show, Unbutton
+from advisor.session import RESULT, Session
+from dialogs import actions as table
 from dialogs.engine import DialogEngine
-from dialogs.session import RESULT, Session
 from dialogs.sharecode import ShareCodes
+from dialogs.turns import Audience, Person, Say, Show, Unbutton
 from dialogs.views import Consent, Finished, Notice
 from frontends.console.chat import ConsolePresenter
-from frontends.telegram import callbacks
-from frontends.telegram.render import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter, digest
+from frontends.telegram.presenter import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter, digest
 from handoff import TELEGRAM, HandOff
 from storage.base import Live, Outgoing
 
@@ -67,7 +67,7 @@ def buttons(message: Outgoing) -> list[dict[str, Any]]:
 
 
 def actions(message: Outgoing) -> list[str]:
-    decoded = [callbacks.decode(key.get("callback_data")) for key in buttons(message)]
+    decoded = [table.decode(key.get("callback_data")) for key in buttons(message)]
     return [press.action for press in decoded if press is not None]
 
 
@@ -103,7 +103,7 @@ def test_every_question_button_fits_telegrams_64_bytes_and_names_its_owner_and_r
         for key in buttons(message):
             data = key["callback_data"]
             assert len(data.encode()) <= 64
-            press = callbacks.decode(data)
+            press = table.decode(data)
             assert press is not None
             assert (press.user_id, press.round, press.question) == (
                 BIG_USER,

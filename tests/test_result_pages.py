@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor import Knowledge, recommend
+from advisor.session import PREVIEW, RESULT, REVISE, Session
 from advisor.whatif import outcome
 from dialogs.engine import DialogEngine
-from dialogs.session import PREVIEW, RESULT, REVISE, Session
 from dialogs.views import (
     Asking,
     Explained,
@@ -23,6 +23,7 @@ from dialogs.views import (
     Notice,
     Preview,
     Revising,
+    Summary,
     YourAnswers,
 )
 
@@ -130,7 +131,7 @@ def test_what_if_shows_the_new_result_and_keeping_it_changes_the_answer(
     assert preview.after == recommend(engine.knowledge, {**FINTECH, "team": "javascript"})
     assert session.answers["team"] == "python", "nothing changes until the user keeps it"
     kept = engine.keep(session)
-    assert isinstance(kept, Finished) and not kept.revisit
+    assert isinstance(kept, Finished)  # a new result, not the summary again
     assert kept.intro == Notice(
         "whatif.kept", {"question": "Team's language", "answer": "JavaScript"}
     )
@@ -145,7 +146,7 @@ def test_going_back_from_what_if_leaves_the_answers_as_they_were(engine: DialogE
     assert isinstance(engine.back(session), Revising)
     assert session.state == REVISE
     back_to_result = engine.back(session)
-    assert isinstance(back_to_result, Finished) and back_to_result.revisit
+    assert isinstance(back_to_result, Summary)
     assert session.answers == FINTECH and session.state == RESULT
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
 from telegram.error import ChatMigrated
 
-from dialogs.engine import DialogEngine
-from dialogs.sharecode import ShareCodes
+from advisor import Knowledge
+from dialogs import actions
 from fake_telegram import FakeTelegram, TgChat
 from frontends.telegram import callbacks
-from frontends.telegram.render import TelegramPresenter
-from frontends.telegram.sales import SalesChatSender, check_sales_chat, hand_off_for
-from handoff import TELEGRAM, WEBHOOK, SendFailed
+from frontends.telegram.leads import html, keyboard
+from frontends.telegram.sales import SalesChatSender, check_sales_chat
+from handoff import TELEGRAM, WEBHOOK, DeliveryFailed, HandOff, Note, hand_off_for
+from handoff.lead_texts import RETRY, SETTLE, LeadButton
+from handoff.sales_chat import ChatCheck, SalesChat, Verdict
 from settings import load_settings
 from storage.base import Lead
 
@@ -103,18 +106,11 @@ def a_lead() -> Lead:
     return Lead(7, 7, "Ada", "ada@example.org", "spring", "django", {"team": "python"}, 0, 12, "k")
 
 
-@pytest.fixture
-def presenter(engine: DialogEngine) -> TelegramPresenter:
-    return TelegramPresenter(
-        engine.knowledge, engine.welcome_values(), share_codes=ShareCodes(engine.knowledge, b"s")
-    )
-
-
 async def test_a_lead_is_posted_as_plain_text_with_its_number(
-    fake: FakeTelegram, bot: Bot, presenter: TelegramPresenter
+    fake: FakeTelegram, bot: Bot, knowledge: Knowledge
 ) -> None:
     group = fake.group("Sales")
-    await SalesChatSender(bot, group.id, presenter)(a_lead())
+    await SalesChatSender(bot, group.id, knowledge)(a_lead())
     [message] = fake.messages(group)
     assert message.text is not None
     assert message.text.startswith("New lead from Stack Advisor (#12)")
@@ -135,15 +131,15 @@ async def test_a_lead_is_posted_as_plain_text_with_its_number(
 async def test_a_refused_lead_says_why_and_whether_the_chat_itself_is_unusable(
     fake: FakeTelegram,
     bot: Bot,
-    presenter: TelegramPresenter,
+    knowledge: Knowledge,
     status: int,
     description: str | None,
     unusable: bool,
 ) -> None:
     group = fake.group("Sales")
     fake.fail_next("sendMessage", status=status, description=description)
-    with pytest.raises(SendFailed) as failure:
-        await SalesChatSender(bot, group.id, presenter)(a_lead())
+    with pytest.raises(DeliveryFailed) as failure:
+        await SalesChatSender(bot, group.id, knowledge)(a_lead())
     assert failure.value.unusable == unusable
     assert str(failure.value).startswith(
         "Telegram refused: " if status < 500 else "Telegram did not take it: "
@@ -153,14 +149,14 @@ async def test_a_refused_lead_says_why_and_whether_the_chat_itself_is_unusable(
 async def test_a_flood_wait_is_passed_on_as_the_wait_telegram_asked_for(
     fake: FakeTelegram,
     bot: Bot,
-    presenter: TelegramPresenter,
+    knowledge: Knowledge,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "1")
     group = fake.group("Sales")
     fake.fail_next("sendMessage", status=429, retry_after=42)
-    with pytest.raises(SendFailed) as failure:
-        await SalesChatSender(bot, group.id, presenter)(a_lead())
+    with pytest.raises(DeliveryFailed) as failure:
+        await SalesChatSender(bot, group.id, knowledge)(a_lead())
     assert failure.value.retry_after == 42
 
 
@@ -183,13 +179,23 @@ def test_the_sales_chat_waits_for_its_check_and_the_crm_hook_takes_leads_at_once
     assert hand_off_for(load_settings({})).destinations == ()
 
 
+def test_the_hand_off_is_offered_in_a_private_chat_while_a_destination_works() -> None:
+    down = HandOff([TELEGRAM])  # the sales chat, not checked yet
+    assert not down.open_for(private=True)
+    assert down.open_for(private=True, consented=True)  # who consented keeps their step
+    assert not down.open_for(private=False, consented=True)
+    working = HandOff([TELEGRAM], unchecked=[TELEGRAM])
+    assert working.open_for(private=True) and not working.open_for(private=False)
+    assert not HandOff([]).open_for(private=True, consented=True)  # no sales team at all
+
+
 @pytest.mark.parametrize("lead_id", [0, 1, 35, 36, 2**40, 2**63 - 1])
 def test_an_admin_lead_button_round_trips_within_64_bytes(lead_id: int) -> None:
     for action in (callbacks.RETRY_LEAD, callbacks.SETTLE_LEAD):
         data = callbacks.encode_lead(action, lead_id)
         assert len(data.encode()) <= 64
         assert callbacks.decode_lead(data) == callbacks.LeadPress(action, lead_id)
-        assert callbacks.decode(data) is None  # never mistaken for a quiz button
+        assert actions.decode(data) is None  # never mistaken for a quiz button
 
 
 @pytest.mark.parametrize(
@@ -230,10 +236,105 @@ class MigratedGroup:
 
 
 async def test_a_group_that_became_a_supergroup_is_reported_with_its_new_id(
-    presenter: TelegramPresenter,
+    knowledge: Knowledge,
 ) -> None:
     found = await check_sales_chat(MigratedGroup(), -100)  # type: ignore[arg-type]
     assert (found.problem, found.reason, found.known) == ("migrated", "-1001111222333", True)
-    with pytest.raises(SendFailed, match="set SALES_CHAT_ID to -1001111222333") as failure:
-        await SalesChatSender(MigratedGroup(), -100, presenter)(a_lead())  # type: ignore[arg-type]
+    with pytest.raises(DeliveryFailed, match="set SALES_CHAT_ID to -1001111222333") as failure:
+        await SalesChatSender(MigratedGroup(), -100, knowledge)(a_lead())  # type: ignore[arg-type]
     assert failure.value.unusable
+
+
+def test_a_note_for_admins_is_escaped_html_with_its_headline_in_bold() -> None:
+    note = Note(("Ann <ann@example.com>", "R&D"), headline="Leads: 1 < 2")
+    assert html(note) == "<b>Leads: 1 &lt; 2</b>\nAnn &lt;ann@example.com&gt;\nR&amp;D"
+    assert html(Note(("only a line",))) == "only a line" and keyboard(Note()) is None
+
+
+def test_the_buttons_under_a_lead_become_one_row_of_lead_buttons() -> None:
+    note = Note(buttons=(LeadButton("Again", RETRY, 7), LeadButton("Done", SETTLE, 7)))
+    assert keyboard(note) == {
+        "inline_keyboard": [
+            [
+                {"text": "Again", "callback_data": callbacks.encode_lead(callbacks.RETRY_LEAD, 7)},
+                {"text": "Done", "callback_data": callbacks.encode_lead(callbacks.SETTLE_LEAD, 7)},
+            ]
+        ]
+    }
+
+
+# -- what a check of the sales chat means --------------------------------------------------------
+
+
+def judged(
+    chat: SalesChat,
+    knowledge: Knowledge,
+    found: ChatCheck | None,
+    *,
+    startup: bool = False,
+    elsewhere: bool = False,
+) -> Verdict:
+    """One check, judged and remembered (as the lead office does)."""
+    verdict = chat.judge(found, startup=startup, elsewhere=elsewhere, text=knowledge.text)
+    chat.problem = verdict.problem
+    return verdict
+
+
+def test_a_working_sales_chat_is_opened_and_logged_once_without_telling_admins(
+    knowledge: Knowledge,
+) -> None:
+    chat = SalesChat(-100)
+    first = judged(chat, knowledge, ChatCheck(title="Sales"), startup=True)
+    assert (first.works, first.problem, first.tell) == (True, "", ())
+    assert first.log == (logging.INFO, "SALES_CHAT_ID=-100: leads go to “Sales”")
+    assert judged(chat, knowledge, ChatCheck(title="Sales")) == Verdict(True, "")
+
+
+def test_a_broken_sales_chat_is_closed_and_admins_hear_about_each_change_once(
+    knowledge: Knowledge,
+) -> None:
+    chat = SalesChat(-100)
+    broken = judged(chat, knowledge, ChatCheck("kicked", reason="Forbidden"), startup=True)
+    assert (broken.works, broken.problem) == (False, "kicked")
+    assert broken.log is not None and broken.log[0] == logging.ERROR
+    assert broken.log[1].startswith(
+        "SALES_CHAT_ID=-100: leads can't be posted there: the bot was removed from the chat"
+    )
+    assert "button is off until it works" in broken.log[1]
+    assert len(broken.tell) == 3 and "SALES_CHAT_ID -100" in broken.tell[0]
+    assert "button is off until this works" in broken.tell[1]
+    again = judged(chat, knowledge, ChatCheck("kicked", reason="Forbidden"))
+    assert again == Verdict(False, "kicked")  # closed still, nothing new to say
+    at_start = judged(chat, knowledge, ChatCheck("kicked", reason="Forbidden"), startup=True)
+    assert at_start.tell == broken.tell  # a restart says it again
+    fixed = judged(chat, knowledge, ChatCheck(title="Sales"))
+    assert fixed.works and fixed.problem == ""
+    assert len(fixed.tell) == 1 and "The sales chat “Sales” works" in fixed.tell[0]
+
+
+def test_while_the_crm_hook_works_leads_for_a_broken_sales_chat_wait(
+    knowledge: Knowledge,
+) -> None:
+    verdict = judged(SalesChat(-100), knowledge, ChatCheck("no_rights"), elsewhere=True)
+    assert verdict.log is not None and "; leads for it wait until it works" in verdict.log[1]
+    assert "Leads still go to the CRM hook" in verdict.tell[1]
+
+
+@pytest.mark.parametrize(
+    ("found", "why"),
+    [
+        (None, "no answer in time"),
+        (ChatCheck("other", reason="Bad Gateway", known=False), "Bad Gateway"),
+    ],
+)
+def test_a_check_without_an_answer_changes_nothing(
+    knowledge: Knowledge, found: ChatCheck | None, why: str
+) -> None:
+    chat = SalesChat(-100)
+    chat.problem = "kicked"
+    verdict = judged(chat, knowledge, found)
+    assert (verdict.works, verdict.problem, verdict.tell) == (None, "kicked", ())
+    assert verdict.log == (
+        logging.WARNING,
+        f"SALES_CHAT_ID=-100: could not check the chat yet ({why})",
+    )

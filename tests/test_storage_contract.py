@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from advisor import Knowledge
-from dialogs.session import Session
+from advisor.session import Session
 from storage.base import (
     DELIVERED,
     FINISHED,

@@ -15,9 +15,9 @@ import asyncpg
 import pytest
 
 from advisor import Knowledge
-from dialogs.conversation import Begin, Person, Typed
+from advisor.session import Session
 from dialogs.engine import DialogEngine
-from dialogs.session import Session
+from dialogs.turns import Begin, Person, Typed
 from storage.base import (
     STARTED,
     Lead,

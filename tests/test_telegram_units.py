@@ -11,8 +11,8 @@ import pytest
 from telegram import Chat, Message, Update, User
 
 from advisor import Knowledge
+from dialogs import actions
 from dialogs.sharecode import ShareCodes
-from frontends.telegram import callbacks
 from frontends.telegram.ordering import PerUserOrder
 from settings import SettingsError, load_settings, read_environment
 
@@ -83,10 +83,10 @@ def test_the_bot_stops_with_one_line_and_exit_code_2_on_a_bad_setting(tmp_path: 
 def test_every_button_of_every_question_fits_telegrams_64_bytes(knowledge: Knowledge) -> None:
     biggest_user, biggest_round = 2**52, 36**8 - 1
     for question in knowledge.questions:
-        for action in [o.id for o in question.options] + [callbacks.BACK, callbacks.WHY]:
-            data = callbacks.encode(biggest_user, biggest_round, question.id, action)
+        for action in [o.id for o in question.options] + [actions.BACK.code, actions.WHY.code]:
+            data = actions.encode(biggest_user, biggest_round, question.id, action)
             assert len(data.encode()) <= 64
-            assert callbacks.decode(data) == callbacks.Press(
+            assert actions.decode(data) == actions.Press(
                 biggest_user, biggest_round, question.id, action
             )
 
@@ -95,7 +95,7 @@ def test_every_button_of_every_question_fits_telegrams_64_bytes(knowledge: Knowl
     "data", [None, "", "1|a|0|team", "2|a|0|team|python", "1|A|0|team|python", "1|a|0|te am|x"]
 )
 def test_data_we_did_not_make_does_not_decode(data: str | None) -> None:
-    assert callbacks.decode(data) is None
+    assert actions.decode(data) is None
 
 
 # -- share codes -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import TextIO
 
-from advisor import Knowledge, Option
+from advisor import Knowledge, Option, Recommendation
 from advisor.chart import render_chart_text
 from advisor.render import render_text
 from advisor.summary import (
@@ -21,29 +21,35 @@ from advisor.summary import (
     render_summary_text,
     render_why_text,
 )
-from dialogs import conversation as c
+from bootstrap import bootstrap
+from dialogs import turns as c
 from dialogs import wording
-from dialogs.conversation import Conversation, Person
-from dialogs.engine import DialogEngine
+from dialogs.turns import Person
 from dialogs.views import (
+    About,
     Asking,
+    AtResult,
     Consent,
     ContactRequest,
     Explained,
     Finished,
+    ForgetAsk,
     FullReport,
     Goodbye,
     Help,
+    Hint,
     Languages,
     Notice,
     Preview,
     ResultPage,
     Revising,
+    Summary,
     View,
     Welcome,
     WhyResult,
     YourAnswers,
 )
+from settings import Settings
 from storage.base import Outgoing
 from storage.sqlite import SqliteStore
 
@@ -82,7 +88,7 @@ class ConsolePresenter:
             match reply:
                 case c.Show(view):
                     lines += self.screen(view)
-                case c.Say(notice):
+                case c.Say(notice) | c.Rewrite(_, notice):
                     lines += ["", self.notice(notice)]
         text = "\n".join(lines)
         return [Outgoing(audience.person.chat_id, PRINT, {"text": text})] if lines else []
@@ -112,13 +118,12 @@ class ConsolePresenter:
                     mark = f" ({chosen})" if option.id == view.selected else ""
                     lines.append(f"{number}. {option.label}{mark}")
                 return lines
-            case Finished(_, notice) if notice is not None:
+            case AtResult(notice):
                 return ["", self.notice(notice)]
-            case Finished(rec, _, intro):
-                lines = ["", self.notice(intro), ""] if intro is not None else [""]
-                room = RESULT_LINES - AROUND_SUMMARY
-                summary = render_summary_text(rec, k, max_lines=room)
-                return [*lines, summary, "", k.text("console.result_hint")]
+            case Summary(rec):
+                return self.result(rec)
+            case Finished(rec, intro):
+                return self.result(rec, intro)
             case WhyResult(rec):
                 chart = render_chart_text(rec, k, title=False)
                 why = render_why_text(rec, k)
@@ -149,10 +154,22 @@ class ConsolePresenter:
             case Help(current):
                 lines = ["", k.text("console.help")]
                 return lines + (self.screen(current)[1:] if current is not None else [])
-            case Welcome() | Consent() | ContactRequest() | Goodbye() | Languages():
+            case Hint(notice):
+                return ["", self.notice(notice)]
+            case About():
+                return ["", wording.about(k)]
+            case Welcome() | Consent() | ContactRequest() | Goodbye() | Languages() | ForgetAsk():
                 # The conversation begins the questions for a welcome; the hand-off to an
-                # expert is Telegram's; a goodbye ends the chat (ConsoleChat says it).
+                # expert is Telegram's; a goodbye ends the chat (ConsoleChat says it); the
+                # console keeps nothing after it ends, so it has no /forget.
                 return []
+
+    def result(self, rec: Recommendation, intro: Notice | None = None) -> list[str]:
+        """The result's screen: the line it follows from (if any), the summary, the hint."""
+        k = self.k
+        lines = ["", self.notice(intro), ""] if intro is not None else [""]
+        summary = render_summary_text(rec, k, max_lines=RESULT_LINES - AROUND_SUMMARY)
+        return [*lines, summary, "", k.text("console.result_hint")]
 
     def your_answers(self, view: YourAnswers) -> list[str]:
         k = self.k
@@ -197,10 +214,16 @@ class ConsoleChat:
         code = knowledge.language_for(language)
         self.person = dataclasses.replace(CONSOLE, language=code)
         self.k = knowledge.speaking(code)
-        root = DialogEngine(knowledge)
-        self.engine = root.speaking(code)
         self.store = SqliteStore(":memory:", knowledge)
-        self.conversation = Conversation(root, self.store, ConsolePresenter(knowledge))
+        advisor = bootstrap(
+            Settings(),
+            knowledge,
+            presenter=lambda parts: ConsolePresenter(parts.knowledge),
+            transport=self._print,
+            store=self.store,
+        )
+        self.engine = advisor.engine.speaking(code)
+        self.conversation = advisor.conversation
         self.stdin = stdin
         self.stdout = stdout
         self.echo = not _isatty(stdin)
@@ -220,8 +243,7 @@ class ConsoleChat:
 
     async def act(self, action: c.Action) -> bool:
         """Apply one action and print the replies; False when the person said goodbye."""
-        outcome = await self.conversation.handle(self.person, action)
-        await self.conversation.deliver(CONSOLE.user_id, self._print)
+        outcome = await self.conversation.turn(self.person, action)
         self.choices = ()
         shown = [r.view for r in outcome.replies if isinstance(r, c.Show)]
         for view in shown:

@@ -126,7 +126,7 @@ class Acknowledgements:
 
 
 async def process(
-    app: Application,  # type: ignore[type-arg]
+    app: Application[Any, Any, Any, Any, Any, Any],
     acks: Acknowledgements,
     update: Update,
 ) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 
 from telegram.ext import (
@@ -20,20 +19,17 @@ from telegram.request import BaseRequest
 
 from advisor import Knowledge, recommend
 from advisor.chart import render_chart_png
-from dialogs.conversation import Conversation
+from bootstrap import bootstrap
 from dialogs.engine import DialogEngine
-from dialogs.sharecode import ShareCodes
-from handoff import LeadDesk
 from settings import Settings
-from storage.base import OpenableStore, Store
-from storage.configured import configured_store
+from storage.base import Store
 
-from . import admin, handlers, leads, share
+from . import admin_commands, handlers, leads, share
 from .context import CONTEXT_TYPES, BotApp, BotContext, Services
 from .delivery import TelegramTransport
 from .ordering import PerUserOrder
+from .presenter import TelegramPresenter
 from .ratelimit import PerChatRateLimiter
-from .render import TelegramPresenter
 from .transport import AiohttpRequest
 
 logger = logging.getLogger(__name__)
@@ -47,9 +43,9 @@ EXTRA_CONNECTIONS = 4
 #: Channel posts and service messages (joins, pins, title changes …): silently ignored.
 NOT_FOR_US = filters.UpdateType.CHANNEL_POSTS | filters.StatusUpdate.ALL
 ADMIN_COMMANDS = {
-    "link": admin.link,
-    "stats": admin.stats_command,
-    "export": admin.export,
+    "link": admin_commands.link,
+    "stats": admin_commands.stats_command,
+    "export": admin_commands.export,
     "leads": leads.leads_command,
 }
 
@@ -74,13 +70,6 @@ def build_application(
     """
     if settings.bot_token is None:
         raise ValueError("build_application needs settings with a BOT_TOKEN")
-    engine = engine or DialogEngine(knowledge)
-    for language in knowledge.languages:  # each language's dialog made now, not for a user
-        engine.speaking(language)
-    opening: OpenableStore | None = None
-    if store is None:  # SQLite at STATE_DB, or PostgreSQL at DATABASE_URL; opened at start-up
-        store = opening = configured_store(settings, knowledge)
-    backend: Store = store
     api = settings.telegram_api_url
     limited = settings.rate_limit > 0
     calls, polls = requests or (
@@ -89,16 +78,16 @@ def build_application(
     )
 
     async def post_init(app: BotApp) -> None:
-        if opening is not None:
-            await opening.open()
+        if advisor.opening is not None:
+            await advisor.opening.open()
         await handlers.set_commands(app)
         await leads.on_start(app)  # the sales chat checked, waiting leads due at once
-        # The first chart loads matplotlib (about a second): do it now, not for a user.
+        # The first chart loads its fonts (some milliseconds): do it now, not for a user.
         await asyncio.to_thread(render_chart_png, recommend(knowledge, {}), knowledge)
 
     async def post_shutdown(app: BotApp) -> None:
         await leads.on_stop(app)
-        await backend.close()
+        await advisor.store.close()
 
     app: BotApp = (
         Application.builder()
@@ -121,25 +110,17 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
-    secret = settings.share_secret or hashlib.sha256(settings.bot_token.encode()).hexdigest()
-    share_codes = ShareCodes(knowledge, secret.encode())
-    hand_off = leads.hand_off_for(settings)  # where leads go, and whether that works now
-    presenter = TelegramPresenter(
-        knowledge, engine.welcome_values(), share_codes=share_codes, hand_off=hand_off
-    )
-    conversation = Conversation(
-        engine, backend, presenter, share_codes=share_codes, hand_off=hand_off
-    )
-    app.bot_data.services = Services(
+    transport = TelegramTransport(app.bot, knowledge)
+    advisor = bootstrap(
         settings,
         knowledge,
-        conversation,
-        backend,
-        presenter,
-        TelegramTransport(app.bot, knowledge),
-        share_codes,
-        leads.LeadOffice(LeadDesk(backend, hand_off), settings),
+        presenter=TelegramPresenter.of,
+        transport=transport,
+        store=store,
+        engine=engine,
+        spawn=lambda coroutine: app.create_task(coroutine, name="leads"),
     )
+    app.bot_data.services = Services.of(advisor, transport)
     _add_handlers(app, settings)
     leads.install(app)
     if app.job_queue is not None:

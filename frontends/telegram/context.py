@@ -10,15 +10,18 @@ from telegram import User
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from advisor import Knowledge
-from dialogs.conversation import Conversation, Person
+from bootstrap import Advisor
+from dialogs.admin import Admin
+from dialogs.conversation import Conversation
 from dialogs.sharecode import ShareCodes
+from dialogs.turns import Person
+from handoff import LeadOffice
 from settings import Settings
 from storage.base import Store
 
 from .acks import Acknowledgements
 from .delivery import TelegramTransport
-from .render import TelegramPresenter
-from .sales import LeadOffice
+from .presenter import TelegramPresenter
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +37,25 @@ class Services:
     share_codes: ShareCodes
     #: Leads: the desk that delivers them, and what the checks of the sales chat found.
     leads: LeadOffice
+    #: The admins' use cases.
+    admin: Admin
     #: Which updates' turns did not commit, so they are not acknowledged (see :mod:`.acks`).
     acks: Acknowledgements = dataclasses.field(default_factory=Acknowledgements)
+
+    @classmethod
+    def of(cls, advisor: Advisor[TelegramPresenter], transport: TelegramTransport) -> Services:
+        """The services of a bootstrapped advisor (see :func:`bootstrap.bootstrap`)."""
+        return cls(
+            advisor.settings,
+            advisor.knowledge,
+            advisor.conversation,
+            advisor.store,
+            advisor.presenter,
+            transport,
+            advisor.share_codes,
+            advisor.leads,
+            advisor.admin,
+        )
 
     def speaking(self, language: str | None) -> Services:
         """The services with the presenter and texts in a language (English if not loaded)."""

@@ -20,10 +20,10 @@ from telegram.error import (
 
 from advisor import Knowledge, recommend
 from advisor.chart import render_chart_png
-from dialogs.conversation import DeliveryFailed
+from handoff import DeliveryFailed
 from storage.base import Outgoing
 
-from .render import EDIT, PHOTO, SEND, UNBUTTON
+from .presenter import EDIT, PHOTO, SEND, UNBUTTON
 
 logger = logging.getLogger(__name__)
 #: Charts drawn ahead and kept until sent.

@@ -13,14 +13,14 @@ from telegram import CallbackQuery, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from dialogs import conversation as c
+from dialogs import turns as c
 from dialogs.texts import MENU
 from dialogs.views import Notice
 from storage.base import StorageError, StoreBusy
 
-from . import callbacks, leads, privacy
+from . import callbacks, leads
 from .context import BotApp, BotContext
-from .render import TelegramPresenter
+from .presenter import TelegramPresenter
 
 logger = logging.getLogger(__name__)
 
@@ -61,12 +61,12 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
         ONE_MOMENT_SECONDS, _one_moment, update, context, person
     )
     try:
-        outcome = await svc.conversation.handle(person, action, update_id=update_id)
+        outcome = await svc.conversation.turn(
+            person, action, update_id=update_id, committed=later.cancel
+        )
     finally:
         later.cancel()
-    if outcome.lead_stored:  # committed: its deliveries (not the person's) start now
-        leads.kick(context)
-    delivered = await svc.conversation.deliver(person.user_id, svc.transport)
+    delivered = outcome.delivered
     if not delivered and not delivered.maybe_delivered:  # owed still: it comes later by itself
         await _apologise(context, person.chat_id, svc.presenter.speaking(outcome.language))
     if update.callback_query is not None:  # last: the spinner stops as the new screen shows
@@ -165,12 +165,17 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     """Explains how to use the bot."""
-    await _reply(update, context, presenter_for(update, context).t("telegram.help"))
+    await act(update, context, c.Commanded("help"))
 
 
 async def about(update: Update, context: BotContext) -> None:
     """Names the source article and how the advice is computed."""
-    await _reply(update, context, presenter_for(update, context).about())
+    await act(update, context, c.Commanded("about"))
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    """Asks for confirmation before deleting everything stored about the person."""
+    await act(update, context, c.Commanded("forget"))
 
 
 async def language(update: Update, context: BotContext) -> None:
@@ -180,21 +185,20 @@ async def language(update: Update, context: BotContext) -> None:
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Answers a command the bot does not have (in groups: only commands addressed to us)."""
-    if _in_group(update) and not _addressed_to_us(update, context):
-        return
-    await _reply(update, context, presenter_for(update, context).t("telegram.unknown_command"))
+    if not _in_group(update) or _addressed_to_us(update, context):
+        await act(update, context, c.Unreadable("unknown_command"))
 
 
 async def unsupported(update: Update, context: BotContext) -> None:
     """Answers stickers, photos, voice and the like with a hint (in groups: silence)."""
     if not _in_group(update):
-        await _reply(update, context, presenter_for(update, context).t("telegram.unsupported"))
+        await act(update, context, c.Unreadable("unsupported"))
 
 
 async def edited(update: Update, context: BotContext) -> None:
     """Answers an edited message with a hint (in groups: silence); the state is unchanged."""
     if not _in_group(update):
-        await _reply(update, context, presenter_for(update, context).t("telegram.edited"))
+        await act(update, context, c.Unreadable("edited"))
 
 
 async def ignore(update: Update, context: BotContext) -> None:
@@ -213,14 +217,6 @@ def _addressed_to_us(update: Update, context: BotContext) -> bool:
     command = text.split()[0] if text.split() else ""
     _, _, name = command.partition("@")
     return not name or name.casefold() == (context.bot.username or "").casefold()
-
-
-async def _reply(update: Update, context: BotContext, text: str) -> None:
-    if person_of(update) is None:
-        return
-    chat = update.effective_chat
-    if chat is not None:
-        await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
 
 
 # -- typed answers, contacts and buttons -----------------------------------------------------
@@ -244,34 +240,15 @@ async def contact_shared(update: Update, context: BotContext) -> None:
 
 
 async def button(update: Update, context: BotContext) -> None:
-    """Applies a button press to the presser's own, current question; refuses anything else."""
+    """Applies a button press to the presser's own, current screen; refuses anything else."""
     query = update.callback_query
     assert query is not None
     lead_press = callbacks.decode_lead(query.data)
     if lead_press is not None:  # an admin's button under a lead in /leads
         await leads.lead_button(update, context, lead_press)
         return
-    press = callbacks.decode(query.data)
-    if press is None:
-        await answer(query, context, Notice("telegram.forged"))
-        return
-    if press.user_id != query.from_user.id:
-        await answer(query, context, await _not_yours(update, context, press.user_id))
-        return
-    if press.action in (callbacks.FORGET, callbacks.KEEP):
-        await privacy.confirmed(update, context, press.action == callbacks.FORGET)
-        return
     message_id = query.message.message_id if query.message else None
-    question = None if press.question == callbacks.NO_QUESTION else press.question
-    tapped = c.Tapped(press.round, question, press.action, message_id, what_if=press.what_if)
-    await act(update, context, tapped)
-
-
-async def _not_yours(update: Update, context: BotContext, owner_id: int) -> Notice:
-    chat = update.effective_chat
-    name = await context.services.conversation.owner_name(chat.id, owner_id) if chat else None
-    someone = presenter_for(update, context).k.text("telegram.someone")
-    return Notice("telegram.not_yours", {"name": name or someone})
+    await act(update, context, c.Pressed(query.data or "", message_id))
 
 
 # -- faults and housekeeping -----------------------------------------------------------------
@@ -321,7 +298,7 @@ COMMANDS = {
     "cancel": cancel,
     "help": help_command,
     "about": about,
-    "forget": privacy.forget,
+    "forget": forget,
     "language": language,
 }
 assert tuple(COMMANDS) == MENU

@@ -1,18 +1,13 @@
-"""The sales chat as a destination of leads: is the bot able to post there, and posting.
+"""The sales chat in Telegram: is the bot able to post there, and posting.
 
 At start-up and every minute after, :func:`check_sales_chat` asks Telegram about
 ``SALES_CHAT_ID`` (``getChat``, then ``getChatMember`` on the bot itself): the chat must exist
-for the bot, the bot must be in it, and allowed to send messages. Until that holds, the "Talk
-to an expert" button stays off (unless the CRM hook takes leads), so no contact is collected
-that could not reach anyone.
+for the bot, the bot must be in it, and allowed to send messages. What that means for the
+hand-off is decided in :mod:`handoff.sales_chat`.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-
-import aiohttp
 from telegram import Bot, ChatFullInfo, ChatMember
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
@@ -24,32 +19,13 @@ from telegram.error import (
     TelegramError,
 )
 
-from handoff import TELEGRAM, WEBHOOK, HandOff, LeadDesk, SendFailed
-from settings import Settings
+from advisor import Knowledge
+from handoff import ChatCheck, DeliveryFailed
+from handoff.lead_texts import sales_summary
 from storage.base import Lead
-
-from .render import TelegramPresenter
-
-logger = logging.getLogger(__name__)
 
 #: Telegram's words for a sales chat the bot cannot use at all (not a passing failure).
 CHAT_UNUSABLE = ("chat not found", "not enough rights", "have no rights", "need administrator")
-
-
-@dataclass(frozen=True, slots=True)
-class ChatCheck:
-    """What a check of the sales chat found. ``problem`` is a text key under
-    ``admin.sales_problem`` (empty when it works); ``reason`` is Telegram's own words.
-    ``known`` is False when Telegram could not be asked (a network failure): nothing changes."""
-
-    problem: str = ""
-    title: str = ""
-    reason: str = ""
-    known: bool = True
-
-    @property
-    def works(self) -> bool:
-        return self.known and not self.problem
 
 
 async def check_sales_chat(bot: Bot, chat_id: int) -> ChatCheck:
@@ -103,53 +79,26 @@ def _membership_problem(chat: ChatFullInfo, member: ChatMember) -> str:
 class SalesChatSender:
     """Posts a lead's summary in the sales chat (a :data:`handoff.LeadSender`)."""
 
-    def __init__(self, bot: Bot, chat_id: int, presenter: TelegramPresenter) -> None:
+    def __init__(self, bot: Bot, chat_id: int, knowledge: Knowledge) -> None:
         self.bot = bot
         self.chat_id = chat_id
-        self.presenter = presenter
+        self.knowledge = knowledge
 
     async def __call__(self, lead: Lead) -> None:
         try:
-            await self.bot.send_message(self.chat_id, self.presenter.sales_summary(lead))
+            await self.bot.send_message(self.chat_id, sales_summary(lead, self.knowledge))
         except RetryAfter as exc:  # the rate limiter already waited and gave up
             wait = exc._retry_after.total_seconds()  # (the public form warns until PTB 23)
-            raise SendFailed(f"Telegram asked to wait {wait:g} s", retry_after=wait) from exc
+            raise DeliveryFailed(f"Telegram asked to wait {wait:g} s", retry_after=wait) from exc
         except Forbidden as exc:
-            raise SendFailed(f"Telegram refused: {exc.message}", unusable=True) from exc
+            raise DeliveryFailed(f"Telegram refused: {exc.message}", unusable=True) from exc
         except ChatMigrated as exc:
-            raise SendFailed(
+            raise DeliveryFailed(
                 f"the group became a supergroup: set SALES_CHAT_ID to {exc.new_chat_id}",
                 unusable=True,
             ) from exc
         except BadRequest as exc:
             unusable = any(words in exc.message.lower() for words in CHAT_UNUSABLE)
-            raise SendFailed(f"Telegram refused: {exc.message}", unusable=unusable) from exc
+            raise DeliveryFailed(f"Telegram refused: {exc.message}", unusable=unusable) from exc
         except TelegramError as exc:  # timeouts, 5xx, no connection
-            raise SendFailed(f"Telegram did not take it: {exc}") from exc
-
-
-@dataclass(slots=True)
-class LeadOffice:
-    """Everything about leads in the Telegram front end: the desk, and what the checks of the
-    sales chat found (the last problem, so admins hear about each change once)."""
-
-    desk: LeadDesk
-    settings: Settings
-    #: The problem the last definite check of the sales chat found ("" while it works; None
-    #: before the first check).
-    sales_problem: str | None = None
-    session: aiohttp.ClientSession | None = field(default=None, repr=False)
-
-    @property
-    def hand_off(self) -> HandOff:
-        return self.desk.hand_off
-
-
-def hand_off_for(settings: Settings) -> HandOff:
-    """The destinations the settings name; the sales chat opens once a check passes."""
-    destinations = []
-    if settings.sales_chat_id is not None:
-        destinations.append(TELEGRAM)
-    if settings.lead_webhook_url is not None:
-        destinations.append(WEBHOOK)
-    return HandOff(destinations, unchecked=[WEBHOOK])
+            raise DeliveryFailed(f"Telegram did not take it: {exc}") from exc

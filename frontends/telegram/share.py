@@ -16,7 +16,7 @@ from advisor.render import confidence_words, sums
 from advisor.summary import render_summary_html
 
 from .context import BotContext, Services
-from .render import esc
+from .presenter import esc
 
 
 def deep_link(username: str, payload: str) -> str:

@@ -20,7 +20,7 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 from telegram import Update
@@ -53,7 +53,7 @@ class WebhookServer:
 
     def __init__(
         self,
-        application: Application,  # type: ignore[type-arg]
+        application: Application[Any, Any, Any, Any, Any, Any],
         *,
         path: str,
         secret: str,

@@ -7,9 +7,9 @@ import asyncio
 import sqlite3
 
 from advisor import Knowledge
+from dialogs import actions
 from fake_telegram import FakeTelegram
 from fake_telegram import updates as u
-from frontends.telegram import callbacks
 from tests.e2e.conftest import FINTECH, MakeSettings, Office, finish, running
 
 
@@ -20,8 +20,8 @@ async def test_a_forged_hand_off_in_a_group_shows_nothing_and_reaches_no_one(
     bob = office.fake.user("Bob", chat=group)
     await finish(bob)
     result = bob.last_message()
-    for action in (callbacks.LEAD, callbacks.CONSENT):
-        data = callbacks.encode(bob.id, 0, callbacks.NO_QUESTION, action)
+    for action in (actions.LEAD.code, actions.CONSENT.code):
+        data = actions.encode(bob.id, 0, actions.NO_QUESTION, action)
         await bob.press_data(result.message_id, data)
     texts = "\n".join(m.text for m in bob.messages())
     assert "If you agree" not in texts
@@ -82,7 +82,7 @@ async def test_a_double_tap_on_the_live_question_sends_no_wasted_edit(
     await ann.send_command("start")
     await ann.press("Python")
     question = ann.messages()[0]
-    old_python = callbacks.encode(ann.id, 0, "team", "python")
+    old_python = actions.encode(ann.id, 0, "team", "python")
     await ann.press_data(question.message_id, old_python)  # the first tap's twin
     await ann.press_data(question.message_id, old_python)
     refused = [c for c in fake.calls_to("editMessageText") if c.status != 200]
@@ -96,7 +96,7 @@ async def test_a_double_tap_on_start_over_sends_the_first_question_once(
     ann = fake.user("Ann")
     await finish(ann, FINTECH)
     result = ann.last_message()
-    start_over = callbacks.encode(ann.id, 0, callbacks.NO_QUESTION, callbacks.RESTART)
+    start_over = actions.encode(ann.id, 0, actions.NO_QUESTION, actions.START_OVER.code)
     await ann.press_data(result.message_id, start_over)
     await ann.press_data(result.message_id, start_over)
     firsts = [m for m in ann.messages() if "Question 1 of 9" in m.text]

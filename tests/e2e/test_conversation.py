@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
+from dialogs import actions
 from fake_telegram import FakeTelegram
-from frontends.telegram import callbacks
 from settings import Settings
 from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
 
@@ -305,7 +305,7 @@ async def test_when_telegram_keeps_failing_the_user_is_told_and_the_screen_catch
     question = ann.messages()[0].message_id
     # The edit never got through, so the user taps the old screen's button again (unless the
     # bot's periodic retry has already caught up): the owed screen is delivered either way.
-    await ann.press_data(question, callbacks.encode(ann.id, 0, "team", "python"))
+    await ann.press_data(question, actions.encode(ann.id, 0, "team", "python"))
     assert "Question 2 of 9" in ann.messages()[0].text, "the owed screen arrives"
     await ann.press("Nothing sensitive", in_message=question)
     assert "Question 3 of 9" in ann.messages()[0].text

@@ -23,7 +23,7 @@ from aiohttp import web
 from advisor import Knowledge
 from fake_telegram import BotUser, FakeTelegram, TgChat
 from frontends.telegram import leads as telegram_leads
-from handoff import RetrySchedule, desk, webhook
+from handoff import RetrySchedule, crm, desk
 from tests.e2e.conftest import FINTECH, MakeSettings, Office, all_text, running
 
 #: What a prospect must never read: anything about a problem of ours on the way to sales.
@@ -53,7 +53,7 @@ def quick_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
     half second (the real schedule runs in tests/e2e/test_leads_process.py)."""
     monkeypatch.setattr(telegram_leads, "DELIVER_EVERY_SECONDS", 0.5)
     monkeypatch.setattr(telegram_leads, "ALERT_EVERY_SECONDS", 0.5)
-    monkeypatch.setattr(desk, "DEFAULT_SCHEDULE", RetrySchedule(first=1, factor=1))
+    monkeypatch.setattr(desk, "LEAD_SCHEDULE", RetrySchedule(first=1, factor=1))
 
 
 # -- the sales chat checked at start-up ------------------------------------------------------
@@ -369,7 +369,7 @@ async def receiver(unused_tcp_port: int) -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 def quick_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(webhook, "TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(crm, "TIMEOUT_SECONDS", 1.0)
     yield
 
 

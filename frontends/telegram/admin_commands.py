@@ -12,11 +12,9 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from dialogs import stats
-from dialogs.conversation import PAYLOAD_RE
-from dialogs.sharecode import ShareCodes
 
 from .context import BotContext, Services
-from .render import bold
+from .presenter import bold
 from .share import deep_link
 
 HTML = ParseMode.HTML
@@ -28,24 +26,17 @@ MESSAGE_LIMIT = 4096
 async def link(update: Update, context: BotContext) -> None:
     """Replies with a tracked deep link and its QR code, for slides and print."""
     svc, chat = context.services.for_user(update.effective_user), update.effective_chat
-    assert chat is not None
-    views = svc.presenter
+    assert chat is not None and update.effective_user is not None
+    t = svc.presenter.t
     if not context.args:
-        await context.bot.send_message(chat.id, views.t("admin.link_usage"), parse_mode=HTML)
+        await context.bot.send_message(chat.id, t("admin.link_usage"), parse_mode=HTML)
         return
     name = " ".join(context.args)
-    if not PAYLOAD_RE.match(name) or ShareCodes.is_share_payload(name):
-        await context.bot.send_message(
-            chat.id, views.t("admin.link_invalid", name=name), parse_mode=HTML
-        )
+    if not await svc.admin.make_link(update.effective_user.id, name):
+        await context.bot.send_message(chat.id, t("admin.link_invalid", name=name), parse_mode=HTML)
         return
-    await svc.conversation.register_link(
-        update.effective_user.id if update.effective_user else 0, name
-    )
     url = deep_link(context.bot.username, name)
-    await context.bot.send_message(
-        chat.id, views.t("admin.link", name=name, url=url), parse_mode=ParseMode.HTML
-    )
+    await context.bot.send_message(chat.id, t("admin.link", name=name, url=url), parse_mode=HTML)
     image = io.BytesIO()
     segno.make(url, error="m").save(image, kind="png", scale=QR_SCALE, border=4)
     await context.bot.send_photo(
@@ -61,17 +52,13 @@ async def stats_command(update: Update, context: BotContext) -> None:
     for 7 and 30 days."""
     svc, chat = context.services.for_user(update.effective_user), update.effective_chat
     assert chat is not None
-    now = svc.store.clock()
+    report = await svc.admin.report()
     blocks = [bold(svc.knowledge.text("admin.stats_title"))]
-    leads = await svc.leads.desk.counts()
-    if svc.leads.hand_off.destinations or leads.delivered or leads.waiting:
+    if report.leads is not None:
+        leads = report.leads
         text = svc.presenter.t("admin.stats_leads", delivered=leads.delivered, count=leads.waiting)
         blocks[0] += "\n" + text
-    for days in stats.WINDOWS:
-        since = int(now - days * stats.DAY)
-        totals = await svc.store.event_totals(since)
-        waiting = await svc.store.waiting_since(since)
-        blocks.append(_window_text(svc, stats.compute(totals, waiting, now=now, days=days)))
+    blocks += [_window_text(svc, window) for window in report.windows]
     for text in pack(blocks):
         await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML)
 
@@ -133,8 +120,8 @@ async def export(update: Update, context: BotContext) -> None:
     assert chat is not None
     with tempfile.TemporaryDirectory(prefix="stack-advisor-export-") as folder:
         path = Path(folder) / EXPORT_NAME
-        await svc.store.export_csv(path)
-        when = datetime.fromtimestamp(svc.store.clock(), UTC).strftime("%Y-%m-%d %H:%M UTC")
+        taken = await svc.admin.export(path)
+        when = datetime.fromtimestamp(taken, UTC).strftime("%Y-%m-%d %H:%M UTC")
         with path.open("rb") as file:
             await context.bot.send_document(
                 chat.id,

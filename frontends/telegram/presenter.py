@@ -10,11 +10,12 @@ import copy
 import hashlib
 import html
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from advisor import Knowledge, Recommendation, recommend
-from advisor.render import confidence_words, render_html, sums
+from advisor import Knowledge, Recommendation
+from advisor.render import render_html
+from advisor.session import Session
 from advisor.summary import (
     Voice,
     render_details_html,
@@ -22,33 +23,37 @@ from advisor.summary import (
     render_summary_html,
     render_why_html,
 )
-from dialogs import conversation as c
-from dialogs import wording
-from dialogs.session import Session
+from bootstrap import Parts
+from dialogs import actions, wording
+from dialogs import turns as c
+from dialogs.outbox import RESULT_MARK
 from dialogs.sharecode import ShareCodes
 from dialogs.views import (
+    About,
     Asking,
+    AtResult,
     Consent,
     ContactRequest,
     Explained,
     Finished,
+    ForgetAsk,
     FullReport,
     Goodbye,
     Help,
+    Hint,
     Languages,
     Notice,
     Preview,
     ResultPage,
     Revising,
+    Summary,
     View,
     Welcome,
     WhyResult,
     YourAnswers,
 )
 from handoff import TELEGRAM, WEBHOOK, HandOff
-from storage.base import Lead, LeadReach, Outgoing
-
-from . import callbacks
+from storage.base import LeadReach, Outgoing
 
 SEND, EDIT, UNBUTTON, PHOTO = "send", "edit", "unbutton", "photo"
 #: Criteria buttons per row on the details menu.
@@ -101,6 +106,16 @@ class TelegramPresenter:
         #: This presenter in each language (made when first needed), this one included.
         self._languages: dict[str, TelegramPresenter] = {knowledge.language: self}
 
+    @classmethod
+    def of(cls, parts: Parts) -> TelegramPresenter:
+        """The presenter of a bootstrapped advisor's parts (see :func:`bootstrap.bootstrap`)."""
+        return cls(
+            parts.knowledge,
+            parts.engine.welcome_values(),
+            share_codes=parts.share_codes,
+            hand_off=parts.hand_off,
+        )
+
     def speaking(self, language: str | None) -> TelegramPresenter:
         """This presenter in another language (English when that one is not loaded)."""
         knowledge = self.k.speaking(language)
@@ -137,6 +152,10 @@ class TelegramPresenter:
                     target = message_id if message_id is not None else out.live_id
                     if target is not None:
                         out.add(UNBUTTON, {"message_id": target})
+                case c.Rewrite(message_id, notice):
+                    out.rewrite(message_id, self.notice(notice))
+                case c.Forgot(reach, message_id):
+                    out.rewrite(message_id, self.forgotten(reach))
         return out.messages
 
     def _show(self, out: _Out, view: View, *, edit: bool, welcome: bool) -> None:
@@ -147,11 +166,11 @@ class TelegramPresenter:
                 text = self.question(view, name=name, welcome=welcome)
                 markup = self.question_keyboard(view, audience.session, audience.person.user_id)
                 out.show_live(text, markup, edit=edit)
-            case Finished(rec, notice) if notice is not None:
+            case AtResult(notice):
                 out.send(self.notice(notice), NO_KEYBOARD)
-            case Finished(rec, _, _, revisit=True):
+            case Summary(rec):
                 out.show_live(self.summary(rec), self.result_keyboard(audience), edit=edit)
-            case Finished(rec, _, intro):
+            case Finished(rec, intro):
                 self._result(out, rec, intro, edit=edit)
             case Explained(rec, None, notice):
                 text = self._with_notice(notice, bold(self.k.text("telegram.details_menu")))
@@ -194,6 +213,14 @@ class TelegramPresenter:
                 out.send(
                     self.t("language.choose"), self.languages_keyboard(choices, current, audience)
                 )
+            case About():
+                out.send(self.about())
+            case ForgetAsk():
+                out.send(
+                    self.t("privacy.forget_ask"), self.forget_keyboard(audience.person.user_id)
+                )
+            case Hint(notice):
+                out.send(self.notice(notice))
             case Welcome():  # the conversation begins the questions instead
                 pass
             case Goodbye():
@@ -290,7 +317,7 @@ class TelegramPresenter:
         question = view.question
 
         def data(action: str) -> str:
-            return callbacks.encode(user_id, session.round, question.id, action)
+            return actions.encode(user_id, session.round, question.id, action)
 
         rows = []
         for option in view.choices or question.options:
@@ -299,12 +326,12 @@ class TelegramPresenter:
                 label = self.k.text("telegram.button.chosen", label=label)
             rows.append([button(label, data(option.id))])
         if view.settled is not None and not view.choices:
-            rows.append([self._button("see_now", data(c.SEE_NOW))])
+            rows.append([self._act(actions.SEE_NOW, data)])
         nav = []
         if view.can_go_back:
-            nav.append(self._button("back", data(c.BACK)))
-        nav.append(self._button("why", data(c.WHY)))
-        nav.append(self._button("restart", data(c.RESTART)))
+            nav.append(self._act(actions.BACK, data))
+        nav.append(self._act(actions.WHY, data))
+        nav.append(self._act(actions.RESTART, data))
         rows.append(nav)
         return inline(rows)
 
@@ -318,29 +345,29 @@ class TelegramPresenter:
 
         code = self.share_codes.encode(session.answers)
         rows = [
-            [self._button("details", data(c.DETAILS)), self._button("report", data(c.REPORT))],
-            [self._button("answers", data(c.ANSWERS))],
+            [self._act(actions.DETAILS, data), self._act(actions.REPORT, data)],
+            [self._act(actions.ANSWERS, data)],
         ]
         share = [{"text": self.k.text("share.button"), "switch_inline_query": code}]
-        if self.hand_off is not None and self.hand_off.is_open and person.private:
-            share.append(self._button("lead.button", data(c.LEAD_BUTTON)))
+        if self.hand_off is not None and self.hand_off.open_for(private=person.private):
+            share.append(self._act(actions.LEAD, data))
         rows.append(share)
-        rows.append([self._button("telegram.button.start_over", data(c.RESTART))])
+        rows.append([self._act(actions.START_OVER, data)])
         return inline(rows)
 
     def _summary_button(self, audience: c.Audience) -> Button:
-        return self._button("summary", _data(audience.session, audience.person.user_id, c.SUMMARY))
+        return self._act(actions.SUMMARY, self._screen(audience))
 
     def details_menu_keyboard(self, view: Explained, audience: c.Audience) -> Keyboard:
         """One button per criterion (the article's names), one for the advisor's own rules
         when they gave points, then back to the summary."""
         session, user_id = audience.session, audience.person.user_id
         buttons = [
-            button(criterion.title, _data(session, user_id, f"{c.DETAILS}{number}"))
+            button(criterion.title, _details(session, user_id, number))
             for number, criterion in enumerate(self.k.criteria, start=1)
         ]
         if view.pages > len(self.k.criteria):
-            own = _data(session, user_id, f"{c.DETAILS}{view.pages}")
+            own = _details(session, user_id, view.pages)
             buttons.append(button(self.k.text("chart.own"), own))
         rows = [buttons[i : i + CRITERIA_PER_ROW] for i in range(0, len(buttons), CRITERIA_PER_ROW)]
         rows.append([self._summary_button(audience)])
@@ -348,9 +375,7 @@ class TelegramPresenter:
 
     def why_keyboard(self, audience: c.Audience) -> Keyboard:
         """Under "why": the details of the criteria, then back to the summary."""
-        details = self._button(
-            "details", _data(audience.session, audience.person.user_id, c.DETAILS)
-        )
+        details = self._act(actions.DETAILS, self._screen(audience))
         return inline([[details], [self._summary_button(audience)]])
 
     def details_keyboard(self, view: Explained, audience: c.Audience, number: int) -> Keyboard:
@@ -359,10 +384,13 @@ class TelegramPresenter:
         steps = []
         if number > 1:
             steps.append(
-                self._button("previous", _data(session, user_id, f"{c.DETAILS}{number - 1}"))
+                self._button(
+                    "previous",
+                    _details(session, user_id, number - 1),
+                )
             )
         if number < view.pages:
-            steps.append(self._button("next", _data(session, user_id, f"{c.DETAILS}{number + 1}")))
+            steps.append(self._button("next", _details(session, user_id, number + 1)))
         return inline(
             [steps, [self._summary_button(audience)]]
             if steps
@@ -374,14 +402,14 @@ class TelegramPresenter:
         session, user_id = audience.session, audience.person.user_id
 
         def data(question: str, action: str) -> str:
-            return callbacks.encode(user_id, session.round, question, action, what_if=True)
+            return actions.encode(user_id, session.round, question, action, what_if=True)
 
         rows = [
             [button(wording.suggestion(self.k, a), data(a.question.id, a.new.id))]
             for a in view.suggestions
         ]
         questions = [
-            button(f"{number}. {question.short}", data(question.id, c.CHANGE))
+            button(f"{number}. {question.short}", data(question.id, actions.CHANGE.code))
             for number, (question, _) in enumerate(view.answered, start=1)
         ]
         rows += [questions[i : i + 2] for i in range(0, len(questions), 2)]
@@ -397,34 +425,36 @@ class TelegramPresenter:
             label = wording.option_with_effect(self.k, view, option)
             if option is view.current:
                 label = self.k.text("telegram.button.chosen", label=label)
-            data = callbacks.encode(
-                user_id, session.round, view.question.id, option.id, what_if=True
-            )
+            data = actions.encode(user_id, session.round, view.question.id, option.id, what_if=True)
             rows.append([button(label, data)])
         rows.append([self._summary_button(audience)])
         return inline(rows)
 
     def preview_keyboard(self, audience: c.Audience) -> Keyboard:
         """Keep this answer, try another, or back to the summary as it was."""
-        session, user_id = audience.session, audience.person.user_id
+        data = self._screen(audience)
         return inline(
             [
-                [self._button("keep", _data(session, user_id, c.TAKE))],
-                [self._button("other", _data(session, user_id, c.UNDO))],
+                [self._act(actions.TAKE, data)],
+                [self._act(actions.UNDO, data)],
                 [self._summary_button(audience)],
             ]
         )
 
     def take_quiz_keyboard(self, session: Session, user_id: int) -> Keyboard:
         """One button under a shared result: take the quiz yourself."""
-        return inline([[self._button("share.take_quiz", _data(session, user_id, c.QUIZ))]])
+        return inline([[self._act(actions.QUIZ, lambda code: _data(session, user_id, code))]])
 
     def consent_keyboard(self, session: Session, user_id: int) -> Keyboard:
         """Yes, share / No thanks."""
+
+        def data(code: str) -> str:
+            return _data(session, user_id, code)
+
         return inline(
             [
-                [self._button("lead.consent_yes", _data(session, user_id, c.CONSENT))],
-                [self._button("lead.consent_no", _data(session, user_id, c.DECLINE))],
+                [self._act(actions.CONSENT, data)],
+                [self._act(actions.DECLINE, data)],
             ]
         )
 
@@ -441,33 +471,10 @@ class TelegramPresenter:
 
     def forget_keyboard(self, user_id: int) -> Keyboard:
         """Yes, delete everything / No, keep it."""
-        yes = callbacks.encode(user_id, 0, callbacks.NO_QUESTION, callbacks.FORGET)
-        no = callbacks.encode(user_id, 0, callbacks.NO_QUESTION, callbacks.KEEP)
+        yes = actions.encode(user_id, 0, actions.NO_QUESTION, actions.FORGET)
+        no = actions.encode(user_id, 0, actions.NO_QUESTION, actions.KEEP)
         return inline(
             [[self._button("privacy.forget_yes", yes)], [self._button("privacy.forget_no", no)]]
-        )
-
-    def sales_summary(self, lead: Lead) -> str:
-        """The plain-text summary of a lead for the sales chat."""
-        k = self.k
-        answers = []
-        for question in k.questions:
-            option = question.option(lead.answers.get(question.id))
-            if option is not None:
-                answers.append(
-                    k.text("lead.sales_answer", question=question.prompt, answer=option.label)
-                )
-        result = recommend(k, lead.answers)
-        return k.text(
-            "lead.sales_summary",
-            number=lead.id,
-            name=lead.name,
-            contact=lead.contact,
-            source=lead.source or k.text("lead.no_source"),
-            recommendation=k.text(f"stack.{lead.recommendation}"),
-            confidence=confidence_words(result, k),
-            answers="\n".join(answers),
-            **sums(result, k),
         )
 
     def forgotten(self, reach: LeadReach) -> str:
@@ -485,14 +492,7 @@ class TelegramPresenter:
 
     def about(self) -> str:
         """Where the advice comes from, and every rule of its own, read from the data."""
-        return self.t(
-            "telegram.about",
-            title=self.k.source.title,
-            publisher=self.k.source.publisher,
-            criteria=", ".join(cr.title for cr in self.k.criteria),
-            rules=own_rules(self.k),
-            conclusion=self.k.source.conclusion,
-        )
+        return esc(wording.about(self.k))
 
     def languages_keyboard(
         self, choices: Sequence[tuple[str, str]], current: str, audience: c.Audience
@@ -502,8 +502,19 @@ class TelegramPresenter:
         rows = []
         for code, name in choices:
             label = self.k.text("telegram.button.chosen", label=name) if code == current else name
-            rows.append([button(label, _data(session, user_id, c.LANGUAGE + code))])
+            rows.append([button(label, _data(session, user_id, actions.LANGUAGE.code + code))])
         return inline(rows)
+
+    def _act(self, act: actions.Act, data: Callable[[str], str]) -> Button:
+        """The button of an action, labelled as its row in the table says."""
+        assert act.label is not None, act
+        return button(self.k.text(act.label), data(act.code))
+
+    @staticmethod
+    def _screen(audience: c.Audience) -> Callable[[str], str]:
+        """The callback data of a button on no question, for this person and round."""
+        session, user_id = audience.session, audience.person.user_id
+        return lambda code: _data(session, user_id, code)
 
     def _button(self, key: str, data: str) -> Button:
         if "." not in key:
@@ -511,31 +522,13 @@ class TelegramPresenter:
         return button(self.k.text(key), data)
 
 
-def own_rules(k: Knowledge) -> str:
-    """One line per own reason of the advisor: each answer that gives points by it, and how
-    many ("• Deadline: “Very tight” +2 for Django"). Generated, so it cannot drift."""
-    lines = []
-    for reason in k.own_reasons:
-        given = [
-            k.text(
-                "telegram.about_answer",
-                label=o.label,
-                question=q.short,
-                points=f.points,
-                stack=k.text(f"stack.{f.stack}"),
-            )
-            for q in k.questions
-            for o in q.options
-            for f in o.fits
-            if f.rule == reason.id
-        ]
-        joined = k.text("telegram.about_joiner").join(given)
-        lines.append(k.text("telegram.about_rule", title=reason.name, answers=joined))
-    return "\n".join(lines)
-
-
 def _data(session: Session, user_id: int, action: str) -> str:
-    return callbacks.encode(user_id, session.round, callbacks.NO_QUESTION, action)
+    return actions.encode(user_id, session.round, actions.NO_QUESTION, action)
+
+
+def _details(session: Session, user_id: int, number: int) -> str:
+    """The callback data of a criterion's page of details (or the own rules' page)."""
+    return _data(session, user_id, actions.numbered(actions.DETAILS, number))
 
 
 def digest(text: str, markup: Keyboard | None) -> str:
@@ -576,12 +569,19 @@ class _Out:
     ) -> None:
         body: dict[str, Any] = {"text": text, "html": html}
         if result:  # the result's summary: if it cannot reach the person, /start shows it
-            body[c.RESULT_MARK] = True
+            body[RESULT_MARK] = True
         if markup is not None:
             body["markup"] = markup
         self.add(
             SEND, body, chat_id=chat_id, live=live, digest_=digest(text, markup) if live else ""
         )
+
+    def rewrite(self, message_id: int | None, text: str) -> None:
+        """A message of ours rewritten to this text, its buttons gone (None: sent anew)."""
+        if message_id is None:
+            self.send(text)
+        else:
+            self.add(EDIT, {"message_id": message_id, "text": text})
 
     def show_live(self, text: str, markup: Keyboard, *, edit: bool) -> None:
         """Edit the live message into this screen (nothing, if it shows it already), or send it

@@ -31,7 +31,7 @@ from advisor import Knowledge, recommend
 from advisor.model import STACKS
 from storage.base import Lead
 
-from .desk import SendFailed
+from .retry import DeliveryFailed
 
 logger = logging.getLogger(__name__)
 
@@ -165,18 +165,20 @@ class WebhookSender:
             ) as response:
                 if 200 <= response.status < 300:
                     return
-                raise SendFailed(
+                raise DeliveryFailed(
                     f"the CRM hook at {self.where} answered {response.status} "
                     f"{response.reason or ''}".rstrip(),
                     retry_after=_retry_after(response.headers.get("Retry-After")),
                 )
         except TimeoutError:
-            raise SendFailed(
+            raise DeliveryFailed(
                 f"the CRM hook at {self.where} did not answer within {self.timeout:g} s"
             ) from None
         except aiohttp.ClientError as exc:
             reason = str(exc).replace(self.url, self.where) or type(exc).__name__
-            raise SendFailed(f"could not reach the CRM hook at {self.where}: {reason}") from None
+            raise DeliveryFailed(
+                f"could not reach the CRM hook at {self.where}: {reason}"
+            ) from None
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor import Knowledge
+from .model import Knowledge
 
 SCHEMA_VERSION = 1
 WELCOME = "welcome"

@@ -1,0 +1,147 @@
+"""The one composition root: the knowledge, store, dialog, conversation service and lead desk,
+built once (Cosmic Python's ``bootstrap.py``).
+
+Every front end calls :func:`bootstrap` and gets an :class:`Advisor`: the console with an
+in-memory store and a transport that prints, Telegram with the configured store and a transport
+that calls the Bot API; the benchmarks and tests the same way, passing fakes as arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from advisor import Knowledge
+from dialogs.admin import Admin
+from dialogs.conversation import Conversation
+from dialogs.engine import DialogEngine
+from dialogs.outbox import Transport
+from dialogs.sharecode import ShareCodes
+from dialogs.turns import Presenter
+from handoff import HandOff, LeadDesk, LeadOffice, hand_off_for
+from settings import Settings
+from storage.base import OpenableStore, Store
+from storage.configured import configured_store
+
+#: Starts a background task (a front end's own, so it is awaited at shutdown).
+Spawn = Callable[[Coroutine[Any, Any, Any]], object]
+#: The front end's presenter.
+P = TypeVar("P", bound=Presenter)
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """What a front end's presenter may need to draw its screens."""
+
+    knowledge: Knowledge
+    engine: DialogEngine
+    share_codes: ShareCodes
+    hand_off: HandOff
+
+
+@dataclass(frozen=True, slots=True)
+class Advisor(Generic[P]):
+    """Everything built once, for one front end."""
+
+    settings: Settings
+    knowledge: Knowledge
+    store: Store
+    engine: DialogEngine
+    share_codes: ShareCodes
+    hand_off: HandOff
+    #: Leads: the desk that delivers them, the sales chat's health, the admins' use cases.
+    leads: LeadOffice
+    conversation: Conversation
+    #: The admins' use cases: tracked links, statistics, the export.
+    admin: Admin
+    #: The front end's presenter, the one the conversation renders with.
+    presenter: P
+    #: The store :func:`bootstrap` made, to be opened at start-up (None: the caller's own).
+    opening: OpenableStore | None = None
+
+
+def bootstrap(
+    settings: Settings,
+    knowledge: Knowledge,
+    *,
+    presenter: Callable[[Parts], P],
+    transport: Transport | None = None,
+    store: Store | None = None,
+    engine: DialogEngine | None = None,
+    hand_off: HandOff | None = None,
+    spawn: Spawn | None = None,
+) -> Advisor[P]:
+    """Wire the advisor for a front end.
+
+    ``presenter`` makes the front end's renderer from the parts; ``transport`` delivers one
+    rendered message. ``store`` defaults to the configured one (SQLite at ``STATE_DB``, or
+    PostgreSQL at ``DATABASE_URL``), not opened yet (see :attr:`Advisor.opening`); ``hand_off``
+    to where the settings send leads. ``spawn`` starts the lead deliveries a turn makes due
+    (default: a task of the running loop).
+    """
+    engine = engine or DialogEngine(knowledge)
+    for language in knowledge.languages:  # each language's dialog made now, not for a user
+        engine.speaking(language)
+    opening: OpenableStore | None = None
+    if store is None:
+        store = opening = configured_store(settings, knowledge)
+    hand_off = hand_off or hand_off_for(settings)
+    leads = LeadOffice(LeadDesk(store, hand_off), settings)
+    codes = share_codes(settings, knowledge)
+    parts = Parts(knowledge, engine, codes, hand_off)
+    start = spawn or _background()
+
+    def deliver_leads() -> None:
+        start(leads.deliver_due())
+
+    renderer = presenter(parts)
+    conversation = Conversation(
+        engine,
+        store,
+        renderer,
+        share_codes=codes,
+        hand_off=hand_off,
+        transport=transport,
+        on_lead=deliver_leads,
+    )
+    admin = Admin(conversation, leads)
+    return Advisor(
+        settings,
+        knowledge,
+        store,
+        engine,
+        codes,
+        hand_off,
+        leads,
+        conversation,
+        admin,
+        renderer,
+        opening,
+    )
+
+
+def share_codes(settings: Settings, knowledge: Knowledge) -> ShareCodes:
+    """Share codes signed with SHARE_SECRET, else with a key derived from the bot token, else
+    (the console, which shares nothing) with a key of this process's own."""
+    secret = settings.share_secret
+    if secret is None and settings.bot_token is not None:
+        secret = hashlib.sha256(settings.bot_token.encode()).hexdigest()
+    key = secret.encode() if secret is not None else secrets.token_bytes(32)
+    return ShareCodes(knowledge, key)
+
+
+def _background() -> Spawn:
+    """Start tasks on the running loop, each kept until it ends."""
+    tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(coroutine: Coroutine[Any, Any, Any]) -> object:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return task
+
+    return spawn

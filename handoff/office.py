@@ -1,0 +1,149 @@
+"""Leads as one capability: the use cases a front end calls, with plain data in and out.
+
+The :class:`LeadOffice` holds the desk that delivers leads, where they go (the
+:class:`~handoff.desk.HandOff`), the sales chat's health and the CRM hook's connections. A
+front end sets up its sales chat's sender and checks, runs the jobs, and shows the
+:class:`~handoff.lead_texts.Note` each use case returns in its own markup; nothing here
+knows the messenger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import aiohttp
+
+from advisor import Knowledge
+from settings import Settings
+from storage.base import StorageError
+
+from . import lead_texts
+from .crm import WebhookSender
+from .desk import TELEGRAM, WEBHOOK, HandOff, LeadDesk, Waiting
+from .lead_texts import Note, Texts
+from .sales_chat import ChatCheck, SalesChat
+
+logger = logging.getLogger(__name__)
+
+#: Leads listed by /leads at once (one message each).
+LEADS_SHOWN = 10
+
+
+class LeadOffice:
+    """Everything about leads: the desk, the hand-off, the sales chat's health, the CRM hook,
+    and what admins see (``/leads``, its buttons, the alert about stuck leads)."""
+
+    def __init__(self, desk: LeadDesk, settings: Settings) -> None:
+        self.desk = desk
+        self.settings = settings
+        chat_id = settings.sales_chat_id
+        #: What the checks of the sales chat found (None: no sales chat).
+        self.sales_chat = SalesChat(chat_id) if chat_id is not None else None
+        #: The CRM hook's connections, while it is open.
+        self.session: aiohttp.ClientSession | None = None
+
+    @property
+    def hand_off(self) -> HandOff:
+        return self.desk.hand_off
+
+    # -- running -------------------------------------------------------------------------------
+
+    def open_crm_hook(
+        self, knowledge: Knowledge, *, source_link: Callable[[str], str | None]
+    ) -> None:
+        """Post leads to the CRM hook too, when the settings name one (in a running loop)."""
+        url, secret = self.settings.lead_webhook_url, self.settings.lead_webhook_secret
+        if url is None or secret is None:
+            return
+        self.session = aiohttp.ClientSession()
+        hook = WebhookSender(
+            url,
+            secret,
+            knowledge,
+            self.session,
+            source_link=source_link,
+            clock=self.desk.store.clock,
+        )
+        self.desk.senders[WEBHOOK] = hook
+        logger.info("leads are also posted to the CRM hook at %s", hook.where)
+
+    async def resume(self) -> None:
+        """After a start: every lead still waiting is tried at once."""
+        waiting = await self.desk.resume()
+        if waiting:
+            logger.info("%d lead deliveries are waiting; trying them now", waiting)
+
+    async def close(self) -> None:
+        """Close the CRM hook's connections."""
+        if self.session is not None:
+            session, self.session = self.session, None
+            await session.close()
+
+    async def deliver_due(self) -> None:
+        """Deliver the leads whose next attempt is due."""
+        try:
+            await self.desk.deliver_due()
+        except StorageError as exc:  # the database is away for now: the next round tries again
+            logger.warning("could not deliver leads now: %s", exc)
+
+    async def sales_chat_checked(
+        self, found: ChatCheck | None, *, startup: bool, text: Texts
+    ) -> Note | None:
+        """A check of the sales chat found this (None: no answer in time): open or close it,
+        log a change, and return what admins should hear about it, if anything."""
+        health = self.sales_chat
+        if health is None:
+            return None
+        others = [d for d in self.hand_off.destinations if d != TELEGRAM]
+        elsewhere = any(self.hand_off.works(d) for d in others)
+        verdict = health.judge(found, startup=startup, elsewhere=elsewhere, text=text)
+        if verdict.works is True:
+            await self.desk.destination_works(TELEGRAM)
+        elif verdict.works is False:
+            self.hand_off.mark(TELEGRAM, False)
+        health.problem = verdict.problem
+        if verdict.log is not None:
+            logger.log(*verdict.log)
+        return Note(verdict.tell) if verdict.tell else None
+
+    async def overdue_alert(self, text: Texts) -> Note | None:
+        """The leads not delivered for LEAD_ALERT_MINUTES that nobody heard about yet (each
+        returned once, to one instance), as an alert for admins; None when there are none."""
+        minutes = self.settings.lead_alert_minutes
+        try:
+            overdue = await self.desk.overdue(minutes * 60)
+        except StorageError as exc:
+            logger.warning("could not look for overdue leads now: %s", exc)
+            return None
+        if not overdue:
+            return None
+        alert = lead_texts.overdue_alert(overdue, minutes=minutes, text=text)
+        logger.warning("%d leads not delivered for %d minutes or more", len(overdue), minutes)
+        return alert
+
+    # -- /leads ----------------------------------------------------------------------------------
+
+    async def listing(self, text: Texts, *, shown: int = LEADS_SHOWN) -> list[Note]:
+        """``/leads``: the oldest leads still waiting, each with Try again / Mark as handled,
+        after a title; or a note that nothing waits."""
+        waiting = await self.desk.waiting(limit=shown + 1)
+        if not waiting:
+            return [Note((text("admin.leads_none"),))]
+        counts = await self.desk.counts()
+        title = lead_texts.leads_title(
+            counts.waiting, shown=shown, more=len(waiting) > shown, text=text
+        )
+        return [title, *(lead_texts.lead_card(lead, text) for lead in waiting[:shown])]
+
+    async def retry(self, lead_id: int, text: Texts) -> Note:
+        """Try a lead's pending deliveries now; its card as it stands afterwards."""
+        return self._card(await self.desk.retry(lead_id), text)
+
+    async def settle(self, lead_id: int, text: Texts) -> Note:
+        """An admin took care of a lead: nothing more is sent; its card."""
+        return self._card(await self.desk.settle(lead_id), text)
+
+    @staticmethod
+    def _card(lead: Waiting | None, text: Texts) -> Note:
+        return lead_texts.lead_gone(text) if lead is None else lead_texts.lead_card(lead, text)
