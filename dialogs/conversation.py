@@ -52,6 +52,7 @@ from .outbox import Delivered, Outbox, Transport
 from .sharecode import ShareCodes
 from .turns import (
     Action,
+    Answer,
     Audience,
     Begin,
     Commanded,
@@ -63,6 +64,7 @@ from .turns import (
     Person,
     Presenter,
     Pressed,
+    Reply,
     Rewrite,
     Say,
     SharedContact,
@@ -162,11 +164,25 @@ class Conversation:
         committed: Callable[[], object] | None = None,
     ) -> Outcome:
         """The use case every front end calls: apply the action (:meth:`handle`), start the
-        deliveries of a lead it stored, and deliver what the person is owed, older messages
-        first (:meth:`deliver`). ``outcome.delivered`` says whether all of it arrived.
+        deliveries of a lead it stored, deliver what the person is owed, older messages first
+        (:meth:`deliver`), and answer the tap, if it was one. ``outcome.delivered`` says
+        whether all of it arrived (when not, and nothing may have, the person is told their
+        answers are safe).
 
         ``committed`` is called once the action is applied and its replies owed (before they
         are delivered): Telegram stops waiting to say "one moment" then."""
+        query_id = action.query_id if isinstance(action, Pressed) else ""
+        outcome = await self._turn(person, action, update_id, committed)
+        await self._tell(person, outcome, query_id)
+        return outcome
+
+    async def _turn(
+        self,
+        person: Person,
+        action: Action,
+        update_id: int,
+        committed: Callable[[], object] | None,
+    ) -> Outcome:
         if isinstance(action, Pressed):
             read = await self._read_press(person, action)
             if isinstance(read, Outcome):  # not a button of this person's: nothing to apply
@@ -188,6 +204,28 @@ class Conversation:
             return outcome
         delivered = await self.deliver(person.user_id, self.transport)
         return replace(outcome, delivered=delivered)
+
+    async def _tell(self, person: Person, outcome: Outcome, query_id: str) -> None:
+        """After the delivery, what is said outside the outbox: that the answers are safe when
+        replies are still owed (and none may have arrived), and the answer to the tap."""
+        replies: list[Reply] = []
+        if not outcome.delivered and not outcome.delivered.maybe_delivered:
+            replies.append(Show(Hint(Notice("telegram.error"))))
+        if query_id:  # last: the spinner stops as the new screen shows
+            replies.append(Answer(query_id, outcome.toast))
+        if replies:
+            await self._say_now(person, replies, outcome.language)
+
+    async def _say_now(self, person: Person, replies: list[Reply], language: str) -> None:
+        """Replies sent at once, not stored: nothing of them is owed if they fail."""
+        if self.transport is None:
+            return
+        audience = Audience(person, Session(language=language), None)
+        for message in self.presenter.present(replies, audience):
+            try:
+                await self.transport(message)
+            except DeliveryFailed as failure:
+                logger.warning("could not say a %s: %s", message.kind, failure)
 
     async def _read_press(self, person: Person, pressed: Pressed) -> Tapped | Forgetting | Outcome:
         """The press a button's data describes, when the button is this person's; else what
@@ -213,13 +251,7 @@ class Conversation:
         """Help, about, /forget's question, a hint for what the bot can't read: said at once,
         without the store (they change nothing, and need no database to be answered)."""
         language = self.language_of(person)
-        audience = Audience(person, Session(language=language), None)
-        if self.transport is not None:
-            for message in self.presenter.present([Show(view)], audience):
-                try:
-                    await self.transport(message)
-                except DeliveryFailed as failure:  # nothing was promised: nothing is owed
-                    logger.warning("could not answer %s: %s", type(view).__name__, failure)
+        await self._say_now(person, [Show(view)], language)
         return Outcome(language=language)
 
     async def _forget(self, person: Person, message_id: int | None) -> Outcome:

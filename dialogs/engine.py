@@ -109,6 +109,7 @@ class DialogEngine:
             for name in ("details", "report", "answers", "change", "keep", "undo", "summary")
         }
         self._cursor = _Cursor()
+        table = self._transitions()
         self._machine = Machine(
             model=self._cursor,
             states=[
@@ -120,11 +121,13 @@ class DialogEngine:
                 LEAD_CONSENT,
                 LEAD_CONTACT,
             ],
-            transitions=self._transitions(),
+            transitions=table,
             initial=WELCOME,
             auto_transitions=False,
             send_event=False,
         )
+        #: Whether a trigger may fire from a state, where no condition decides it (most do).
+        self._fixed = _fixed_answers(table, self._machine.states)
 
     def speaking(self, language: str | None) -> DialogEngine:
         """This dialog in another language (English when that one is not loaded); every
@@ -208,6 +211,9 @@ class DialogEngine:
 
     def may(self, session: Session, trigger: str) -> bool:
         """Whether ``trigger`` would move this session (its conditions included)."""
+        fixed = self._fixed.get((session.state, trigger))
+        if fixed is not None:  # the same answer as the machine's, without asking it again
+            return fixed
         cursor = self._cursor
         self._machine.set_state(session.state, model=cursor)
         cursor.answers = session.answers
@@ -613,3 +619,30 @@ def _settled(
     if choice is None or recommend(knowledge, given).choice != choice:
         return None
     return choice
+
+
+def _fixed_answers(
+    table: list[dict[str, Any]], states: Mapping[str, object]
+) -> dict[tuple[str, str], bool]:
+    """``may`` for each (state, trigger) whose answer no condition changes: False where the
+    trigger has no transition from the state, True where one has no condition. The others
+    (a guarded ``answer`` or ``back``, with no plain way out) are asked of the machine."""
+    triggers = {row["trigger"] for row in table}
+    fixed: dict[tuple[str, str], bool] = {}
+    for state in states:
+        for trigger in triggers:
+            rows = [
+                row
+                for row in table
+                if row["trigger"] == trigger
+                and (row["source"] == "*" or state in _as_list(row["source"]))
+            ]
+            if not rows:
+                fixed[state, trigger] = False
+            elif any(not row.get("conditions") for row in rows):
+                fixed[state, trigger] = True
+    return fixed
+
+
+def _as_list(source: str | list[str]) -> list[str]:
+    return [source] if isinstance(source, str) else source

@@ -70,6 +70,8 @@ class Pressed:
 
     data: str
     message_id: int | None = None
+    #: The tap to answer once the turn is done (Telegram's callback query), if any.
+    query_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +169,15 @@ class Forgot:
     message_id: int | None
 
 
-Reply = Show | Say | ShowShared | Unbutton | Rewrite | Forgot
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The answer to a tap (Telegram's callback query): a toast, or nothing to say."""
+
+    query_id: str
+    toast: Notice | None = None
+
+
+Reply = Show | Say | ShowShared | Unbutton | Rewrite | Forgot | Answer
 
 
 @dataclass(frozen=True, slots=True)

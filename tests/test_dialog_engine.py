@@ -595,3 +595,23 @@ def test_the_result_pages_are_readable_only_after_the_questions(engine: DialogEn
         after = state in (RESULT, LEAD_CONSENT, LEAD_CONTACT)
         assert engine.may(session, "page") is after, state
         assert engine.may(session, "undo") is False, state
+
+
+def test_the_shortcut_answers_of_may_are_the_machines_own_in_every_state(
+    engine: DialogEngine, knowledge: Knowledge
+) -> None:
+    asked = DialogEngine(knowledge)
+    asked._fixed = {}  # every question goes to transitions' may_trigger
+    revising = reach(engine, RESULT)
+    engine.revise(revising, "team")
+    previewing = reach(engine, RESULT)
+    engine.revise(previewing, "team")
+    engine.try_answer(previewing, "javascript")
+    sessions = [reach(engine, state) for state in EVERY_STATE] + [revising, previewing]
+    triggers = {*get_args(actions.Trigger), "contacted", "discard"}
+    for session in sessions:
+        for trigger in sorted(triggers):
+            assert engine.may(session, trigger) == asked.may(session, trigger), (
+                session.state,
+                trigger,
+            )

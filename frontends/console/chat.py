@@ -90,6 +90,8 @@ class ConsolePresenter:
                     lines += self.screen(view)
                 case c.Say(notice) | c.Rewrite(_, notice):
                     lines += ["", self.notice(notice)]
+                case c.Answer():  # the console has no buttons to answer
+                    pass
         text = "\n".join(lines)
         return [Outgoing(audience.person.chat_id, PRINT, {"text": text})] if lines else []
 

@@ -23,7 +23,7 @@ from advisor.chart import render_chart_png
 from handoff import DeliveryFailed
 from storage.base import Outgoing
 
-from .presenter import EDIT, PHOTO, SEND, UNBUTTON
+from .presenter import ANSWER, EDIT, PHOTO, SEND, UNBUTTON
 
 logger = logging.getLogger(__name__)
 #: Charts drawn ahead and kept until sent.
@@ -100,6 +100,12 @@ class TelegramTransport:
                     return await self._send(message)
                 raise
             return int(body["message_id"])
+        if message.kind == ANSWER:
+            try:
+                await self.bot.answer_callback_query(body["query_id"], body.get("text"))
+            except BadRequest as exc:  # too old to answer: harmless
+                logger.debug("could not answer a callback query: %s", exc)
+            return None
         if message.kind == UNBUTTON:
             try:
                 await self.bot.edit_message_reply_markup(

@@ -15,7 +15,6 @@ from telegram.error import BadRequest, TelegramError
 
 from dialogs import turns as c
 from dialogs.texts import MENU
-from dialogs.views import Notice
 from storage.base import StorageError, StoreBusy
 
 from . import callbacks, leads
@@ -43,12 +42,10 @@ def presenter_for(update: Update, context: BotContext) -> TelegramPresenter:
 
 
 async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcome | None:
-    """Apply the action, deliver what is owed (older messages first), then answer a tap.
+    """The one call: the conversation service's turn (apply, deliver, answer the tap).
 
-    The action is committed before anything is sent, so a tap Telegram no longer lets us
-    answer ("query is too old") is harmless; delivery retries are bounded well within the
-    time Telegram gives a callback answer. A repeat (Telegram redelivering an update whose
-    answer a dying instance committed but never sent) delivers what is still owed too."""
+    Held back while an earlier update of the person's is to come again (answers stay in
+    order); a turn slow to commit makes the person hear "one moment", once."""
     person = person_of(update)
     if person is None:
         return None
@@ -61,17 +58,11 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
         ONE_MOMENT_SECONDS, _one_moment, update, context, person
     )
     try:
-        outcome = await svc.conversation.turn(
+        return await svc.conversation.turn(
             person, action, update_id=update_id, committed=later.cancel
         )
     finally:
         later.cancel()
-    delivered = outcome.delivered
-    if not delivered and not delivered.maybe_delivered:  # owed still: it comes later by itself
-        await _apologise(context, person.chat_id, svc.presenter.speaking(outcome.language))
-    if update.callback_query is not None:  # last: the spinner stops as the new screen shows
-        await answer(update.callback_query, context, outcome.toast, outcome.language)
-    return outcome
 
 
 async def _not_committed(update: Update, context: BotContext, exc: StorageError) -> None:
@@ -90,7 +81,7 @@ async def _not_committed(update: Update, context: BotContext, exc: StorageError)
         exc,
     )
     if update.callback_query is not None and (not again or acks.tries(update.update_id) == 1):
-        await answer(update.callback_query, context)  # once: later tries find it too old
+        await answer(update.callback_query)  # once: later tries find it too old
     if not person.private:
         return
     if not again:
@@ -114,18 +105,11 @@ async def _say(context: BotContext, chat_id: int, text: str) -> None:
         logger.warning("could not tell the user to wait: %s", exc)
 
 
-async def answer(
-    query: CallbackQuery,
-    context: BotContext,
-    toast: Notice | None = None,
-    language: str | None = None,
-) -> None:
-    """Answer a button tap; a query Telegram already considers too old is harmless."""
-    svc = context.services
-    presenter = svc.for_user(query.from_user) if language is None else svc.speaking(language)
-    text = presenter.presenter.notice(toast) if toast else None
+async def answer(query: CallbackQuery) -> None:
+    """Stop a tap's spinner outside a turn (one that failed); a query Telegram already
+    considers too old is harmless."""
     try:
-        await query.answer(text)
+        await query.answer()
     except BadRequest as exc:
         logger.debug("could not answer a callback query: %s", exc)
 
@@ -248,7 +232,7 @@ async def button(update: Update, context: BotContext) -> None:
         await leads.lead_button(update, context, lead_press)
         return
     message_id = query.message.message_id if query.message else None
-    await act(update, context, c.Pressed(query.data or "", message_id))
+    await act(update, context, c.Pressed(query.data or "", message_id, query.id))
 
 
 # -- faults and housekeeping -----------------------------------------------------------------
@@ -268,7 +252,7 @@ async def on_error(update: object, context: BotContext) -> None:
     if not isinstance(update, Update) or person_of(update) is None:
         return
     if update.callback_query is not None:
-        await answer(update.callback_query, context)
+        await answer(update.callback_query)
     chat = update.effective_chat
     if chat is not None and chat.type == ChatType.PRIVATE:
         await _apologise(context, chat.id, presenter_for(update, context))

@@ -56,6 +56,8 @@ from handoff import TELEGRAM, WEBHOOK, HandOff
 from storage.base import LeadReach, Outgoing
 
 SEND, EDIT, UNBUTTON, PHOTO = "send", "edit", "unbutton", "photo"
+#: The answer to a tap (never stored: a tap can be answered only for a short while).
+ANSWER = "answer"
 #: Criteria buttons per row on the details menu.
 CRITERIA_PER_ROW = 2
 #: A ``reply_markup`` as the Bot API takes it; built as plain data, stored in the outbox as is.
@@ -156,6 +158,9 @@ class TelegramPresenter:
                     out.rewrite(message_id, self.notice(notice))
                 case c.Forgot(reach, message_id):
                     out.rewrite(message_id, self.forgotten(reach))
+                case c.Answer(query_id, toast):
+                    text = self.notice(toast) if toast is not None else None
+                    out.add(ANSWER, {"query_id": query_id, "text": text})
         return out.messages
 
     def _show(self, out: _Out, view: View, *, edit: bool, welcome: bool) -> None:
