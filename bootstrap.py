@@ -74,6 +74,7 @@ def bootstrap(
     engine: DialogEngine | None = None,
     hand_off: HandOff | None = None,
     spawn: Spawn | None = None,
+    warm: bool = True,
 ) -> Advisor[P]:
     """Wire the advisor for a front end.
 
@@ -81,10 +82,11 @@ def bootstrap(
     rendered message. ``store`` defaults to the configured one (SQLite at ``STATE_DB``, or
     PostgreSQL at ``DATABASE_URL``), not opened yet (see :attr:`Advisor.opening`); ``hand_off``
     to where the settings send leads. ``spawn`` starts the lead deliveries a turn makes due
-    (default: a task of the running loop).
+    (default: a task of the running loop). ``warm``: every language's dialog is made now, not
+    for the first person who speaks it (a server wants that; the console speaks one).
     """
     engine = engine or DialogEngine(knowledge)
-    for language in knowledge.languages:  # each language's dialog made now, not for a user
+    for language in knowledge.languages if warm else ():
         engine.speaking(language)
     opening: OpenableStore | None = None
     if store is None:

@@ -98,7 +98,9 @@ class _Cursor:
 class DialogEngine:
     """Runs the dialog for any number of sessions over one shared state machine."""
 
-    def __init__(self, knowledge: Knowledge) -> None:
+    def __init__(
+        self, knowledge: Knowledge, *, _fixed: dict[tuple[str, str], bool] | None = None
+    ) -> None:
         self.knowledge = knowledge
         self.interpreter = Interpreter(knowledge)
         #: The same dialog in each language (made when first needed), this one included.
@@ -127,7 +129,7 @@ class DialogEngine:
             send_event=False,
         )
         #: Whether a trigger may fire from a state, where no condition decides it (most do).
-        self._fixed = _fixed_answers(table, self._machine.states)
+        self._fixed = _fixed if _fixed is not None else _fixed_answers(table, self._machine.states)
 
     def speaking(self, language: str | None) -> DialogEngine:
         """This dialog in another language (English when that one is not loaded); every
@@ -135,7 +137,7 @@ class DialogEngine:
         knowledge = self.knowledge.speaking(language)
         engine = self._languages.get(knowledge.language)
         if engine is None:
-            engine = DialogEngine(knowledge)
+            engine = DialogEngine(knowledge, _fixed=self._fixed)  # the same flow in words
             engine._languages = self._languages
             self._languages[knowledge.language] = engine
         return engine

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from advisor import Knowledge
 from settings import Settings
 from storage.base import StorageError
 
 from . import lead_texts
-from .crm import WebhookSender
 from .desk import TELEGRAM, WEBHOOK, HandOff, LeadDesk, Waiting
 from .lead_texts import Note, Texts
 from .sales_chat import ChatCheck, SalesChat
+
+if TYPE_CHECKING:
+    import aiohttp
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class LeadOffice:
         url, secret = self.settings.lead_webhook_url, self.settings.lead_webhook_secret
         if url is None or secret is None:
             return
+        import aiohttp  # only where leads go to a CRM hook: the console never loads it
+
+        from .crm import WebhookSender
+
         self.session = aiohttp.ClientSession()
         hook = WebhookSender(
             url,

@@ -223,6 +223,7 @@ class ConsoleChat:
             presenter=lambda parts: ConsolePresenter(parts.knowledge),
             transport=self._print,
             store=self.store,
+            warm=False,  # one language, made when first spoken
         )
         self.engine = advisor.engine.speaking(code)
         self.conversation = advisor.conversation
