@@ -70,6 +70,8 @@ Page = Literal["summary", "details", "report", "answers"]
 PAGES_READABLE = (RESULT, *HAND_OFF)
 #: How many changes the list of answers suggests first.
 SUGGESTIONS = 3
+#: The triggers whose effect is the engine's method of that name, given only the session.
+_EFFECTS = frozenset({"back", "why", "restart", "skip", "summary", "keep", "undo"})
 
 
 class _Cursor:
@@ -224,28 +226,14 @@ class DialogEngine:
         finally:
             cursor.answers = {}
 
-    def available(self, session: Session) -> frozenset[str]:
-        """The triggers this session may fire now (their conditions included)."""
-        declared = self._machine.get_triggers(session.state)
-        return frozenset(t for t in declared if self.may(session, t))
-
     # -- what front ends call ----------------------------------------------------------------
 
     def fire(self, session: Session, trigger: str) -> View:
         """The effect of a trigger that needs nothing but the session: the method of its name
         (``back``, ``why``, ``restart``, ``skip``, ``summary``, ``keep``, ``undo``)."""
-        effects: dict[str, Callable[[Session], View]] = {
-            "back": self.back,
-            "why": self.why,
-            "restart": self.restart,
-            "skip": self.skip,
-            "summary": self.summary,
-            "keep": self.keep,
-            "undo": self.undo,
-        }
-        effect = effects.get(trigger)
-        if effect is None:
+        if trigger not in _EFFECTS:
             return self.view(session, notice=self._idle_notice(session))
+        effect: Callable[[Session], View] = getattr(self, trigger)
         return effect(session)
 
     def start(self, session: Session) -> View:
