@@ -41,6 +41,8 @@ class Parts:
     engine: DialogEngine
     share_codes: ShareCodes
     hand_off: HandOff
+    #: The web pages' public address (WEB_URL), if they have one.
+    web_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,7 @@ def bootstrap(
     engine: DialogEngine | None = None,
     hand_off: HandOff | None = None,
     spawn: Spawn | None = None,
+    leads: LeadOffice | None = None,
     warm: bool = True,
 ) -> Advisor[P]:
     """Wire the advisor for a front end.
@@ -82,8 +85,10 @@ def bootstrap(
     rendered message. ``store`` defaults to the configured one (SQLite at ``STATE_DB``, or
     PostgreSQL at ``DATABASE_URL``), not opened yet (see :attr:`Advisor.opening`); ``hand_off``
     to where the settings send leads. ``spawn`` starts the lead deliveries a turn makes due
-    (default: a task of the running loop). ``warm``: every language's dialog is made now, not
-    for the first person who speaks it (a server wants that; the console speaks one).
+    (default: a task of the running loop). ``leads``: another front end's lead office, when
+    both serve one process (the web beside Telegram: one desk, one sales chat). ``warm``:
+    every language's dialog is made now, not for the first person who speaks it (a server
+    wants that; the console speaks one).
     """
     engine = engine or DialogEngine(knowledge)
     for language in knowledge.languages if warm else ():
@@ -92,9 +97,9 @@ def bootstrap(
     if store is None:
         store = opening = configured_store(settings, knowledge)
     hand_off = hand_off or hand_off_for(settings)
-    leads = LeadOffice(LeadDesk(store, hand_off), settings)
+    leads = leads or LeadOffice(LeadDesk(store, hand_off), settings)
     codes = share_codes(settings, knowledge)
-    parts = Parts(knowledge, engine, codes, hand_off)
+    parts = Parts(knowledge, engine, codes, hand_off, settings.web_url)
     start = spawn or _background()
 
     def deliver_leads() -> None:

@@ -24,6 +24,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--check-data", action="store_true", help="validate the data and exit")
     parser.add_argument("--console", action="store_true", help="chat in this terminal")
     parser.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the web pages on this machine (WEB_LISTEN:WEB_PORT, http://127.0.0.1:8080)",
+    )
+    parser.add_argument(
         "--lang",
         default=None,
         help="the console chat's language (en, es, pt, ru); default: the system locale",
@@ -76,6 +81,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.migrate:
         return migrate(settings, knowledge)
+    if args.web:
+        from frontends.web.site import run_web
+
+        return run_web(settings, knowledge)
     if settings.bot_token is None:
         print(knowledge.speaking(knowledge.language_for(language)).text("console.telegram_hint"))
         return run_console(knowledge, sys.stdin, sys.stdout, language)

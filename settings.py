@@ -95,6 +95,16 @@ class Settings:
     #: that is 23 in flight; 64 covers round trips up to ~140 ms. Against a server answering
     #: in 1 ms, 4 would do (docs/performance.md, "The concurrency bound").
     max_concurrent_updates: int = 64
+    #: The web pages' public address (``https://advisor.example.com``); None: no web pages in
+    #: production (``bot.py --web`` still serves them on this machine). An https address also
+    #: gives the Telegram result a button that opens it as a Mini App.
+    web_url: str | None = None
+    #: Where the web pages listen when they are not served beside the webhook.
+    web_listen: str = "127.0.0.1"
+    web_port: int = 8080
+    #: The web pages are behind a proxy that sets X-Forwarded-For (its last address is the
+    #: visitor's, for the per-address limits).
+    web_trust_proxy: bool = False
 
     def __repr__(self) -> str:
         hidden = "***" if self.bot_token else None
@@ -175,6 +185,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
                 "own, such as stack_advisor",
             )
     lead_webhook_url, lead_webhook_secret = _lead_webhook(get)
+    web_url = get.text("WEB_URL")
+    if web_url is not None:
+        _check_url("WEB_URL", web_url, query_allowed=False)
+        web_url = web_url.rstrip("/")
+        if urlsplit(web_url).path:
+            raise SettingsError("WEB_URL", f"must be the site's root, with no path: {web_url!r}")
+    trust = (get.text("WEB_TRUST_PROXY") or "no").casefold()
+    if trust not in ("yes", "no", "true", "false", "1", "0"):
+        raise SettingsError("WEB_TRUST_PROXY", f"must be yes or no, not {trust!r}")
     level = (get.text("LOG_LEVEL") or DEFAULTS.log_level).upper()
     if level not in LOG_LEVELS:
         raise SettingsError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
@@ -212,6 +231,10 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         max_concurrent_updates=get.integer(
             "MAX_CONCURRENT_UPDATES", DEFAULTS.max_concurrent_updates, low=1, high=MAX_IN_FLIGHT
         ),
+        web_url=web_url,
+        web_listen=_listen_address(get.text("WEB_LISTEN") or DEFAULTS.web_listen, "WEB_LISTEN"),
+        web_port=get.integer("WEB_PORT", DEFAULTS.web_port, low=1, high=65535),
+        web_trust_proxy=trust in ("yes", "true", "1"),
     )
 
 
@@ -351,11 +374,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _listen_address(value: str) -> str:
+def _listen_address(value: str, name: str = "LISTEN") -> str:
     if _is_ip(value) or HOSTNAME_RE.fullmatch(value):
         return value
     raise SettingsError(
-        "LISTEN", f"must be an IP address (such as 0.0.0.0 or ::) or a host name, not {value!r}"
+        name, f"must be an IP address (such as 0.0.0.0 or ::) or a host name, not {value!r}"
     )
 
 

@@ -11,18 +11,22 @@ at least 11 pt there, i.e. its capital letters are at least :data:`MIN_TEXT_SHAR
 image's width (``tests/test_advisor_chart.py`` measures it). It is drawn with Pillow and the
 DejaVu fonts matplotlib ships (Latin and Cyrillic), thread-safe: charts are drawn in worker
 threads (``asyncio.to_thread``) while the event loop serves other users, and the same rows are
-encoded once. :func:`render_chart_text` shows the same rows as text bars for the console.
+encoded once. :func:`render_chart_svg` draws the same layout as SVG for the web front end, and
+:func:`render_chart_text` shows the same rows as text bars for the console.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.util
 import io
+import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape, quoteattr
 
 from .model import Knowledge
 from .render import sums
@@ -51,6 +55,11 @@ BAR_WIDTH = 10
 EDGE_SHADES = (0.2, 0.4, 0.6, 0.8)
 #: Charts kept encoded: one per language and set of rows (a chart is about 20 KB).
 CACHED_CHARTS = 512
+#: The SVG chart's fonts: the DejaVu Sans the PNG is drawn (and laid out) with, else the
+#: nearest in widths (Verdana is DejaVu's ancestor's sibling), else any sans-serif.
+SVG_FONTS = "DejaVu Sans, Verdana, Arial, sans-serif"
+#: Pillow's horizontal anchors (the first letter) as SVG's ``text-anchor``.
+SVG_TEXT_ANCHORS = {"l": "start", "m": "middle", "r": "end"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +202,92 @@ def layout(
         boxes.append(((centre - 1, y - 4, centre + 1, y + BAR_PX + 4), FAINT))  # the middle
         y += BAR_PX + ROW_GAP
     return texts, boxes, round(y + MARGIN - ROW_GAP)
+
+
+def render_chart_svg(rec: Recommendation, knowledge: Knowledge) -> str:
+    """The chart as SVG for the web: the same layout, texts, bars and numbers as the PNG.
+
+    It scales to any width (``viewBox``, ``width="100%"``), is an image to screen readers
+    (``role="img"``: the verdict is its name, every row in words its description) and has no
+    script, external reference, event handler or ``style`` attribute (a strict CSP shows it).
+    The same answers give the same string; the same rows are laid out once."""
+    return _svg(knowledge, _heading(rec, knowledge), rows(rec, knowledge))
+
+
+@functools.lru_cache(maxsize=CACHED_CHARTS)
+def _svg(knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]) -> str:
+    texts, boxes, height = layout(knowledge, heading, bars)
+    # Ids of its own, so that several charts inlined in one page do not share a title.
+    key = repr((knowledge.language, heading, bars)).encode()
+    ids = f"chart-{hashlib.sha256(key).hexdigest()[:12]}"
+    title, desc = f"{ids}-title", f"{ids}-desc"
+    # The description: the points, then every row as the chart shows it ("Community: Django +3").
+    described = "\n".join([heading[1], *(f"{row.label}: {row.value}" for row in bars)])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%"'
+        f' role="img" aria-labelledby={quoteattr(title)}'
+        f" aria-describedby={quoteattr(desc)} lang={quoteattr(_xml(knowledge.language))}"
+        f" font-family={quoteattr(SVG_FONTS)}>",
+        f"<title id={quoteattr(title)}>{escape(_xml(heading[0]))}</title>",
+        f"<desc id={quoteattr(desc)}>{escape(_xml(described))}</desc>",
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+    ]
+    for (x0, y0, x1, y1), colour in boxes:
+        parts.append(
+            f'<rect x="{_number(x0)}" y="{_number(y0)}" width="{_number(x1 - x0)}"'
+            f' height="{_number(y1 - y0)}" fill={quoteattr(colour)}/>'
+        )
+    for text in texts:
+        x, y = text.xy
+        weight = ' font-weight="bold"' if text.bold else ""
+        parts.append(
+            f'<text x="{_number(x)}" y="{_number(y + _baseline(text))}"'
+            f' font-size="{text.px}"{weight} fill={quoteattr(text.colour)}'
+            f" text-anchor={quoteattr(SVG_TEXT_ANCHORS.get(text.anchor[:1], 'start'))}"
+            f' dominant-baseline="alphabetic">{escape(_xml(text.text))}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _baseline(text: Text) -> float:
+    """How far below the anchor point Pillow puts the text's baseline.
+
+    SVG's ``dominant-baseline`` has no value that means Pillow's "ascender" ("a"), and the
+    ones near it differ between browsers; the alphabetic baseline is the same everywhere. So
+    the text is placed by its baseline, measured in the font the PNG is drawn with: the
+    ascent for "a" (every text of the layout), the descent for "d", half-way for "m", and
+    the text's own top or bottom for "t" and "b"."""
+    font = _font(text.px, text.bold)
+    ascent, descent = font.getmetrics()
+    vertical = text.anchor[1:2] or "a"
+    if vertical == "a":
+        return float(ascent)
+    if vertical == "d":
+        return float(-descent)
+    if vertical == "m":
+        return (ascent - descent) / 2
+    if vertical in ("t", "b"):
+        horizontal = text.anchor[:1] or "l"
+        at = font.getbbox(text.text, anchor=horizontal + vertical)
+        on = font.getbbox(text.text, anchor=horizontal + "s")
+        return float(at[1] - on[1])
+    return 0.0  # "s": the baseline itself
+
+
+#: Characters XML 1.0 cannot hold at all, escaped or not.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """The text without characters an XML document cannot contain (controls, lone
+    surrogates); :func:`escape` then makes the rest safe."""
+    return _NOT_XML.sub("", text)
+
+
+def _number(value: float) -> str:
+    """A coordinate for SVG: at most two decimals, no trailing zeros."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def _wrapped(text: str, px: int, bold: bool, width: float) -> list[str]:

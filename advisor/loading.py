@@ -556,6 +556,7 @@ PLACEHOLDERS = frozenset(
         "because",
         "candidates",
         "change",
+        "channel",
         "chat",
         "conclusion",
         "confidence",

@@ -68,6 +68,12 @@ def render_summary_text(
     )
 
 
+def render_one_line(rec: Recommendation, knowledge: Knowledge, *, voice: Voice = "they") -> str:
+    """The result in one line of plain text, for a link's preview: the strongest reason for the
+    recommended side (how sure it is, when no answer speaks for it)."""
+    return _summary(knowledge, PLAIN).one_line(rec, voice)
+
+
 def summary_limit(voice: Voice) -> int:
     """Visible characters a summary may take: a person's own result leaves room for the line
     that may come before it; a shared one comes alone."""
@@ -214,6 +220,14 @@ class SummaryRenderer:
         if invite := self.t(f"summary.{voice}.invite"):
             yield ""
             yield line(invite)
+
+    def one_line(self, rec: Recommendation, voice: Voice) -> str:
+        """The strongest reason for the recommended side, else how sure the advice is."""
+        sides = reasons_by_side(rec, 1)
+        if rec.choice in sides:
+            return self._reason(sides[rec.choice][0], voice)
+        lead = "either" if rec.choice == "either" else rec.confidence
+        return f"{self.t(f'summary.lead.{lead}')} {self.full.points(rec)}"
 
     def entry_line(self, entry: Entry, gloss: bool = True) -> str:
         """One line of the ledger: "Security (safe from attacks): Django +4." """

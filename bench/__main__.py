@@ -16,8 +16,10 @@ the fake's balancer), ``kill`` (three instances on PostgreSQL, one killed with S
 seconds: nothing lost, applied twice or misordered), ``memory`` (10,000 stored sessions: RSS
 and bytes per session) and ``reports`` (``/stats`` and ``/export`` on 100,000 sessions and
 500,000 events while users go through the dialog: how long they take, how much they delay the
-users). The fake Bot API server, each bot and this load generator run as separate processes on
-127.0.0.1 (in ``kill`` the fake runs in this process, as the test does).
+users) and ``web`` (``bot.py --web`` on SQLite and on PostgreSQL: result pages with their chart,
+question pages, shared results and their charts, and form posts at a fixed rate, open loop;
+bench/web.py). The fake Bot API server, each bot and this load generator run as separate
+processes on 127.0.0.1 (in ``kill`` the fake runs in this process, as the test does).
 
 Exit status: 1 when a run lost, misordered or mis-answered anything, or a phase crashed;
 with ``--strict`` also when a performance target is missed.
@@ -47,7 +49,7 @@ from bot import load
 from fake_telegram import FakeTelegram
 from settings import DEFAULTS
 
-from . import baseline_bot, e2e, pg, reports, startup
+from . import baseline_bot, e2e, pg, reports, startup, web
 from .kill import run_kill
 from .load import OpenLoopPlan
 from .processes import TOKEN
@@ -65,6 +67,7 @@ PHASES = (
     "kill",
     "memory",
     "reports",
+    "web",
 )
 
 # Targets from the issue.
@@ -80,6 +83,8 @@ ADVISOR_TARGET_US = 200.0
 MEMORY_CONCURRENCY = 100
 #: How much /stats or /export may add to the users' p99 latency while it runs.
 REPORT_ADDED_P99_TARGET_MS = 100.0
+#: The web pages' p99 under the open loop (issue: 100 requests/s for 30 s, SQLite and PostgreSQL).
+WEB_P99_TARGET_MS = web.P99_TARGET_MS
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -170,6 +175,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=2.0,
         help="seconds between two SIGKILLs of an instance in the kill phase (2)",
     )
+    parser.add_argument(
+        "--web-rate", type=float, default=100.0, help="web pages: requests/s, open loop (100)"
+    )
+    parser.add_argument("--web-seconds", type=float, default=30.0, help="web pages: seconds (30)")
+    parser.add_argument(
+        "--web-visitors",
+        type=int,
+        default=200,
+        help="web visitors prepared, half at their result, half mid-dialog (200)",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the users' choices")
     parser.add_argument(
         "--quick", action="store_true", help="tiny numbers for a smoke run (5 users, 1 s, ...)"
@@ -198,6 +213,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.advisor_sample = min(args.advisor_sample, 600)
         args.kill_users = min(args.kill_users, 20)
         args.time_limit = min(args.time_limit, 60.0)
+        args.web_rate = min(args.web_rate, 20.0)
+        args.web_seconds = min(args.web_seconds, 1.0)
+        args.web_visitors = min(args.web_visitors, 10)
     phases = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = sorted(set(phases) - set(PHASES))
     if unknown:
@@ -952,6 +970,94 @@ class Run:
             )
         self.correct &= correctness_rows(section, fig, self.rows)
 
+    # web pages ---------------------------------------------------------------------------------
+
+    async def web(self) -> None:
+        """bench/web.py: ``bot.py --web`` under an open loop of page requests and form posts,
+        on SQLite, then on PostgreSQL (a fresh schema, dropped afterwards)."""
+        a = self.args
+        plan = web.WebPlan(rate=a.web_rate, duration=a.web_seconds, visitors=a.web_visitors)
+        found: dict[str, Any] = {"sqlite": None, "postgresql": None}
+        found["sqlite"] = await web.run(self.knowledge, self.work / "web-sqlite", plan, a.seed)
+        _web_progress("web pages on SQLite", found["sqlite"])
+        url = pg.server_url()
+        problem = await pg.unreachable(url)
+        if problem is None:
+            async with pg.schema(url, self.work / "web-pg-db") as database:
+                found["postgresql"] = await web.run(
+                    self.knowledge, self.work / "web-pg", plan, a.seed, database=database
+                )
+            found["server"] = pg.redact(url)
+            _web_progress("web pages on PostgreSQL", found["postgresql"])
+        self.results["web"] = found
+        self.write("web", found)
+        for name, fig in (("SQLite", found["sqlite"]), ("PostgreSQL", found["postgresql"])):
+            section = f"Web pages, {a.web_rate:g} requests/s × {a.web_seconds:g} s ({name})"
+            if fig is None:
+                self.rows.append(Row(section, "skipped: server not reachable", str(problem)[:80]))
+                continue
+            self._web_rows(section, fig)
+
+    def _web_rows(self, section: str, fig: dict[str, Any]) -> None:
+        offered, lat, res = fig["offered"], fig["latency_ms"], fig["resources"]
+        prepared = fig["prepared"]
+        self.rows.append(
+            Row(
+                section,
+                "visitors prepared: at the result / mid-dialog",
+                f"{prepared['finished']} / {prepared['mid_dialog']} ({fig['share_codes']} codes)",
+            )
+        )
+        self.rows.append(
+            Row(
+                section,
+                "offered rate (achieved)",
+                f"{offered['offered_rate']} requests/s, {fig['requests']} requests "
+                f"({fig['http_requests']} HTTP)",
+            )
+        )
+        spread = f"{lat['p50']} / {lat['p90']} / {lat['max']} ms"
+        self.rows.append(Row(section, "latency p50 / p90 / max", spread))
+        p99 = lat["p99"]
+        self.rows.append(
+            Row(
+                section,
+                "latency p99 (from the scheduled send)",
+                ms(p99),
+                f"≤ {WEB_P99_TARGET_MS:g} ms",
+                p99 is not None and p99 <= WEB_P99_TARGET_MS,
+            )
+        )
+        by_kind = ", ".join(
+            f"{kind} {found['latency_ms']['p99']}" for kind, found in fig["by_kind"].items()
+        )
+        self.rows.append(Row(section, "p99 by page, ms", by_kind))
+        errors = fig["errors"]
+        parts = ", ".join(f"{k} {v}" for k, v in fig["error_parts"].items())
+        value = f"{errors}" + (f" ({parts})" if parts else "")
+        self.rows.append(Row(section, "errors", value, "0", errors == 0))
+        self.correct &= errors == 0
+        self.rows.append(
+            Row(
+                section,
+                "web CPU per request (per HTTP request); its CPU use",
+                f"{cpu_ms(res['cpu_ms_per_request'])} ({cpu_ms(res['cpu_ms_per_http_request'])}); "
+                f"{res['web_cpu_utilisation']} cores",
+            )
+        )
+        db = fig.get("database")
+        if db:
+            self.rows.append(
+                Row(
+                    section,
+                    "database per HTTP request: transactions (units of work), statements",
+                    f"{db['transactions_per_update']} ({db['units_per_update']}), "
+                    f"{db['statements_per_update']}",
+                )
+            )
+            server = cpu_ms(db["server_cpu_ms_per_update"])
+            self.rows.append(Row(section, "PostgreSQL server CPU per HTTP request", server))
+
     # all -----------------------------------------------------------------------------------
 
     async def run_async(self) -> None:
@@ -963,6 +1069,7 @@ class Run:
         await self.phase("kill", self.kill)
         await self.phase("memory", self.memory)
         await self.phase("reports", self.reports)
+        await self.phase("web", self.web)
 
 
 def _has_aiogram() -> bool:
@@ -984,6 +1091,16 @@ def _progress(kind: str, fig: dict[str, Any]) -> None:
         f"   {kind}: {fig['updates_per_second']} updates/s, {fig['updates']} updates, "
         f"{cpu} ms CPU/update, p99 {fig['latency_first_reply_ms']['p99']} ms, "
         f"errors {fig['errors']}, lost {fig['lost']}",
+        flush=True,
+    )
+
+
+def _web_progress(kind: str, fig: dict[str, Any]) -> None:
+    lat = fig["latency_ms"]
+    print(
+        f"   {kind}: {fig['offered']['offered_rate']} requests/s, {fig['requests']} requests, "
+        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms, errors {fig['errors']}, "
+        f"{fig['resources']['cpu_ms_per_request']} ms CPU/request",
         flush=True,
     )
 

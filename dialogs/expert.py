@@ -79,6 +79,7 @@ class Expert:
             recommendation=rec.choice,
             answers=dict(rec.answers),
             key=new_key(),
+            channel=person.channel,
         )
         turn.dialog.hand_off(session, "contacted")
         view = turn.dialog.view(session, notice=Notice("lead.thanks"))

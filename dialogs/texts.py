@@ -142,6 +142,7 @@ DIALOG_TEXTS = (
     "lead.sales_summary",
     "lead.sales_answer",
     "lead.no_source",
+    *(f"lead.channel.{name}" for name in ("telegram", "web", "mini_app")),
     "privacy.forget_ask",
     "privacy.forget_yes",
     "privacy.forget_no",

@@ -31,6 +31,9 @@ class Person:
     private: bool = True
     #: The person's interface language as Telegram (or the system) gives it: "es-419", "pt-br".
     language: str | None = None
+    #: Where the person acts: "telegram" (the bot), "web" (the web pages) or "mini_app" (the
+    #: Telegram Mini App); their lead names it (``storage.base.CHANNELS``).
+    channel: str = "telegram"
 
 
 @dataclass(frozen=True, slots=True)

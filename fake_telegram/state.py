@@ -381,6 +381,7 @@ class BotState:
     def _new_message(self, p: v.Params, chat: TgChat) -> StoredMessage:
         """A bot message with the fields common to every send method."""
         markup = v.reply_markup(p.obj("reply_markup", "reply keyboard markup JSON object"))
+        v.private_only(markup, chat.type)
         return StoredMessage(
             message_id=0,
             chat_id=chat.id,

@@ -345,6 +345,15 @@ def inline_button(button: Any) -> None:
     _inline_button_action(button, actions[0])
 
 
+def private_only(markup: JSON | None, chat_type: str) -> None:
+    """Mini App buttons (``web_app``) can be sent only to private chats."""
+    rows = (markup or {}).get("inline_keyboard") or []
+    if chat_type != "private" and any(
+        isinstance(b, dict) and "web_app" in b for row in rows for b in row
+    ):
+        raise bad_request("BUTTON_TYPE_INVALID")
+
+
 def _inline_button_action(button: JSON, action: str) -> None:
     """Validate the single action field of an inline button."""
     value = button[action]
@@ -358,6 +367,8 @@ def _inline_button_action(button: JSON, action: str) -> None:
     elif action in ("login_url", "web_app"):
         url = value.get("url") if isinstance(value, dict) else None
         if not isinstance(url, str) or not is_valid_url(url):
+            raise bad_request("BUTTON_URL_INVALID")
+        if action == "web_app" and not url.startswith("https://"):  # Mini Apps: https only
             raise bad_request("BUTTON_URL_INVALID")
     elif action in ("switch_inline_query", "switch_inline_query_current_chat") and not isinstance(
         value, str

@@ -93,6 +93,7 @@ def payload(lead: Lead, knowledge: Knowledge, source_link: str | None) -> dict[s
         "name": lead.name,
         "contact": lead.contact,
         "contact_type": "email" if "@" in lead.contact else "phone",
+        "channel": lead.channel,
         "source": lead.source,
         "source_link": source_link,
         "recommendation": lead.recommendation,

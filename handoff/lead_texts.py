@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from advisor import Knowledge, recommend
 from advisor.render import confidence_words, sums
-from storage.base import DELIVERED, HANDLED, PENDING, Lead, LeadDelivery
+from storage.base import CHANNELS, DELIVERED, HANDLED, PENDING, Lead, LeadDelivery
 
 from .desk import TELEGRAM, WEBHOOK, Waiting
 
@@ -59,12 +59,21 @@ def sales_summary(lead: Lead, knowledge: Knowledge) -> str:
         number=lead.id,
         name=lead.name,
         contact=lead.contact,
+        channel=channel_name(lead.channel, k.text),
         source=lead.source or k.text("lead.no_source"),
         recommendation=k.text(f"stack.{lead.recommendation}"),
         confidence=confidence_words(result, k),
         answers="\n".join(answers),
         **sums(result, k),
     )
+
+
+def channel_name(channel: str, text: Texts) -> str:
+    """The channel a lead came through, in words a salesperson reads ("Telegram bot", "the
+    website", "Telegram Mini App"); a channel this version does not know, as it is."""
+    if channel in CHANNELS:
+        return text(f"lead.channel.{channel}")
+    return channel
 
 
 def leads_title(count: int, *, shown: int, more: bool, text: Texts) -> Note:

@@ -25,6 +25,10 @@ from advisor.session import Session
 STARTED, FINISHED, SHARED, LEAD = "started", "finished", "shared", "lead"
 #: Where a lead's delivery to one destination stands: still to do, done, or settled by an admin.
 PENDING, DELIVERED, HANDLED = "pending", "delivered", "handled"
+#: Where a person acts, and so the channel a lead comes through: the Telegram bot, the web
+#: pages, the Telegram Mini App.
+BOT_CHANNEL, WEB_CHANNEL, MINI_APP_CHANNEL = "telegram", "web", "mini_app"
+CHANNELS = (BOT_CHANNEL, WEB_CHANNEL, MINI_APP_CHANNEL)
 
 
 def new_key() -> str:
@@ -99,6 +103,9 @@ class Lead:
     #: A random, unique key (a UUID): the idempotency key of its deliveries; the store makes
     #: one when it is empty.
     key: str = ""
+    #: The channel it came through (one of :data:`CHANNELS`; leads stored before channels were
+    #: kept all came through the bot).
+    channel: str = BOT_CHANNEL
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ EXPORT_COLUMNS = (
     "recommendation",
     "answers",
     "contact",
+    "channel",
 )
 #: Where the export's child process (``python -m storage.export``) runs from.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

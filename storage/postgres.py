@@ -263,6 +263,12 @@ MIGRATIONS: tuple[str, ...] = (
         END IF;
     END $$;
     """,
+    # 5: the channel each lead came through: 'telegram' (the bot), 'web' (the web pages) or
+    #    'mini_app' (the Telegram Mini App); earlier leads all came through the bot (and so do
+    #    those an instance of an earlier version adds while a rolling upgrade runs).
+    """
+    ALTER TABLE leads ADD COLUMN channel text NOT NULL DEFAULT 'telegram';
+    """,
 )
 
 
@@ -654,11 +660,11 @@ class PostgresStore:
     async def all_leads(self) -> list[Lead]:
         rows = await self._fetch(
             "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at, id, "
-            "key FROM leads ORDER BY at, id"
+            "key, channel FROM leads ORDER BY at, id"
         )
         return [
-            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key)
-            for chat, user, name, contact, source, rec, answers, at, id_, key in rows
+            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key, channel)
+            for chat, user, name, contact, source, rec, answers, at, id_, key, channel in rows
         ]
 
     async def export_csv(self, out: Path) -> None:
@@ -1138,7 +1144,7 @@ class _Leads:
         """The lead and its deliveries in one statement."""
         await self.unit.execute(
             "WITH lead AS (INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, "
-            "recommendation, answers) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            "recommendation, answers, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11) "
             "RETURNING id, user_id, at) "
             "INSERT INTO lead_deliveries (lead_id, user_id, destination, next_attempt_at, "
             "created_at) SELECT lead.id, lead.user_id, destination, lead.at, lead.at "
@@ -1153,6 +1159,7 @@ class _Leads:
             lead.recommendation,
             json.dumps(dict(lead.answers), separators=(",", ":")),
             list(destinations),
+            _text(lead.channel),
         )
 
     async def reach(self, user_id: int) -> LeadReach:
@@ -1263,7 +1270,7 @@ SESSIONS_SQL = (
     "FROM sessions ORDER BY updated_at, chat_id, user_id"
 )
 LEADS_SQL = (
-    "SELECT at, chat_id, user_id, name, source, recommendation, answers, contact "
+    "SELECT at, chat_id, user_id, name, source, recommendation, answers, contact, channel "
     "FROM leads ORDER BY at, id"
 )
 
@@ -1287,13 +1294,12 @@ async def export_to(connection: Connection, out: Path) -> int:
             ):
                 answers = _answers_json(data)
                 row = ("session", _iso(at), chat, user, name or "", source or "", state, "")
-                writer.writerow(csvfile.cells((*row, answers, "")))
+                writer.writerow(csvfile.cells((*row, answers, "", "")))
                 count += 1
-            async for at, chat, user, name, source, rec, answers, contact in connection.cursor(
-                LEADS_SQL, prefetch=EXPORT_PREFETCH
-            ):
+            leads = connection.cursor(LEADS_SQL, prefetch=EXPORT_PREFETCH)
+            async for at, chat, user, name, source, rec, answers, contact, channel in leads:
                 lead = ("lead", _iso(at), chat, user, name, source or "", "", rec, answers)
-                writer.writerow(csvfile.cells((*lead, contact)))
+                writer.writerow(csvfile.cells((*lead, contact, channel)))
                 count += 1
     return count
 

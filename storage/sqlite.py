@@ -210,6 +210,11 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX applied_updates_at ON applied_updates (at);
     """,
+    # 8: the channel each lead came through: "telegram" (the bot), "web" (the web pages) or
+    #    "mini_app" (the Telegram Mini App); leads of earlier versions all came through the bot.
+    """
+    ALTER TABLE leads ADD COLUMN channel TEXT NOT NULL DEFAULT 'telegram';
+    """,
 )
 
 
@@ -658,12 +663,12 @@ class SqliteStore:
         rows = await self._read(
             lambda: self._reads.execute(
                 "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at, id, "
-                "key FROM leads ORDER BY at, id"
+                "key, channel FROM leads ORDER BY at, id"
             ).fetchall()
         )
         return [
-            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key)
-            for chat, user, name, contact, source, rec, answers, at, id_, key in rows
+            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key, channel)
+            for chat, user, name, contact, source, rec, answers, at, id_, key, channel in rows
         ]
 
     async def export_csv(self, out: Path) -> None:
@@ -926,7 +931,7 @@ class _Leads:
         key, now = lead.key or new_key(), self.unit.now
         self.unit.write(
             "INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, recommendation, "
-            "answers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "answers, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 now,
@@ -937,6 +942,7 @@ class _Leads:
                 lead.source,
                 lead.recommendation,
                 json.dumps(dict(lead.answers), separators=(",", ":")),
+                lead.channel,
             ),
         )
         if destinations:

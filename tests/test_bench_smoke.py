@@ -28,7 +28,16 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["correct"] is True
     assert summary["crashed"] == []
-    for name in ("advisor", "startup", "load_closed", "bound", "load_open", "memory", "reports"):
+    for name in (
+        "advisor",
+        "startup",
+        "load_closed",
+        "bound",
+        "load_open",
+        "memory",
+        "reports",
+        "web",
+    ):
         assert (tmp_path / f"{name}.json").is_file(), name
     closed = json.loads((tmp_path / "load_closed.json").read_text())
     ours, floor = closed["ours"], closed["floor"]
@@ -68,6 +77,25 @@ def test_the_quick_benchmark_runs_every_phase_and_loses_nothing(tmp_path: Path) 
     for command in ("stats", "export"):
         assert reports[command]["users_during"]["updates"] > 0
     assert reports["baseline"]["p99"] is not None
+    assert "Web pages, 20 requests/s" in done.stdout
+    web = json.loads((tmp_path / "web.json").read_text())
+    for storage in ("sqlite", "postgresql"):
+        fig = web[storage]
+        if fig is None:  # no PostgreSQL server
+            assert storage == "postgresql"
+            continue
+        assert fig["storage"] == storage
+        assert fig["prepared"]["finished"] == fig["prepared"]["mid_dialog"] == 5
+        assert fig["prepared"]["wrong_results"] == 0
+        assert fig["share_codes"] == 5
+        assert fig["requests"] == 20 and fig["http_requests"] >= 20
+        assert fig["errors"] == 0, fig["error_parts"]
+        assert fig["web"]["exit_code"] == 0
+        assert fig["latency_ms"]["p99"] is not None
+        assert sum(found["requests"] for found in fig["by_kind"].values()) == 20
+        assert fig["resources"]["cpu_ms_per_request"] > 0
+    if web["postgresql"] is not None:
+        assert web["postgresql"]["database"]["statements_per_update"] > 0
     if (tmp_path / "postgres.json").is_file():  # a PostgreSQL server answered
         postgres = json.loads((tmp_path / "postgres.json").read_text())
         assert sorted(postgres["webhook"], key=int) == ["1", "2"]

@@ -241,9 +241,10 @@ def visitor(
     user_id: int = ADA,
     chat_id: int | None = None,
     private: bool = True,
+    channel: str = "telegram",
 ) -> Visitor:
     chat = user_id if chat_id is None else chat_id
-    person = Person(chat, user_id, "Ada", "Ada Lovelace", private=private)
+    person = Person(chat, user_id, "Ada", "Ada Lovelace", private=private, channel=channel)
     return Visitor(conversation, transport, person)
 
 
@@ -599,6 +600,7 @@ async def test_a_typed_email_at_the_contact_step_stores_a_lead_owed_to_the_sales
     assert (lead.source, lead.recommendation) == ("spring_ads", "django")
     assert lead.answers["team"] == "python"
     assert lead.id > 0 and len(lead.key) == 36  # a UUID: the deliveries' idempotency key
+    assert lead.channel == "telegram"  # where the person acts, by default the bot
     [delivery] = await store.deliveries_of(lead.id)
     assert (delivery.destination, delivery.status, delivery.attempts) == (TELEGRAM, PENDING, 0)
     owed = [item.message for item in await ada.owed()]
@@ -628,6 +630,29 @@ async def test_a_lead_owes_one_delivery_to_each_destination(
     deliveries = await store.deliveries_of(lead.id)
     assert sorted(d.destination for d in deliveries) == [TELEGRAM, WEBHOOK]
     assert transport.texts(since=before) == [knowledge.text("lead.thanks")]
+
+
+@pytest.mark.parametrize("channel", ["web", "mini_app"])
+async def test_a_lead_given_by_a_person_on_another_channel_is_stored_with_that_channel(
+    conversation: Conversation,
+    transport: FakeTransport,
+    knowledge: Knowledge,
+    store: SqliteStore,
+    channel: str,
+) -> None:
+    person = visitor(conversation, transport, channel=channel)
+    await person.act(Begin())
+    await person.answer_all(knowledge)
+    await person.tap(actions.LEAD.code)
+    await person.tap(actions.CONSENT.code)
+
+    outcome = await person.act(Typed("ada@example.org"))
+
+    assert outcome.lead_stored
+    [lead] = await store.all_leads()
+    assert (lead.contact, lead.channel) == ("ada@example.org", channel)
+    [delivery] = await store.deliveries_of(lead.id)
+    assert delivery.lead.channel == channel
 
 
 async def test_the_expert_button_is_not_offered_while_no_destination_works(

@@ -297,6 +297,26 @@ async def test_callback_data_must_be_1_to_64_bytes(
         assert description == "Bad Request: BUTTON_DATA_INVALID"
 
 
+async def test_a_mini_app_button_needs_an_https_page_and_a_private_chat(
+    fake: FakeTelegram, http: aiohttp.ClientSession
+) -> None:
+    private, group = fake.user().chat.id, fake.group().id
+    app = keyboard({"text": "Open", "web_app": {"url": "https://advisor.example/app"}})
+    status, body = await call(
+        http, fake, "sendMessage", chat_id=private, text="t", reply_markup=app
+    )
+    assert status == 200, body
+    plain = keyboard({"text": "Open", "web_app": {"url": "http://advisor.example/app"}})
+    refused = await description_of(
+        http, fake, "sendMessage", chat_id=private, text="t", reply_markup=plain
+    )
+    assert refused == "Bad Request: BUTTON_URL_INVALID"
+    in_group = await description_of(
+        http, fake, "sendMessage", chat_id=group, text="t", reply_markup=app
+    )
+    assert in_group == "Bad Request: BUTTON_TYPE_INVALID"
+
+
 @pytest.mark.parametrize(
     ("button", "expected"),
     [

@@ -128,6 +128,21 @@ def test_the_payload_holds_what_the_person_agreed_to_share_and_the_lead_id(
     assert "42" not in text  # no Telegram id: it was not part of the consent
 
 
+@pytest.mark.parametrize("channel", ["telegram", "web", "mini_app"])
+def test_the_payload_names_the_channel_the_lead_came_through(
+    knowledge: Knowledge, channel: str
+) -> None:
+    data = payload(a_lead(channel=channel), knowledge, None)
+    assert data["channel"] == channel
+    assert json.loads(encode(data))["channel"] == channel
+
+
+def test_a_lead_stored_before_channels_were_kept_came_through_the_bot(
+    knowledge: Knowledge,
+) -> None:
+    assert payload(a_lead(), knowledge, None)["channel"] == "telegram"
+
+
 def test_a_phone_number_is_marked_as_such(knowledge: Knowledge) -> None:
     assert payload(a_lead(contact="+15550100"), knowledge, None)["contact_type"] == "phone"
 

@@ -21,12 +21,15 @@ import pytest
 from advisor import Knowledge
 from advisor.session import Session
 from storage.base import (
+    BOT_CHANNEL,
     DELIVERED,
     FINISHED,
     HANDLED,
     LEAD,
+    MINI_APP_CHANNEL,
     PENDING,
     STARTED,
+    WEB_CHANNEL,
     Lead,
     LeadCounts,
     LeadReach,
@@ -442,10 +445,12 @@ async def test_owing_users_are_those_with_messages_still_owed(store: Store) -> N
 # -- leads' deliveries (the lead queue) --------------------------------------------------------
 
 
-async def add_lead(store: Store, user_id: int, *destinations: str, key: str = "") -> Lead:
+async def add_lead(
+    store: Store, user_id: int, *destinations: str, key: str = "", channel: str = BOT_CHANNEL
+) -> Lead:
     """Store a lead owed to ``destinations``; return it as stored."""
     async with store.unit(user_id) as uow:
-        await uow.leads.add(replace(a_lead(user_id), key=key), destinations)
+        await uow.leads.add(replace(a_lead(user_id), key=key, channel=channel), destinations)
     return [lead for lead in await store.all_leads() if lead.user_id == user_id][-1]
 
 
@@ -467,6 +472,25 @@ async def test_a_leads_key_is_kept_when_given_and_unique_otherwise(store: Store)
     made = [await add_lead(store, BOB), await add_lead(store, 303)]
     assert given.key == "3b241101-e2bb-4255-8caf-4136c566a962"
     assert len({given.key, *(lead.key for lead in made)}) == 3
+
+
+async def test_a_leads_channel_survives_the_round_trip_through_the_store(store: Store) -> None:
+    for user_id, channel in ((ADA, WEB_CHANNEL), (BOB, MINI_APP_CHANNEL)):
+        async with store.unit(user_id) as uow:
+            await uow.leads.add(replace(a_lead(user_id), channel=channel), ["telegram"])
+    async with store.unit(303) as uow:
+        await uow.leads.add(a_lead(303), ["telegram"])  # no channel given: the bot's
+    leads = await store.all_leads()
+    assert [(lead.user_id, lead.channel) for lead in leads] == [
+        (ADA, "web"),
+        (BOB, "mini_app"),
+        (303, "telegram"),
+    ]
+    claimed = await store.claim_deliveries(["telegram"], lease=60, limit=10)
+    assert [d.lead.channel for d in claimed] == ["web", "mini_app", "telegram"]
+    assert [d.lead for d in await store.pending_deliveries(limit=10)] == leads
+    [of_web] = await store.deliveries_of(leads[0].id)
+    assert of_web.lead == leads[0]
 
 
 async def test_claiming_takes_due_deliveries_to_the_destinations_asked_oldest_lead_first(
@@ -1070,9 +1094,45 @@ async def test_a_file_at_any_earlier_schema_version_upgrades_without_losing_anyt
         assert [(e.kind, e.source) for e in await store.events_since(0)] == [(STARTED, "ads")]
         totals = await store.event_totals(0)
         assert [(e.kind, e.source, e.count) for e in totals] == [(STARTED, "ads", 1)]
-        assert [lead.contact for lead in await store.all_leads()] == ["ada@example.org"]
+        leads = await store.all_leads()
+        assert [(lead.contact, lead.channel) for lead in leads] == [("ada@example.org", "telegram")]
         async with store.unit(ADA) as uow:
             assert await uow.links.exists("ads")
+    finally:
+        await store.close()
+
+
+async def test_leads_from_before_version_8_came_through_the_telegram_bot(
+    tmp_path: Path, knowledge: Knowledge, clock: Clock
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    _old_schema_file(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:7], start=1):  # as the bot left it before
+        db.executescript(script)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute(
+        "INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, recommendation, "
+        "answers) VALUES ('k-bob', ?, ?, ?, 'Bob', '+15550100', NULL, 'nodejs', '{}')",
+        (int(START) + 1, BOB, BOB),
+    )
+    db.execute(
+        "INSERT INTO lead_deliveries (lead_id, user_id, destination, next_attempt_at, "
+        "created_at) SELECT id, user_id, 'telegram', at, at FROM leads WHERE key = 'k-bob'"
+    )
+    db.close()
+    store = await SqliteStore(path, knowledge, clock).open()
+    try:
+        assert (store.migrated_from, store.schema_version) == (7, len(MIGRATIONS))
+        leads = await store.all_leads()
+        assert [(lead.contact, lead.channel) for lead in leads] == [
+            ("ada@example.org", "telegram"),
+            ("+15550100", "telegram"),
+        ]
+        [waiting] = await store.pending_deliveries(limit=10)
+        assert waiting.lead == leads[1]
+        new = await add_lead(store, 303, "telegram", channel=WEB_CHANNEL)
+        assert new.channel == "web"
     finally:
         await store.close()
 
@@ -1186,3 +1246,23 @@ async def test_the_csv_export_has_every_session_and_lead_with_formulas_neutralis
     assert rows[0]["state"] == "q_security" and json.loads(rows[0]["answers"]) == {"team": "python"}
     assert rows[1]["name"] == "'=HYPERLINK(1)" and rows[1]["contact"] == "ada@example.com"
     assert rows[0]["at"].endswith("+00:00")
+
+
+async def test_the_csv_export_has_a_channel_column_naming_where_each_lead_came_from(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, a_session())
+        await uow.leads.add(replace(a_lead(ADA), channel=MINI_APP_CHANNEL))
+    clock.advance(seconds=1)
+    async with store.unit(BOB) as uow:
+        await uow.leads.add(a_lead(BOB))
+    out = tmp_path / "export.csv"
+    await store.export_csv(out)
+    [header, *rows] = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
+    assert header[-2:] == ["contact", "channel"]
+    assert [(row[0], row[-1]) for row in rows] == [
+        ("session", ""),
+        ("lead", "mini_app"),
+        ("lead", "telegram"),
+    ]

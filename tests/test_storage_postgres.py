@@ -126,6 +126,44 @@ async def test_leads_from_version_1_get_a_unique_key_and_no_deliveries_on_upgrad
         await store.close()
 
 
+async def test_leads_from_before_version_5_came_through_the_telegram_bot_on_upgrade(
+    postgres: Postgres, knowledge: Knowledge
+) -> None:
+    connection = await postgres.connect()
+    try:
+        await connection.execute(
+            "CREATE TABLE schema_version (version integer PRIMARY KEY, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for number, script in enumerate(MIGRATIONS[:4], start=1):  # as the bot left it before
+            await connection.execute(script)
+            await connection.execute("INSERT INTO schema_version (version) VALUES ($1)", number)
+        await connection.execute(
+            "WITH lead AS (INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, "
+            "recommendation, answers) VALUES ('k-ada', 1, $1, $1, 'Ada', 'ada@example.org', "
+            "NULL, 'django', '{}') RETURNING id, user_id, at) "
+            "INSERT INTO lead_deliveries (lead_id, user_id, destination, next_attempt_at, "
+            "created_at) SELECT id, user_id, 'telegram', at, at FROM lead",
+            ADA,
+        )
+    finally:
+        await connection.close()
+    store = await postgres.store(knowledge).open()
+    try:
+        assert (store.migrated_from, store.schema_version) == (4, len(MIGRATIONS))
+        [old] = await store.all_leads()
+        assert (old.key, old.channel) == ("k-ada", "telegram")
+        [waiting] = await store.pending_deliveries(limit=10)
+        assert waiting.lead == old
+        async with store.unit(BOB) as uow:
+            await uow.leads.add(
+                Lead(BOB, BOB, "Bob", "+15550100", None, "nodejs", {}, channel="mini_app")
+            )
+        assert [lead.channel for lead in await store.all_leads()] == ["telegram", "mini_app"]
+    finally:
+        await store.close()
+
+
 async def test_instances_starting_at_once_apply_each_migration_exactly_once(
     postgres: Postgres, knowledge: Knowledge
 ) -> None:

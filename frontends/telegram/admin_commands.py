@@ -37,11 +37,19 @@ async def link(update: Update, context: BotContext) -> None:
         return
     url = deep_link(context.bot.username, name)
     await context.bot.send_message(chat.id, t("admin.link", name=name, url=url), parse_mode=HTML)
+    await _qr(context, chat.id, url, svc.knowledge.text("admin.link_caption", url=url))
+    web_url = svc.settings.web_url
+    if web_url is not None:  # the same link for people without Telegram: counted as one
+        page = f"{web_url}/s/{name}"
+        await context.bot.send_message(chat.id, t("admin.link_web", url=page), parse_mode=HTML)
+        await _qr(context, chat.id, page, svc.knowledge.text("admin.link_web_caption", url=page))
+
+
+async def _qr(context: BotContext, chat_id: int, url: str, caption: str) -> None:
+    """A link's QR code, as a photo."""
     image = io.BytesIO()
     segno.make(url, error="m").save(image, kind="png", scale=QR_SCALE, border=4)
-    await context.bot.send_photo(
-        chat.id, image.getvalue(), caption=svc.knowledge.text("admin.link_caption", url=url)
-    )
+    await context.bot.send_photo(chat_id, image.getvalue(), caption=caption)
 
 
 # -- statistics and export (admins) ----------------------------------------------------------

@@ -121,6 +121,17 @@ def build_application(
         spawn=lambda coroutine: app.create_task(coroutine, name="leads"),
     )
     app.bot_data.services = Services.of(advisor, transport)
+    if settings.web_url is not None:  # the web pages, on the same store, desk and dialog
+        from frontends.web.site import web_front_end
+
+        app.bot_data.web = web_front_end(
+            settings,
+            knowledge,
+            store=advisor.store,
+            engine=advisor.engine,
+            leads=advisor.leads,
+            spawn=lambda coroutine: app.create_task(coroutine, name="leads"),
+        )
     _add_handlers(app, settings)
     leads.install(app)
     if app.job_queue is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import User
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
@@ -22,6 +22,9 @@ from storage.base import Store
 from .acks import Acknowledgements
 from .delivery import TelegramTransport
 from .presenter import TelegramPresenter
+
+if TYPE_CHECKING:
+    from frontends.web.site import WebFrontEnd
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,8 @@ class BotData:
 
     def __init__(self) -> None:
         self._services: Services | None = None
+        #: The web pages served beside the bot (WEB_URL set), if any.
+        self.web: WebFrontEnd | None = None
 
     @property
     def services(self) -> Services:

@@ -99,12 +99,16 @@ class TelegramPresenter:
         *,
         share_codes: ShareCodes,
         hand_off: HandOff | None = None,
+        web_url: str | None = None,
     ) -> None:
         self.k = knowledge
         self.welcome_values = welcome_values
         self.share_codes = share_codes
         #: Whether "Talk to an expert" is offered, consulted at each result (None: never).
         self.hand_off = hand_off
+        #: The Mini App's address (WEB_URL's ``/app``), when WEB_URL is https: Telegram opens
+        #: only https pages as Mini Apps.
+        self.mini_app = f"{web_url}/app" if web_url and web_url.startswith("https://") else None
         #: This presenter in each language (made when first needed), this one included.
         self._languages: dict[str, TelegramPresenter] = {knowledge.language: self}
 
@@ -116,6 +120,7 @@ class TelegramPresenter:
             parts.engine.welcome_values(),
             share_codes=parts.share_codes,
             hand_off=parts.hand_off,
+            web_url=parts.web_url,
         )
 
     def speaking(self, language: str | None) -> TelegramPresenter:
@@ -357,6 +362,9 @@ class TelegramPresenter:
         if self.hand_off is not None and self.hand_off.open_for(private=person.private):
             share.append(self._act(actions.LEAD, data))
         rows.append(share)
+        if self.mini_app is not None and person.private:  # Mini Apps open in private chats
+            app = {"text": self.k.text("web.open_app"), "web_app": {"url": self.mini_app}}
+            rows.append([app])
         rows.append([self._act(actions.START_OVER, data)])
         return inline(rows)
 

@@ -17,9 +17,10 @@ import signal
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from telegram import Update
 from telegram.error import (
     BadRequest,
@@ -40,6 +41,9 @@ from .acks import Acknowledgements, process
 from .app import build_application
 from .logs import configure_logging, secrets_of
 from .webhook import Database, WebhookServer
+
+if TYPE_CHECKING:
+    from frontends.web.site import WebFrontEnd
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +121,7 @@ async def _serve(app: App, settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGABRT):
         loop.add_signal_handler(sig, stop.set)
     webhook: WebhookServer | None = None
+    pages: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
     retry = _Retry(settings)
     try:
@@ -133,6 +138,8 @@ async def _serve(app: App, settings: Settings) -> None:
             return
         if not await _unless_stopped(stop, retry.run("switch to polling", app.bot.delete_webhook)):
             return
+        if app.bot_data.web is not None:  # no webhook server to serve them beside
+            pages = await _serve_pages(app.bot_data.web, settings)
         polling = asyncio.create_task(_poll(app, stop), name="polling")
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait({polling, stopped}, return_when=asyncio.FIRST_COMPLETED)
@@ -146,6 +153,8 @@ async def _serve(app: App, settings: Settings) -> None:
                 await polling  # confirms the last updates it fetched
         if webhook is not None:
             await webhook.stop()  # waits for updates in flight
+        if pages is not None:
+            await pages.cleanup()
         if app.running:
             await app.stop()  # finishes updates in flight
             if app.post_stop is not None:
@@ -288,6 +297,7 @@ async def _serve_webhook(app: App, settings: Settings) -> WebhookServer:
         # Store.ping (storage/base.py) answers the readiness check.
         database=cast(Database, app.bot_data.services.store),
         acks=app.bot_data.services.acks,
+        routes=app.bot_data.web.add_routes if app.bot_data.web is not None else None,
     )
     try:
         await server.start()
@@ -297,6 +307,19 @@ async def _serve_webhook(app: App, settings: Settings) -> WebhookServer:
             f"LISTEN/PORT: cannot listen on {settings.listen} port {settings.port}: {reason}", 2
         ) from None
     return server
+
+
+async def _serve_pages(front: WebFrontEnd, settings: Settings) -> web.AppRunner:
+    """The web pages on WEB_LISTEN:WEB_PORT (in webhook mode they are the webhook server's)."""
+    try:
+        return await front.serve(settings.web_listen, settings.web_port)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise BotStopped(
+            f"WEB_LISTEN/WEB_PORT: cannot listen on {settings.web_listen} port "
+            f"{settings.web_port}: {reason}",
+            2,
+        ) from None
 
 
 # -- polling -----------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
             **sums(rec, k),
         ),
         input_message_content=InputTextMessageContent(_card(svc, rec), parse_mode=ParseMode.HTML),
-        reply_markup=_open_button(svc, deep_link(username, payload)),
+        reply_markup=_open_button(svc, deep_link(username, payload), web=_web_page(svc, payload)),
     )
     await query.answer([result], cache_time=0, is_personal=True)
     await svc.conversation.shared(query.from_user.id, payload)
@@ -63,6 +63,16 @@ def _card(svc: Services, rec: Recommendation) -> str:
     return render_summary_html(rec, svc.knowledge, voice="they")
 
 
-def _open_button(svc: Services, url: str) -> InlineKeyboardMarkup:
-    text = svc.knowledge.text("share.card_open")
-    return InlineKeyboardMarkup([[InlineKeyboardButton(text, url=url)]])
+def _web_page(svc: Services, code: str) -> str | None:
+    """The shared result's web page (WEB_URL set): it opens in any browser, and previews
+    itself where the link is pasted."""
+    web_url = svc.settings.web_url
+    return f"{web_url}/r/{code}" if web_url is not None else None
+
+
+def _open_button(svc: Services, url: str, *, web: str | None = None) -> InlineKeyboardMarkup:
+    """Open the bot (and, with the web pages, the result in a browser)."""
+    rows = [[InlineKeyboardButton(svc.knowledge.text("share.card_open"), url=url)]]
+    if web is not None:
+        rows.append([InlineKeyboardButton(svc.knowledge.text("share.card_web"), url=web)])
+    return InlineKeyboardMarkup(rows)

@@ -20,6 +20,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -62,6 +63,7 @@ class WebhookServer:
         database: Database,
         acks: Acknowledgements | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
+        routes: Callable[[web.Application], None] | None = None,
     ) -> None:
         self.application = application
         self.database = database
@@ -71,6 +73,8 @@ class WebhookServer:
         self.port = port
         self.max_body_bytes = max_body_bytes
         self._secret = secret.encode()
+        #: Adds other pages to the server (the web front end's), beside the webhook.
+        self.routes = routes
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -79,6 +83,8 @@ class WebhookServer:
         app.router.add_post(self.path, self._update)
         app.router.add_get(HEALTH_PATH, self._health)
         app.router.add_get(READY_PATH, self._ready)
+        if self.routes is not None:
+            self.routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         try:

@@ -416,10 +416,11 @@ async def test_the_crm_hook_gets_each_lead_once_with_a_valid_signature_despite_f
     assert anns["source"] == "spring"
     assert anns["source_link"] == "https://t.me/stack_advisor_test_bot?start=spring"
     assert set(anns) == {
-        "event", "lead_id", "name", "contact", "contact_type", "source", "source_link",
-        "recommendation", "recommendation_label", "confidence", "points", "ledger",
-        "answers", "consented_at",
+        "event", "lead_id", "name", "contact", "contact_type", "channel", "source",
+        "source_link", "recommendation", "recommendation_label", "confidence", "points",
+        "ledger", "answers", "consented_at",
     }  # fmt: skip
+    assert anns["channel"] == "telegram"
     # The result's own ledger, the same lines the person saw: they add up to its points.
     for side in ("django", "nodejs"):
         given = sum(e["points"] for e in anns["ledger"] if e["side"] == side)

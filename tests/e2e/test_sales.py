@@ -159,6 +159,7 @@ async def test_a_lead_shares_their_phone_with_the_contact_button(office: Office)
     [summary] = await office.sales_summaries()
     assert "Name: Ann" in summary
     assert f"Contact: {ann.phone}" in summary
+    assert "Came from: Telegram bot" in summary
     assert "Source: spring_webinar" in summary
     assert "Recommendation: Django (clear)" in summary
     assert "Which programming language" in summary and "— Python" in summary
@@ -220,13 +221,14 @@ async def test_export_sends_a_csv_of_sessions_and_leads(office: Office) -> None:
     rows = list(csv.DictReader(io.StringIO(document.document.data.decode())))
     assert list(rows[0]) == [
         "type", "at", "chat_id", "user_id", "name", "source", "state", "recommendation",
-        "answers", "contact",
+        "answers", "contact", "channel",
     ]  # fmt: skip
     sessions = {int(r["user_id"]): r for r in rows if r["type"] == "session"}
     assert sessions[ann.id]["state"] == "result"
     assert sessions[bob.id]["source"] == "ads"
     [lead] = [r for r in rows if r["type"] == "lead"]
     assert (lead["contact"], lead["recommendation"]) == ("ann@example.com", "django")
+    assert lead["channel"] == "telegram" and sessions[ann.id]["channel"] == ""
 
 
 async def test_forget_deletes_every_row_about_the_user_after_confirmation(office: Office) -> None:

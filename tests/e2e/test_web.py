@@ -1,0 +1,88 @@
+"""End to end: the web pages beside the real python-telegram-bot Application, against the strict
+fake Bot API: one store, one lead desk, one sales chat; and the Telegram result's Mini App
+button."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram.ext import Application
+
+from advisor import Knowledge
+from fake_telegram import FakeTelegram
+from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
+from tests.web_forms import Browser, serving
+
+APP_BUTTON = "📊 Open my interactive result"
+
+
+async def test_the_telegram_result_opens_the_mini_app_when_the_web_is_https(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> None:
+    settings = make_settings(WEB_URL="https://advisor.example.org")
+    async with running(settings, knowledge):
+        user = fake.user("Ada")
+        await finish(user)
+        labels = [label for row in user.buttons() for label in row]
+        assert APP_BUTTON in labels  # the strict fake accepted the web_app button
+        message = next(m for m in user.messages() if APP_BUTTON in m.labels)
+        assert message.raw is not None and message.raw.reply_markup is not None
+        rows = message.raw.reply_markup["inline_keyboard"]
+        button = next(b for row in rows for b in row if b.get("text") == APP_BUTTON)
+        assert button["web_app"] == {"url": "https://advisor.example.org/app"}
+
+
+async def test_a_plain_http_web_address_gives_no_mini_app_button(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> None:
+    async with running(make_settings(WEB_URL="http://advisor.example.org"), knowledge):
+        user = fake.user("Ada")
+        await finish(user)
+        assert "Recommendation" in all_text(user)
+        assert APP_BUTTON not in [label for row in user.buttons() for label in row]
+
+
+@pytest.fixture
+async def office_with_web(
+    fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
+) -> AsyncIterator[tuple[Application, str, int]]:  # type: ignore[type-arg]
+    sales = fake.group("Sales")
+    admin = fake.user("Alice")
+    settings = make_settings(
+        ADMIN_IDS=str(admin.id), SALES_CHAT_ID=str(sales.id), WEB_URL="http://advisor.example.org"
+    )
+    async with running(settings, knowledge) as app:
+        assert isinstance(app, Application)
+        front = app.bot_data.web
+        assert front is not None
+        async with serving(front.application()) as base:
+            yield app, base, sales.id
+
+
+async def test_a_lead_from_the_web_reaches_the_sales_chat_once_naming_the_web(
+    fake: FakeTelegram,
+    office_with_web: tuple[Application, str, int],  # type: ignore[type-arg]
+    knowledge: Knowledge,
+) -> None:
+    _, base, sales_id = office_with_web
+    browser = Browser(base)
+    try:
+        page = await browser.get("/")
+        page = await browser.press(knowledge.text("web.start"))
+        for label in FINTECH:
+            page = await browser.press(label)
+        page = await browser.press(knowledge.text("lead.button"))
+        page = await browser.press(knowledge.text("lead.consent_yes"))
+        page = await browser.submit(page.form_with("email"), {"email": "ada@example.com"})
+        assert knowledge.text("lead.thanks") in page.text
+    finally:
+        await browser.close()
+
+    def summaries() -> list[str]:
+        texts = [m.visible_text for m in fake.messages(sales_id)]
+        return [text for text in texts if "ada@example.com" in text]
+
+    await fake.wait_for(lambda: bool(summaries()), 10, what="the lead in the sales chat")
+    assert len(summaries()) == 1
+    assert "web" in summaries()[0].casefold()
