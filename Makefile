@@ -7,7 +7,7 @@ PIP := $(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check
 RUN_STAMP := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run test lint chromium bench check-data clean
+.PHONY: run web test lint chromium bench check-data clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ $(TEST_STAMP): requirements.txt requirements-test.txt | $(BIN)/python
 
 run: $(RUN_STAMP)
 	$(BIN)/python bot.py
+
+# The web pages on this machine (http://127.0.0.1:8080; WEB_PORT to change), no token needed.
+web: $(RUN_STAMP)
+	$(BIN)/python bot.py --web
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

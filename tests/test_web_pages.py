@@ -219,7 +219,7 @@ async def test_share_gives_a_link_that_opens_the_result_about_them_with_a_previe
     try:
         shared = await reader.get(link.removeprefix(site[1]))
         es = knowledge.speaking("es")
-        assert es.text("web.shared_intro") in shared.text
+        assert es.text("summary.they.intro") in shared.text
         assert es.text("share.take_quiz") in [text for text, _ in shared.links]
         assert es.text("web.share_title") not in shared.text  # the link's box is the sharer's
         async with reader.session.get(page.meta["og:image"]) as image:
