@@ -355,3 +355,64 @@ async def test_the_mini_app_refuses_data_telegram_did_not_sign_with_401(
     assert browser.cookie("sa") is not None
     home = await browser.get("/")
     assert knowledge.text("web.start") in home.labels  # nobody's result
+
+
+@pytest.mark.parametrize(
+    "here",
+    [
+        "//evil.example/",
+        "https://evil.example/",
+        "/\\evil.example",
+        "/x\r\nSet-Cookie: a=b",
+        "javascript:alert(1)",
+    ],
+)
+async def test_the_language_switcher_only_sends_the_browser_back_to_our_own_pages(
+    browser: Browser, here: str
+) -> None:
+    page = await browser.get("/")
+    form = page.button("ES").form
+    async with browser.session.post(
+        browser.base + "/lang",
+        data={**form.hidden, "here": here, "lang": "es"},
+        allow_redirects=False,
+    ) as response:
+        assert response.status == 303
+        assert response.headers["Location"] == "/"
+
+
+async def test_a_form_from_a_browser_without_cookies_says_cookies_are_needed(
+    site: tuple[WebFrontEnd, str], knowledge: Knowledge
+) -> None:
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session,
+        session.post(site[1] + "/start", data={"csrf": "x" * 22}) as response,
+    ):
+        assert response.status == 403
+        assert knowledge.text("web.problem.cookies") in await response.text()
+
+
+async def test_an_unknown_address_gets_a_page_that_leads_back(
+    browser: Browser, knowledge: Knowledge
+) -> None:
+    page = await browser.get("/wp-admin/setup.php?x=<script>")
+    assert page.status == 404
+    assert knowledge.text("web.problem.not_found") in page.text
+    assert "<script>" not in page.html
+    assert page.headers["Content-Security-Policy"]
+
+
+async def test_a_forged_or_tampered_cookie_is_a_new_visitor_not_an_error(
+    site: tuple[WebFrontEnd, str], knowledge: Knowledge
+) -> None:
+    import aiohttp
+
+    for cookie in ("x", "a.b", "e30.AAAAAAAAAAAAAAAAAAAAAA", "." * 900, "ä.ö"):
+        async with (
+            aiohttp.ClientSession(cookies={"sa": cookie}) as session,
+            session.get(site[1] + "/") as response,
+        ):
+            assert response.status == 200, cookie
+            assert knowledge.text("web.start") in await response.text()

@@ -70,6 +70,8 @@ SHARE_RE = re.compile(r"r_[A-Za-z0-9_-]{1,60}")
 #: One-time notices that are marks for a page, not texts: the share link's box is shown to
 #: the person who shared, and what "Delete my answers" deleted.
 MARKS = frozenset({"web.share_ready", "web.forgotten"})
+#: Where the language switcher may send the browser back to: a path of ours and its query.
+BACK_RE = re.compile(r"/(?![/\\])[A-Za-z0-9._~/?=&%-]{0,200}")
 #: How often ``--web`` on its own delivers the leads that are due, in seconds.
 LEADS_EVERY_SECONDS = 5.0
 STATIC = {"app.css": "text/css", "app.js": "text/javascript"}
@@ -151,12 +153,13 @@ class WebFrontEnd:
         get("/app", self._page(self.mini_app))
         post("/app/session", self._form(self.mini_app_session, csrf=False, lead=True))
         get("/static/{name}", self.static)
+        app.router.add_route("*", "/{tail:.*}", self._page(_not_found))
 
     def application(self) -> web.Application:
         """An application serving only the web pages (and a health check)."""
         app = web.Application(client_max_size=MAX_FORM_BYTES)
-        self.add_routes(app)
         app.router.add_get("/healthz", _healthy)
+        self.add_routes(app)
         return app
 
     async def serve(self, host: str, port: int) -> web.AppRunner:
@@ -204,9 +207,10 @@ class WebFrontEnd:
                 raise web.HTTPTooManyRequests()
             fields = await _read_form(request)
             request[FORM] = fields
-            if csrf and not self.keys.csrf_ok(
-                request.cookies.get(VISITOR_COOKIE), fields.get("csrf")
-            ):
+            cookie = request.cookies.get(VISITOR_COOKIE)
+            if csrf and cookie is None:  # cookies are off: say so, not "try again"
+                return self.problem(request, 403, "cookies")
+            if csrf and not self.keys.csrf_ok(cookie, fields.get("csrf")):
                 raise web.HTTPForbidden()
             return await handler(request)
 
@@ -247,8 +251,18 @@ class WebFrontEnd:
         async with self.advisor.store.unit(visitor.user_id) as uow:
             return await uow.sessions.get(visitor.chat_id, visitor.user_id)
 
-    def _cookie(self, response: web.StreamResponse, name: str, value: str, *, days: int) -> None:
-        mini_app = self.https and name == VISITOR_COOKIE and value and self._is_app(value)
+    def _cookie(
+        self,
+        response: web.StreamResponse,
+        name: str,
+        value: str,
+        *,
+        days: int,
+        framed: bool = False,
+    ) -> None:
+        """A cookie of ours: HttpOnly, Secure behind https, SameSite=Lax (None for the Mini
+        App's, ``framed``: Telegram's web clients show it in a frame of theirs)."""
+        mini_app = self.https and (framed or (name == VISITOR_COOKIE and self._is_app(value)))
         response.set_cookie(
             name,
             value,
@@ -306,7 +320,7 @@ class WebFrontEnd:
         key = {
             400: "web.problem.bad_request",
             401: f"web.problem.{reason or 'forged'}",
-            403: "web.problem.expired_form",
+            403: f"web.problem.{reason or 'expired_form'}",
             404: "web.problem.not_found",
             405: "web.problem.bad_request",
             413: "web.problem.too_big",
@@ -485,7 +499,7 @@ class WebFrontEnd:
         if code not in self.knowledge.languages:
             raise web.HTTPBadRequest()
         back = form.get("here", "/")
-        if not back.startswith("/") or back.startswith("//") or "\\" in back:
+        if not BACK_RE.fullmatch(back):  # only a page of ours: no other site, no header tricks
             back = "/"
         response: web.StreamResponse = _redirect(back)
         visitor = self.visitor(request)
@@ -671,7 +685,7 @@ class WebFrontEnd:
         cookie = self.keys.cookie(visitor)
         language = self.language(request)
         response = self.render(request, "app.html", language=language, visitor_cookie=cookie)
-        self._cookie(response, VISITOR_COOKIE, cookie, days=1)
+        self._cookie(response, VISITOR_COOKIE, cookie, days=1, framed=True)
         return response
 
     async def mini_app_session(self, request: web.Request) -> web.StreamResponse:
@@ -879,6 +893,10 @@ def _escape(text: str) -> str:
     import html
 
     return html.escape(text, quote=False)
+
+
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()
 
 
 def _redirect(location: str) -> web.Response:

@@ -24,7 +24,9 @@ MiB = 1024 * 1024
 
 
 @asynccontextmanager
-async def webhook_bot(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[tuple[BotProcess, str]]:
+async def webhook_bot(
+    fake: FakeTelegram, tmp_path: Path, **settings: str
+) -> AsyncIterator[tuple[BotProcess, str]]:
     """The bot in webhook mode, registered with the fake; yields it and its webhook URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram-hook"
@@ -37,6 +39,7 @@ async def webhook_bot(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[tuple
         LISTEN="127.0.0.1",
         PORT=str(port),
         LOG_LEVEL="INFO",
+        **settings,
     ) as process:
         await fake.wait_for(lambda: fake.webhook is not None, timeout=30, what="setWebhook")
         await accepting(port)

@@ -5,13 +5,18 @@ button."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import aiohttp
 import pytest
 from telegram.ext import Application
 
 from advisor import Knowledge
 from fake_telegram import FakeTelegram
+from fake_telegram import updates as u
 from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
+from tests.e2e.test_hardening_webhook import accepting, webhook_bot
+from tests.e2e.test_process import bot_process, free_port
 from tests.web_forms import Browser, serving
 
 APP_BUTTON = "📊 Open my interactive result"
@@ -86,3 +91,35 @@ async def test_a_lead_from_the_web_reaches_the_sales_chat_once_naming_the_web(
     await fake.wait_for(lambda: bool(summaries()), 10, what="the lead in the sales chat")
     assert len(summaries()) == 1
     assert "web" in summaries()[0].casefold()
+
+
+async def test_the_web_pages_are_served_beside_the_webhook_on_the_same_port(
+    fake: FakeTelegram, tmp_path: Path, knowledge: Knowledge
+) -> None:
+    async with webhook_bot(fake, tmp_path, WEB_URL="https://advisor.example.org") as (_, url):
+        base = url.rsplit("/", 1)[0]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(base + "/") as page:
+                assert page.status == 200
+                assert knowledge.text("web.start") in await page.text()
+            async with session.get(base + "/healthz") as health:
+                assert await health.text() == "ok"
+        ann = fake.user("Ann", timeout=20)
+        message = u.text_message(fake.next_message_id(ann.chat.id), ann.user, ann.chat, "/start")
+        assert await fake.deliver_to_webhook(u.message_update(message)) == 200
+
+
+async def test_in_polling_mode_the_web_pages_listen_on_their_own_port(
+    fake: FakeTelegram, tmp_path: Path, knowledge: Knowledge
+) -> None:
+    port = free_port()
+    async with bot_process(
+        fake, tmp_path, WEB_URL="http://127.0.0.1", WEB_LISTEN="127.0.0.1", WEB_PORT=str(port)
+    ):
+        await accepting(port)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/") as page,
+        ):
+            assert page.status == 200
+            assert knowledge.text("web.start") in await page.text()
