@@ -15,7 +15,9 @@ from frontends.web.initdata import sign_init_data
 from frontends.web.site import Limits, WebFrontEnd, web_front_end
 from handoff import TELEGRAM, HandOff
 from settings import Settings
+from storage.base import Store
 from storage.sqlite import SqliteStore
+from tests.postgres import Postgres
 from tests.web_forms import Browser, Page, serving
 
 TOKEN = "123456789:AAFakeTokenForTheWebPagesTests_abcdefg"
@@ -30,7 +32,7 @@ async def store(knowledge: Knowledge) -> AsyncIterator[SqliteStore]:
 
 
 def front_end(
-    knowledge: Knowledge, store: SqliteStore, *, limits: Limits | None = None, **settings: object
+    knowledge: Knowledge, store: Store, *, limits: Limits | None = None, **settings: object
 ) -> WebFrontEnd:
     values: dict[str, object] = {"share_secret": "web-secret", "bot_token": TOKEN}
     values.update(settings)
@@ -416,3 +418,49 @@ async def test_a_forged_or_tampered_cookie_is_a_new_visitor_not_an_error(
         ):
             assert response.status == 200, cookie
             assert knowledge.text("web.start") in await response.text()
+
+
+async def test_did_you_mean_offers_the_two_choices_and_a_tap_picks_one(
+    browser: Browser, knowledge: Knowledge
+) -> None:
+    await browser.get("/")
+    await browser.press(knowledge.text("web.start"))
+    await browser.type("python")
+    await browser.type("nothing sensitive")
+    page = await browser.type("small or medium")
+    assert "Did you mean “Small and simple” or “Medium, it will grow”?" in page.text
+    option_labels = [b.label for b in page.buttons if b.name == "b"]
+    assert "Small and simple" in option_labels and "Medium, it will grow" in option_labels
+    assert "Large and complex" not in option_labels
+    page = await browser.press("Medium, it will grow")
+    assert knowledge.text("dialog.progress", step=4, steps=9) in page.text
+
+
+async def test_two_instances_on_one_postgresql_database_serve_one_visitor_in_turn(
+    knowledge: Knowledge, postgres: Postgres
+) -> None:
+    first, second = postgres.store(knowledge), postgres.store(knowledge)
+    await first.open()
+    await second.open()
+    try:
+        async with (
+            serving(front_end(knowledge, first).application()) as one,
+            serving(front_end(knowledge, second).application()) as two,
+        ):
+            browser = Browser(one)
+            try:
+                page = await browser.get("/")
+                page = await browser.press(knowledge.text("web.start"))
+                for step in range(len(knowledge.questions) + 1):
+                    browser.base = (one, two)[step % 2]  # the proxy sends each request anywhere
+                    page = await browser.get("/")
+                    asked = [q for q in knowledge.questions if q.prompt in page.text]
+                    if not asked:
+                        break
+                    page = await browser.press(asked[0].options[0].label)
+                assert "Recommendation" in page.text
+            finally:
+                await browser.close()
+    finally:
+        await first.close()
+        await second.close()

@@ -14,6 +14,7 @@ from telegram.ext import Application
 from advisor import Knowledge
 from fake_telegram import FakeTelegram
 from fake_telegram import updates as u
+from fake_telegram.client import BotUser
 from tests.e2e.conftest import FINTECH, MakeSettings, all_text, finish, running
 from tests.e2e.test_hardening_webhook import accepting, webhook_bot
 from tests.e2e.test_process import bot_process, free_port
@@ -51,7 +52,7 @@ async def test_a_plain_http_web_address_gives_no_mini_app_button(
 @pytest.fixture
 async def office_with_web(
     fake: FakeTelegram, make_settings: MakeSettings, knowledge: Knowledge
-) -> AsyncIterator[tuple[Application, str, int]]:  # type: ignore[type-arg]
+) -> AsyncIterator[tuple[Application, str, int, BotUser]]:  # type: ignore[type-arg]
     sales = fake.group("Sales")
     admin = fake.user("Alice")
     settings = make_settings(
@@ -62,15 +63,15 @@ async def office_with_web(
         front = app.bot_data.web
         assert front is not None
         async with serving(front.application()) as base:
-            yield app, base, sales.id
+            yield app, base, sales.id, admin
 
 
 async def test_a_lead_from_the_web_reaches_the_sales_chat_once_naming_the_web(
     fake: FakeTelegram,
-    office_with_web: tuple[Application, str, int],  # type: ignore[type-arg]
+    office_with_web: tuple[Application, str, int, BotUser],  # type: ignore[type-arg]
     knowledge: Knowledge,
 ) -> None:
-    _, base, sales_id = office_with_web
+    _, base, sales_id, _ = office_with_web
     browser = Browser(base)
     try:
         page = await browser.get("/")
@@ -123,3 +124,28 @@ async def test_in_polling_mode_the_web_pages_listen_on_their_own_port(
         ):
             assert page.status == 200
             assert knowledge.text("web.start") in await page.text()
+
+
+async def test_link_gives_a_web_link_and_its_qr_code_beside_the_telegram_one(
+    fake: FakeTelegram,
+    office_with_web: tuple[Application, str, int, BotUser],  # type: ignore[type-arg]
+) -> None:
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    admin = office_with_web[3]
+    await admin.send_command("link", "spring_fair")
+    texts = [m.text for m in admin.messages()]
+    web_link = "http://advisor.example.org/s/spring_fair"
+    assert any(web_link in text for text in texts)
+    photos = [
+        m.raw.photo.data for m in admin.messages() if m.raw and m.raw.photo and m.raw.photo.data
+    ]
+    decoded = [
+        code.text
+        for data in photos
+        for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
+    ]
+    assert web_link in decoded and any("start=spring_fair" in text for text in decoded)
