@@ -18,6 +18,7 @@ from .model import (
     COMMANDS,
     ENGLISH,
     PLURAL_CATEGORIES,
+    POSITIONS,
     REPLIES,
     STACKS,
     VERDICT_SIGN,
@@ -27,6 +28,7 @@ from .model import (
     Knowledge,
     Option,
     OwnReason,
+    Position,
     Question,
     Reply,
     Scoring,
@@ -268,19 +270,22 @@ def _word(node: _Node) -> str:
 
 
 def _words(
-    node: _Node, *, wildcard: bool = False, fillers: Collection[str] = ()
+    node: _Node, *, wildcard: bool = False, fillers: Collection[str] = (), slot: bool = False
 ) -> tuple[str, ...]:
     """A list of phrases, each with at least one word (``*`` stands for words in commands)
-    that is not a filler (a phrase of fillers only would never match anything)."""
+    that is not a filler (a phrase of fillers only would never match anything). With ``slot``,
+    each phrase has one ``*``, anywhere: where what it speaks of goes ("* is the product")."""
     phrases = []
     for item in node.items():
         phrase = _word(item)
         words = _phrase_words(phrase)
-        if "*" in words and not wildcard:
+        if slot and words.count("*") != 1:
+            raise item.fail(f"{phrase!r}: one '*' where what it speaks of goes")
+        if "*" in words and not (wildcard or slot):
             raise item.fail(f"{phrase!r}: '*' works only in commands")
         if not [w for w in words if w != "*"]:
             raise item.fail(f"{phrase!r} has no words")
-        if words.count("*") > 1 or words[:1] == ["*"]:
+        if not slot and (words.count("*") > 1 or words[:1] == ["*"]):
             raise item.fail(f"{phrase!r}: one '*' at most, after a word")
         if all(w in fillers or w == "*" for w in words):
             raise item.fail(
@@ -436,6 +441,12 @@ def _option(
     combines: tuple[str, ...] = ()
     if combines_node.value is not None:
         combines = tuple(_word(item) for item in combines_node.items())
+    between_node = node.child("between")
+    between: tuple[str, ...] = ()
+    if between_node.value is not None:
+        between = tuple(_word(item) for item in between_node.items())
+        if len(between) != 2:
+            raise between_node.fail(f"{len(between)} options: between names 2, for now and later")
     return Option(
         id=ident,
         label=node.text("label", max_len=MAX_LABEL),
@@ -448,6 +459,7 @@ def _option(
         reply=reply if reply else None,
         if_negated=if_negated,
         combines=combines,
+        between=between,
         because_they=because_they,
         beyond_article=bool(beyond),
     )
@@ -486,11 +498,13 @@ def _question(
         )
     ids = [o.id for o in options]
     for index, option in enumerate(options):
-        for position, oid in enumerate(option.combines):
-            if oid not in ids or oid == option.id:
+        for key, others in (("combines", option.combines), ("between", option.between)):
+            for position, oid in enumerate(others):
+                if oid in ids and oid != option.id:
+                    continue
                 raise (
                     options_node.child(index)
-                    .child("combines")
+                    .child(key)
                     .child(position)
                     .fail(
                         f"{oid!r} is not another option of question {ident!r} "
@@ -749,11 +763,17 @@ VOCABULARY_LISTS = (
     "known",
     "endings",
     "asking",
+    "indifferent",
+    "later",
+    "now",
+    "central",
 )
 
 
 #: Lists whose words are read as they are, fillers included.
 UNFILTERED = ("fillers", "polite", "known", "endings", "asking")
+#: Lists whose phrases have a ``*`` where what they speak of goes ("* is the product").
+SLOTTED = ("central",)
 
 
 def load_vocabulary(data_dir: Path) -> Vocabulary:
@@ -763,7 +783,8 @@ def load_vocabulary(data_dir: Path) -> Vocabulary:
     if fillers_node.value is None:
         raise fillers_node.fail("missing")
     fillers = _single_words(_words(fillers_node))
-    _no_unknown_keys(root, ("commands", "replies", "rewrites", *VOCABULARY_LISTS), "section")
+    sections = ("commands", "replies", "rewrites", "positions", *VOCABULARY_LISTS)
+    _no_unknown_keys(root, sections, "section")
     commands_node = root.child("commands")
     commands_node.mapping()
     _no_unknown_keys(commands_node, COMMANDS, "command")
@@ -798,8 +819,22 @@ def load_vocabulary(data_dir: Path) -> Vocabulary:
         one = root.child(name)
         if one.value is None:
             raise one.fail("missing")
-        lists[name] = _words(one, fillers=() if name in UNFILTERED else fillers)
-    return Vocabulary(commands=commands, replies=replies, rewrites=rewrites, **lists)
+        filtered = () if name in UNFILTERED else fillers
+        lists[name] = _words(one, fillers=filtered, slot=name in SLOTTED)
+    positions_node = root.child("positions")
+    if positions_node.value is None:
+        raise positions_node.fail("missing")
+    positions_node.mapping()
+    _no_unknown_keys(positions_node, POSITIONS, "position")
+    positions: dict[Position, tuple[str, ...]] = {}
+    for position in POSITIONS:
+        one = positions_node.child(position)
+        if one.value is None:
+            raise one.fail("missing")
+        positions[position] = _words(one, fillers=fillers)
+    return Vocabulary(
+        commands=commands, replies=replies, rewrites=rewrites, positions=positions, **lists
+    )
 
 
 def load_english(

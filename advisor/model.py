@@ -17,6 +17,9 @@ COMMANDS: tuple[Command, ...] = ("back", "restart", "why", "help", "quit", "skip
 #: The short replies any question may take ("yep", "nah", "dunno"), and the options they pick.
 Reply = Literal["yes", "no", "not_sure"]
 REPLIES: tuple[Reply, ...] = ("yes", "no", "not_sure")
+#: The places of the two options a "Did you mean A or B?" offers ("the first one", "la segunda").
+Position = Literal["first", "second"]
+POSITIONS: tuple[Position, ...] = ("first", "second")
 Verdict = Literal["django", "nodejs", "tie"]
 #: The language of ``data/*.yaml``; every other one is a translation in ``data/i18n/<code>/``.
 ENGLISH = "en"
@@ -106,6 +109,9 @@ class Option:
     if_negated: tuple[str, ...] = ()
     #: Options that, named together ("python and javascript"), mean this one ("both").
     combines: tuple[str, ...] = ()
+    #: The two options this one lies between: one said for now and the other for later
+    #: ("small now, big later") means this one ("medium, it will grow").
+    between: tuple[str, ...] = ()
     #: ``because`` about someone else, for shared results ("their team knows Python").
     because_they: str = ""
     #: True when this answer gives points by one of the advisor's own reasons (a fit): the mark
@@ -206,6 +212,22 @@ class Vocabulary:
     #: Words that open a question back at the bot ("is python better?"): no answer is read
     #: from such a question.
     asking: tuple[str, ...] = ()
+    #: Phrases saying any answer will do ("don't care", "whatever"): at the end of a part of a
+    #: sentence they pick the question's neutral option, or the option that lists them itself.
+    indifferent: tuple[str, ...] = ()
+    #: Words that put what is said in their part of a sentence later in time ("big later",
+    #: "grow into a big platform"): what is said for now and for later can mean the option
+    #: between the two (``between`` in questions.yaml).
+    later: tuple[str, ...] = ()
+    #: Words that put what is said beside them now, at the start ("small now", "a prototype
+    #: first"): what comes in later parts of the sentence is then for later.
+    now: tuple[str, ...] = ()
+    #: Phrases saying that what is named beside them is the whole product ("that's the
+    #: product", "the app is a …"): a feature named so is the core, not a side feature.
+    central: tuple[str, ...] = ()
+    #: position → phrases naming that one of the two options a "Did you mean A or B?" offers
+    #: ("the first one", "the latter"), read only as the whole reply to that question.
+    positions: Mapping[Position, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

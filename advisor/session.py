@@ -35,6 +35,9 @@ class Session:
     ``source`` is the tracked link the user came from, if any. In "What if…", ``revising``
     is the question whose answer the user is trying another one for, and ``trial`` that other
     answer once picked (``answers`` keep the real ones until the user keeps the change).
+    ``choices`` are the two options a "Did you mean A or B?" offered at the question asked:
+    the next typed reply is read against them ("the first one", "2"); any other step clears
+    them.
     """
 
     state: str = WELCOME
@@ -48,6 +51,8 @@ class Session:
     #: The result could not reach the person (they had blocked the bot): it is shown on their
     #: next /start rather than started over.
     unseen: bool = False
+    #: The options (ids) a "Did you mean A or B?" offered at the current question, in order.
+    choices: tuple[str, ...] = ()
 
     @property
     def question_id(self) -> str | None:
@@ -71,6 +76,8 @@ class Session:
             data["l"] = self.language
         if self.unseen:
             data["u"] = 1
+        if self.choices:
+            data["c"] = list(self.choices)
         return data
 
     @classmethod
@@ -93,11 +100,15 @@ class Session:
             return None
         if knowledge.prune(answers) != answers:
             return None
+        choices = data.get("c", [])
+        if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+            return None
         language = data.get("l", "")
         if not isinstance(language, str) or language not in knowledge.languages:
             language = ""  # a language no longer offered: chosen again from Telegram's
         session = cls(state, dict(answers), round_, source, revising, trial, language)
         session.unseen = data.get("u") == 1 and state in AFTER_RESULT
+        session.choices = _offered(tuple(choices), session, knowledge)
         if state in WHAT_IF:
             return session if _valid_what_if(session, knowledge) else None
         if revising is not None or trial is not None:
@@ -108,6 +119,17 @@ class Session:
         if question is None or not question.applies(answers):
             return None
         return session
+
+
+def _offered(choices: tuple[str, ...], session: Session, knowledge: Knowledge) -> tuple[str, ...]:
+    """The choices of a "Did you mean…?" still offered: options of the question asked (none
+    when the data changed since, or at any other step)."""
+    question = knowledge.question(session.question_id or "")
+    if question is None or len(choices) < 2 or len(set(choices)) != len(choices):
+        return ()
+    if not all(question.option(choice) is not None for choice in choices):
+        return ()
+    return choices
 
 
 def _valid_what_if(session: Session, knowledge: Knowledge) -> bool:

@@ -29,7 +29,15 @@ from dataclasses import replace
 from typing import get_args
 
 from advisor import Knowledge, recommend
-from advisor.session import AFTER_RESULT, LEAD_CONTACT, RESULT, WELCOME, WHAT_IF, Session
+from advisor.session import (
+    AFTER_RESULT,
+    LEAD_CONSENT,
+    LEAD_CONTACT,
+    RESULT,
+    WELCOME,
+    WHAT_IF,
+    Session,
+)
 from handoff import HandOff
 from handoff.retry import DeliveryFailed
 from storage.base import (
@@ -87,6 +95,7 @@ from .views import (
     Hint,
     Languages,
     Notice,
+    Summary,
     View,
     Welcome,
 )
@@ -103,6 +112,10 @@ PAYLOAD_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 BUSY_ATTEMPTS = 3
 BUSY_SECONDS = 8.0
 BUSY_PAUSE_SECONDS = 0.25
+
+#: A stale button tapped this soon after the last step, in seconds, is a double tap: the screen
+#: that step showed is not sent again.
+DOUBLE_TAP_SECONDS = 3.0
 
 #: How many people's languages are remembered for replies outside a turn (most recent).
 REMEMBERED_LANGUAGES = 10_000
@@ -451,6 +464,8 @@ class Conversation:
         if session.state == LEAD_CONTACT:
             self.expert.contact_text(turn, text)
             return
+        if session.state == LEAD_CONSENT and self.expert.consent_text(turn, text):
+            return
         view = turn.dialog.handle_text(session, text)
         if isinstance(view, Goodbye):  # "thanks, bye": like /cancel, with a goodbye
             turn.release = True
@@ -551,20 +566,34 @@ class Conversation:
         return dialog.may(session, found.trigger)
 
     def _stale(self, turn: Turn, tap: Tapped) -> None:
-        """An old or double-tapped button: say so, and make sure the current step is shown."""
+        """An old or double-tapped button: say so ("Here is where you are now"), and show the
+        current screen: a button of the live message makes sure that message shows it (an
+        earlier edit may have been lost; nothing is sent when it already does), any other
+        sends it anew, as the live message. A second tap right after a step (a double tap)
+        only says so: the screen that step showed is on its way."""
         session, live = turn.session, turn.live
         turn.toast = Notice("telegram.stale")
         if session.state == WELCOME:  # e.g. stored data was lost: begin again
             turn.replies.append(Show(turn.dialog.start(session)))
-        elif session.question_id is None:
             return
-        elif live is not None and tap.message_id == live.message_id and tap.question is not None:
-            # The live question message: make sure it shows the current question (an earlier
-            # edit may have been lost); nothing is sent when it already does.
+        on_live = live is not None and tap.message_id == live.message_id
+        if on_live and tap.question is not None and session.question_id is not None:
             turn.toast = Notice("telegram.stale_same")
             turn.replies.append(Show(turn.dialog.view(session), edit=True))
-        elif live is None:
-            turn.replies.append(Show(turn.dialog.view(session)))
+            return
+        just_now = time.time() - turn.stored.updated_at < DOUBLE_TAP_SECONDS
+        if live is not None and just_now:
+            return
+        turn.replies.append(Show(self._current(turn), edit=on_live))
+
+    @staticmethod
+    def _current(turn: Turn) -> View:
+        """The screen of where the person is, changing nothing: the question asked, the
+        result's summary, the step of "What if…" or of the hand-off."""
+        session = turn.session
+        if session.state == RESULT:
+            return Summary(recommend(turn.knowledge, session.answers))
+        return turn.dialog.view(session)
 
     # -- outside the dialog ----------------------------------------------------------------------
 

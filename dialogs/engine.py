@@ -40,6 +40,7 @@ from advisor.session import (
 from advisor.summary import find_criterion
 from advisor.whatif import alternatives, effects, outcome
 
+from .choices import ShortReplies
 from .interpreter import Command, Interpreter, normalize
 from .views import (
     Asking,
@@ -105,6 +106,8 @@ class DialogEngine:
     ) -> None:
         self.knowledge = knowledge
         self.interpreter = Interpreter(knowledge)
+        #: Short replies read against what was just offered ("the first one", "yes").
+        self.replies = ShortReplies(knowledge.vocabulary)
         #: The same dialog in each language (made when first needed), this one included.
         self._languages: dict[str, DialogEngine] = {knowledge.language: self}
         #: The words typed for the result's pages and for keep / undo, read once from data.
@@ -202,6 +205,7 @@ class DialogEngine:
         }
 
     def _fire(self, session: Session, trigger: str) -> None:
+        session.choices = ()  # a step: a "Did you mean…?" is no longer the last thing asked
         cursor = self._cursor
         self._machine.set_state(session.state, model=cursor)
         cursor.answers, cursor.session = session.answers, session
@@ -304,6 +308,13 @@ class DialogEngine:
         question = self.current_question(session)
         if session.state == REVISE:
             question = self.knowledge.question(session.revising or "")
+        offered, session.choices = self.offered(session), ()
+        if offered and question is not None and self.interpreter.command(text) is None:
+            picked = self.replies.pick(text, question, offered)
+            if picked.option is not None:
+                return self._confirmed(self.answer(session, picked.option.id), picked.option)
+            if picked.out_of_range:
+                return self._did_you_mean(session, offered)
         understood = self.interpreter.understand(text, question)
         if understood.command is not None:
             return self.command(session, understood.command)
@@ -314,15 +325,28 @@ class DialogEngine:
         if question is None:
             return self.view(session, notice=Notice("dialog.notice.at_result"))
         if len(understood.candidates) >= 2:
-            first, second = understood.candidates[:2]
-            values = {"first": first.label, "second": second.label}
-            asking = self.view(session, notice=Notice("dialog.notice.did_you_mean", values))
-            if isinstance(asking, Asking):
-                return replace(asking, choices=(first, second))
-            return asking
+            return self._did_you_mean(session, understood.candidates[:2])
         return self.view(
             session, notice=Notice("dialog.notice.nothing_fits", {"hint": question.hint})
         )
+
+    def _did_you_mean(self, session: Session, choices: tuple[Option, ...]) -> View:
+        """Ask which of two options was meant, offering just those; the session remembers
+        them, so the reply is read against them ("the second one", "2", "medium")."""
+        first, second = choices[:2]
+        if session.question_id is not None:  # not "What if…", which shows every option
+            session.choices = (first.id, second.id)
+        values = {"first": first.label, "second": second.label}
+        return self.view(session, notice=Notice("dialog.notice.did_you_mean", values))
+
+    def offered(self, session: Session) -> tuple[Option, ...]:
+        """The two options the last "Did you mean A or B?" at this question offered (none
+        when something else was asked since)."""
+        question = self.current_question(session)
+        if question is None or not session.choices:
+            return ()
+        options = tuple(question.option(choice) for choice in session.choices)
+        return tuple(o for o in options if o is not None)
 
     @staticmethod
     def _confirmed(view: View, option: Option) -> View:
@@ -553,6 +577,7 @@ class DialogEngine:
             show_why=show_why,
             notice=notice,
             followup=bool(question.ask_if),
+            choices=self.offered(session),
             settled=self.settled(session),
         )
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 
 from advisor import recommend
-from advisor.session import LEAD_CONTACT
+from advisor.session import LEAD_CONSENT, LEAD_CONTACT
 from handoff import HandOff
 from storage.base import Lead, new_key
 
+from .choices import YesNo
 from .turns import Say, Show, Turn
-from .views import AtResult, Notice
+from .views import AtResult, Consent, ContactRequest, Notice
 
 
 class Expert:
@@ -37,18 +38,46 @@ class Expert:
             private=turn.person.private, consented=consented
         )
 
+    @staticmethod
+    def yes_or_no(turn: Turn, text: str) -> YesNo | None:
+        """A typed yes or no to the hand-off: the buttons' own words ("Yes, share", "No
+        thanks") or the language's yes and no replies ("yep", "nope")."""
+        k = turn.knowledge
+        yes, no = k.text("lead.consent_yes"), k.text("lead.consent_no")
+        return turn.dialog.replies.yes_or_no(text, yes=yes, no=no)
+
+    def consent_text(self, turn: Turn, text: str) -> bool:
+        """A typed answer to "pass on your contact?": a yes or a no acts as its button does,
+        anything else but a command asks again. False: a command, for the dialog."""
+        assert turn.session.state == LEAD_CONSENT
+        said = self.yes_or_no(turn, text)
+        if said == "no" or (said == "yes" and not self.open(turn)):
+            self.decline(turn)
+        elif said == "yes":
+            turn.replies.append(Show(turn.dialog.hand_off(turn.session, "consent")))
+        elif turn.dialog.interpreter.command(text) is None:
+            turn.replies.append(Show(Consent(Notice("dialog.notice.reask"))))
+        else:
+            return False
+        return True
+
     def contact_text(self, turn: Turn, text: str) -> None:
-        """A typed answer while we wait for a contact: an e-mail address, or "No thanks"."""
+        """A typed answer while we wait for a contact: an e-mail address, or a no ("No
+        thanks"); a yes asks for the contact again."""
         if not self.open(turn, consented=True):
             self.decline(turn)
             return
-        if text.strip().casefold() == turn.knowledge.text("lead.consent_no").casefold():
+        said = self.yes_or_no(turn, text)
+        if said == "no":
             self.decline(turn)
+            return
+        if said == "yes":
+            turn.replies.append(Show(ContactRequest()))
             return
         try:
             email = validate_email(text.strip(), check_deliverability=False).normalized
         except EmailNotValidError:
-            turn.replies.append(Say(Notice("lead.bad_email")))
+            turn.replies.append(Say(Notice("lead.bad_email"), keep=True))
             return
         self._hand_over(turn, email)
 
@@ -57,7 +86,7 @@ class Expert:
             turn.save = not turn.is_new
             turn.replies.append(Say(Notice("telegram.unsupported")))
         elif not own:  # someone else's card: not consented by them
-            turn.replies.append(Say(Notice("lead.not_own_contact")))
+            turn.replies.append(Say(Notice("lead.not_own_contact"), keep=True))
         else:
             self._hand_over(turn, f"+{phone.lstrip('+')}")
 

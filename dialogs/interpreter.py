@@ -1,12 +1,15 @@
 """Understand what people type: answers in their own words, short replies and commands.
 
 A message is read as a whole. Words are matched to every question's options (labels, synonyms,
-replies such as "yep" or "dunno"), typos in longer words are forgiven (rapidfuzz), and
-negations count only for the part of the sentence they stand in: in "no programmers so far"
-the programmers are negated, which points to hiring; in "it's not a small thing" the small
-option is excluded and nothing else is said. Options whose scores come close are returned as
-two candidates to ask about; when nothing fits, nothing is returned. Every word comes from
-``data/`` (vocabulary.yaml and questions.yaml); nothing typed is kept.
+replies such as "yep" or "dunno"), typos in longer words are forgiven (rapidfuzz), letters held
+down are let go ("huuuge"), and negations count only for the part of the sentence they stand in:
+in "no programmers so far" the programmers are negated, which points to hiring; in "it's not a
+small thing" the small option is excluded and nothing else is said, while "not big" means small
+(``if_negated``). "Don't care" picks the neutral option at any question; "small now, big
+later" the option between the two (``between``); "video calls, that's the product" makes a live
+feature the core. Options whose scores come close are returned as two candidates to ask about;
+when nothing fits, nothing is returned. A bare "?" asks why. Every word comes from ``data/``
+(vocabulary.yaml and questions.yaml); nothing typed is kept.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -42,11 +46,17 @@ SCOPE, NEEDED_WITHIN = 6, 2
 LONG_WORD = 8
 #: Words a ``*`` in a command stands for.
 WILDCARD = range(1, 7)
+#: Words that say nothing else ("auction") allowed between "the app is a" and what it names.
+CENTRAL_GAP = 2
+#: Mentions of an option, said again in later parts of a message, that outweigh its negation in
+#: an earlier one ("we don't store card numbers, stripe does. but yes people pay").
+AFFIRMED = 2
 
 BREAK = "\x00,"  # a punctuation mark between two parts of a sentence
 CHOICE = "\x00/"  # "python/js": a choice, like "or"
 _WORD_DASH = re.compile(r"(?<=\w)[-‐](?=\w)")
 _TOKEN = re.compile(r"[^\W_]+|/|[,.;:!?()\[\]…–—-]+")
+_HELD = re.compile(r"([^\W\d_])\1{2,}")  # a letter held down: three or more in a row
 
 
 def normalize(text: str) -> str:
@@ -87,6 +97,9 @@ class Kind(IntEnum):
     BREAK = 6
     CHOICE = 7
     HEDGE = 8
+    INDIFFERENT = 9  # any answer will do ("don't care")
+    LATER = 10  # what is said beside it is for later ("big later", "grow into")
+    NOW = 11  # what is said beside it is for now ("small now", "a prototype first")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +138,9 @@ class _Match:
     negated: bool = False
     unsure: bool = False
     inside: bool = False  # inside a longer phrase found at the same place
+    #: Negated right beside its negation ("no payments"), not across a verb ("don't store
+    #: card numbers" denies the storing more than the payments).
+    near: bool = False
 
     def has(self, kind: Kind) -> bool:
         return any(c.kind == kind for c in self.cues)
@@ -165,6 +181,29 @@ class Interpreter:
         for question in self._questions:
             for option in question.options:
                 self._add_option(question, option)
+        #: Where "don't care" goes: the option that lists such words itself ("not much" at a
+        #: question of how much it matters), else the neutral one.
+        indifferent = {self._phrase(t) for t in vocabulary.indifferent}
+        self._indifferent: dict[str, tuple[Option, ...]] = {}
+        for question in self._questions:
+            listing = tuple(
+                o
+                for o in question.options
+                if any(self._phrase(t) in indifferent for t in (o.label, *o.synonyms))
+            )
+            neutral = tuple(o for o in question.options if o.reply == "not_sure")
+            self._indifferent[question.id] = listing if len(listing) == 1 else neutral
+        #: "* is the product", "the app is a *": the words before and after what they make central.
+        self._central_patterns = [
+            (self._phrase(before), self._phrase(after))
+            for before, _, after in (t.partition("*") for t in vocabulary.central)
+        ]
+        #: "without * there is no app": two negations around what is central
+        self._unless_patterns = [
+            (before, after)
+            for before, after in self._central_patterns
+            if before and after and any((w,) in self._negations for w in before)
+        ]
         self._longest = max(map(len, self._index), default=1)
         self._reply_options = {
             q.id: {r: tuple(o for o in q.options if o.reply == r) for r in REPLIES}
@@ -183,6 +222,7 @@ class Interpreter:
         meaningful |= {w for phrase in self._commands for w in phrase}
         meaningful |= {w for p, s, _ in self._templates for w in (*p, *s)}
         meaningful |= {w for phrase in self._rewrites for w in phrase}
+        meaningful |= {w for before, after in self._central_patterns for w in (*before, *after)}
         self._meaningful = meaningful
         self._endings = tuple(e for e in map(normalize, vocabulary.endings) if e)
         self._asking = frozenset(w for p in vocabulary.asking for w in _phrase(p))
@@ -226,9 +266,14 @@ class Interpreter:
             (Kind.BREAK, vocabulary.clause_breaks),
             (Kind.CHOICE, vocabulary.alternatives),
             (Kind.HEDGE, vocabulary.hedges),
+            (Kind.LATER, vocabulary.later),
+            (Kind.NOW, vocabulary.now),
         ):
             for text in texts:
                 self._add(text, Cue(kind))
+        for text in vocabulary.indifferent:  # "whatever is simpler" is no "whatever"
+            negative = self._is_negative(text)
+            self._add(text, Cue(Kind.INDIFFERENT, weight=NOT_SURE, negative=negative, at_end=True))
 
     def _is_negative(self, text: str) -> bool:
         words = self._phrase(text)
@@ -261,19 +306,7 @@ class Interpreter:
     # -- reading a message --------------------------------------------------------------------
 
     def _rewrite(self, words: list[str]) -> list[str]:
-        out: list[str] = []
-        i = 0
-        while i < len(words):
-            for n in range(min(self._rewrite_len, len(words) - i), 0, -1):
-                replacement = self._rewrites.get(tuple(words[i : i + n]))
-                if replacement is not None:
-                    out.extend(replacement)
-                    i += n
-                    break
-            else:
-                out.append(words[i])
-                i += 1
-        return out
+        return rewrite(words, self._rewrites, self._rewrite_len)
 
     def _unfill(self, words: list[str]) -> list[str]:
         out: list[str] = []
@@ -288,8 +321,20 @@ class Interpreter:
                 i += 1
         return out
 
+    def _let_go(self, word: str) -> str:
+        """The word without letters held down: "huuuge" → "huge", "sooon" → "soon",
+        "огроооомный" → "огромн"."""
+        twice, once = _HELD.sub(r"\1\1", word), _HELD.sub(r"\1", word)
+        for candidate in (twice, once):
+            corrected = self._correct(candidate)
+            if corrected in self._known or (corrected,) in self._fillers:
+                return corrected
+        return self._correct(once)
+
     def _correct(self, word: str) -> str:
         """The known word a typo or another ending stands for, or the word itself."""
+        if _HELD.search(word) and word not in self._known and (word,) not in self._fillers:
+            return self._let_go(word)
         if word in self._meaningful or not word.isalpha() or (word,) in self._fillers:
             return word
         for ending in self._endings:  # "bookings" → "booking", "card" → "cards"
@@ -337,9 +382,20 @@ class Interpreter:
         found = reading.found
         ends = {f.start for f in found if _leads(f)} | {len(words)}
         ends |= {i for i, w in enumerate(words) if w == BREAK}
+        parts = sorted({i for i, w in enumerate(words) if w == BREAK} | {len(words)})
+        longest: list[_Found] = []
         for f in found:  # "no developers" holds no "no" reply
             if any(c.at_end for c in f.cues) and f.end not in ends:
-                f.cues = tuple(c for c in f.cues if not c.at_end)
+                longest = longest or _longest(found)
+                stop = next(i for i in parts if i >= f.end)
+                # "don't care what they use", "me da igual el lenguaje" still say it; a word
+                # alone ("whatever is simpler", "whatever you think") says it only at the end
+                said = f.end - f.start == 1 or any(
+                    f.end <= g.start < stop and _says_something(g) for g in longest
+                )
+                f.cues = tuple(
+                    c for c in f.cues if not c.at_end or (c.kind == Kind.INDIFFERENT and not said)
+                )
         breaks = {f.start for f in found if any(c.kind == Kind.BREAK for c in f.cues)}
         clause = 0
         for i, word in enumerate(words):
@@ -355,19 +411,47 @@ class Interpreter:
         matches = []
         for f in reading.found:
             cues = [c for c in f.cues if c.question in ("", question.id)]
-            foreign = any(
+            foreign = not any(c.kind == Kind.INDIFFERENT for c in cues) and any(
                 c.kind == Kind.OPTION and c.question not in ("", question.id) and c.weight > VAGUE
                 for c in f.cues
             )
             if cues or foreign:
                 matches.append(_Match(f.start, f.end, cues, foreign, reading.clause_of[f.start]))
-        spans = [(m.start, m.end) for m in matches if m.cues]
-        for m in matches:
-            m.inside = any(
-                s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in spans
-            )
+        _mark_inside(matches)
         self._scope(matches, reading.words)
+        if self._unless(matches, reading):
+            _mark_inside(matches)
         return matches
+
+    def _unless(self, matches: list[_Match], reading: _Reading) -> bool:
+        """Two negations that make what stands between them the whole product: "without live
+        chat there is no app", "sin el chat no hay app", "без чата приложения нет"."""
+        words, clause_of = reading.words, reading.clause_of
+        present = set(words)
+        for before, after in self._unless_patterns:
+            if before[0] not in present or after[0] not in present:
+                continue
+            for i in range(len(words) - len(before) - len(after) + 1):
+                if tuple(words[i : i + len(before)]) != before:
+                    continue
+                at = i + len(before)
+                ends = [
+                    j
+                    for j in range(at + 1, len(words) - len(after) + 1)
+                    if tuple(words[j : j + len(after)]) == after
+                    and clause_of[j] - clause_of[at] in (0, 1)
+                ]
+                if not ends:
+                    continue
+                for m in matches:
+                    if at <= m.start and m.end <= ends[0]:
+                        m.negated = m.near = False
+                    elif i <= m.start < at and m.end > at:  # "sin chat": no "no chat" here
+                        m.cues = []
+                    elif i <= m.start < at or ends[0] <= m.start < ends[0] + len(after):
+                        m.cues = [c for c in m.cues if c.kind not in (Kind.REPLY, Kind.NEGATION)]
+                return True
+        return False
 
     def _scope(self, matches: list[_Match], words: list[str]) -> None:
         """Mark what negations and "not sure" reach."""
@@ -385,7 +469,8 @@ class Interpreter:
                     before = [m for m in content if m.clause == neg.clause - 1]
                 said_no = not needed and _is_reply(neg, "no")  # "own team, so no": agreed
                 for m in before:
-                    m.negated = m.negated or not (said_no and _says_no(m))
+                    if not (said_no and _says_no(m)):
+                        m.negated, m.near = True, m.near or m.end == neg.start
             if neg.inside:  # "no chat or video": on over "or" only
                 holder = max(
                     (m for m in matches if m.start <= neg.start and neg.end <= m.end),
@@ -395,16 +480,19 @@ class Interpreter:
                 choices |= {i for i, w in enumerate(words) if w == CHOICE}
                 vague = all(c.weight <= VAGUE for c in holder.cues if c.kind == Kind.OPTION)
                 for m in content:
-                    if m.start == holder.end + 1 and holder.end in choices:
-                        m.negated = m.negated or not m.negative
-                    elif m.start == holder.end and holder.negative and vague:
-                        m.negated = m.negated or not m.negative  # "not much processing"
+                    if m.negative:
+                        continue
+                    if (m.start == holder.end + 1 and holder.end in choices) or (
+                        m.start == holder.end and holder.negative and vague  # "not much processing"
+                    ):
+                        m.negated = m.near = True
                 continue
             plain_no = neg.start == 0 and tuple(words[: neg.end]) in self._plain_no
             for m in content:  # "not a small thing": what follows, a few words on
                 if m.clause == neg.clause and neg.end <= m.start < neg.end + SCOPE:
                     agreed = plain_no and _says_no(m)  # "no, just public info" is no "no public"
-                    m.negated = m.negated or not (m.negative or agreed)
+                    if not (m.negative or agreed):
+                        m.negated, m.near = True, m.near or m.start == neg.end
         unsure = [m for m in matches if _is_reply(m, "not_sure") and not m.inside]
         for doubt in unsure:  # "idk, maybe python" is a guess at python; "idk maybe" is no guess
             hedges = [h.end for h in matches if h.has(Kind.HEDGE) and h.start >= doubt.end]
@@ -421,6 +509,8 @@ class Interpreter:
         """The command this whole text asks for, if any."""
         if len(text) > MAX_TEXT:
             return None
+        if _bare_question(text):
+            return "why"
         return self._command([w for w in self._words(text) if w not in (BREAK, CHOICE)])
 
     def _command(self, words: list[str]) -> Command | None:
@@ -456,6 +546,8 @@ class Interpreter:
         """Interpret text typed while ``question`` is asked (None: no question open)."""
         if len(text) > MAX_TEXT or not text.strip():
             return NOTHING
+        if _bare_question(text):  # "?": what does that mean?
+            return Understood(command="why")
         if question is not None and (number := _number(text)) is not None:
             if 0 < number <= len(question.options):
                 return Understood(option=question.options[number - 1])
@@ -506,6 +598,15 @@ class Interpreter:
         named: list[tuple[_Match, dict[Option, float]]] = []
         #: Options meant by negating others ("no developers" → hire), with those others.
         meant_by: list[tuple[set[Option], set[Option]]] = []
+        #: Options negated by words that do not mean them when negated ("not tiny" for small,
+        #: though "not big" means small).
+        denied_outright: set[Option] = set()
+        #: The parts of the sentence each option is denied in (and whether right beside the
+        #: negation), and named in.
+        denials: dict[Option, list[tuple[int, bool]]] = {}
+        mentions: dict[Option, list[int]] = {}
+        said_yes_in: set[int] = set()
+        indifferent = False
         strong = False
         starts = {f.start for f in reading.found}
         for m in matches:
@@ -518,6 +619,7 @@ class Interpreter:
                 if cue.kind == Kind.OPTION and cue.option is not None:
                     if m.negated:
                         negated.add(cue.option)
+                        denials.setdefault(cue.option, []).append((m.clause, m.near))
                     elif not m.unsure:
                         said[cue.option] = said.get(cue.option, 0.0) + cue.weight
                         strong = strong or cue.weight > VAGUE
@@ -528,8 +630,16 @@ class Interpreter:
                     counted = scores if cue.reply == "not_sure" else replies  # doubt always counts
                     for option in options:
                         counted[option] = counted.get(option, 0.0) + cue.weight
+                    if cue.reply == "yes":
+                        said_yes_in.add(m.clause)
+                elif cue.kind == Kind.INDIFFERENT:  # "don't care": like a reply, if nothing else
+                    local.append(m)
+                    indifferent = True
+                    for option in self._indifferent[question.id]:
+                        replies[option] = replies.get(option, 0.0) + cue.weight
             for option, weight in said.items():
                 scores[option] = scores.get(option, 0.0) + weight
+                mentions.setdefault(option, []).append(m.clause)
             if said:
                 named.append((m, said))
             if m.negated:  # "no developers" → hire; "no private data" → nothing sensitive
@@ -542,11 +652,21 @@ class Interpreter:
                 }
                 denied = {c.option for c in m.cues if c.kind == Kind.OPTION and c.option}
                 meant_by.append((meant, denied))
+                denied_outright |= denied - meant
+        if indifferent:  # "да пофиг", "yeah whatever": a yes or no is no answer beside it
+            replies = {o: w for o, w in replies.items() if o in self._indifferent[question.id]}
+        for option, parts in denials.items():  # "no card numbers here … but yes, people pay"
+            last = max(part for part, _ in parts)
+            again = sum(part > last for part in mentions.get(option, ()))
+            needed = AFFIRMED if any(near for _, near in parts) else 1  # "no ML but heavy reports"
+            if again and again + any(part > last for part in said_yes_in) >= needed:
+                negated.discard(option)
+                denied_outright.discard(option)
         for meant, denied in meant_by:
-            negated -= meant
+            negated -= meant - denied_outright
             if denied & scores.keys():
                 continue  # "no ML but heavy reports": said and denied, so it means no "light"
-            for option in meant:
+            for option in meant - denied_outright:
                 scores[option] = scores.get(option, 0.0) + NEGATED
                 strong = True
         if not any(s > 0 for o, s in scores.items() if o not in negated):
@@ -559,6 +679,8 @@ class Interpreter:
             and not m.negated
             and (clauses is None or m.clause in clauses)
             and not any(o.start <= m.start and m.end <= o.end for o in local)
+            # "yes a lot" is the label of another question's option, and all of it read here
+            and not all(any(o.start <= i < o.end for o in local) for i in range(m.start, m.end))
             for m in matches
         )
         choice = CHOICE in reading.words or any(
@@ -567,6 +689,10 @@ class Interpreter:
         unsure = any(_is_reply(m, "not_sure") for m in matches if not m.inside)
         hedged = any(m.has(Kind.HEDGE) for m in matches if not m.inside)  # "python, maybe js"
         self._combine(question, scores, negated, choice or unsure or hedged)
+        if scores is not replies and not unsure:
+            grown = self._now_and_later(question, named, matches, reading)
+            if grown is not None and grown not in negated:  # "small now, big later": medium
+                return Understood(option=grown)
         ranked = sorted(
             ((s, o) for o, s in scores.items() if o not in negated and s > 0), key=lambda so: -so[0]
         )
@@ -577,6 +703,17 @@ class Interpreter:
         if len(close) == 2 and scores is not replies and not choice:
             said_yes = [o for o in close if o in replies]  # "streaming, so yes": yes breaks the tie
             close = said_yes if len(said_yes) == 1 else close
+        if len(close) == 2 and scores is not replies:  # "no cards stored, but people pay"
+            turns = [b.start for b in matches if b.has(Kind.BREAK)]
+            kept = [o for o in close if not _only_denied(o, set(close) - {o}, named, turns)]
+            close = kept if len(kept) == 1 else close
+        if (
+            len(close) == 2
+            and scores is not replies
+            and set(close) <= self._central(reading, named)
+        ):
+            core = [o for o in close if o.reply == "yes"]  # "video calls, that's the product"
+            close = core if len(core) == 1 else close
         if len(close) == 1 and len(ranked) > 1 and scores is not replies:
             first, (second_score, second) = close[0], ranked[1]
             firsts = [m for m, said in named if first in said]
@@ -600,6 +737,91 @@ class Interpreter:
         if len(close) == 2:
             return Understood(candidates=tuple(o for o in question.options if o in close))
         return NOTHING
+
+    @staticmethod
+    def _now_and_later(
+        question: Question,
+        named: list[tuple[_Match, dict[Option, float]]],
+        matches: list[_Match],
+        reading: _Reading,
+    ) -> Option | None:
+        """The option between two others when one is said for now and the other for later:
+        "small now, big later", "a prototype first, then a big platform", "a small mvp that will
+        grow into a big platform" (``between`` in questions.yaml)."""
+        markers = [m for m in matches if m.has(Kind.LATER)]
+        nows = [m for m in matches if m.has(Kind.NOW)]
+        if not named or not (markers or nows):
+            return None
+        said = sorted(named, key=lambda ms: ms[0].start)
+        first = said[0][0]
+        if any(k.start < first.end and not k.has(Kind.NOW) for k in markers):
+            return None  # "later it will be big": nothing said for now
+
+        def later(m: _Match) -> bool:
+            return (
+                any(k.start < m.start or m.start <= k.start < m.end for k in markers)
+                or any(k.clause == m.clause != first.clause for k in markers)
+                or any(first.end <= n.start and n.end <= m.start for n in nows)  # "… first, then"
+            )
+
+        now = {o.id for m, options in said if not later(m) for o in options}
+        then = {o.id for m, options in said if later(m) for o in options}
+        last = max(m.end for m, _ in said)
+        if any(m.has(Kind.CHOICE) and first.start < m.start < last for m in matches) or any(
+            w == CHOICE for w in reading.words[first.start : last]
+        ):
+            return None  # "small now or big later?"
+        for option in question.options:
+            if len(option.between) != 2:
+                continue
+            low, high = option.between
+            if now and then and now <= {low, option.id} and then <= {high, option.id}:
+                return option if {low, high} & (now | then) else None
+        return None
+
+    def _central(
+        self, reading: _Reading, named: list[tuple[_Match, dict[Option, float]]]
+    ) -> set[Option]:
+        """The options of what is said to be the whole product: "the app is a live auction",
+        "live video is the product", "video calls with doctors, that's the product"."""
+        words, clause_of = reading.words, reading.clause_of
+        present = set(words)
+        found: set[Option] = set()
+        for before, after in self._central_patterns:
+            if (before or after)[0] not in present:
+                continue
+            for i in range(len(words) - len(before) - len(after) + 1):
+                if before:  # "the app is *": what follows it, past words that say nothing else
+                    if tuple(words[i : i + len(before)]) != before:
+                        continue
+                    at = i + len(before)
+                    ends = (
+                        j
+                        for j in range(at + 1, len(words) - len(after) + 1)
+                        if tuple(words[j : j + len(after)]) == after
+                        and clause_of[j] == clause_of[at]
+                    )
+                    if not after or next(ends, None) is not None:
+                        gap = at  # "una subasta en vivo", "онлайн аукцион в реальном времени"
+                        while gap < min(len(words), at + CENTRAL_GAP) and (
+                            words[gap] not in self._meaningful
+                        ):
+                            gap += 1
+                        found.update(o for m, said in named if m.start == gap for o in said)
+                    continue
+                if tuple(words[i : i + len(after)]) != after:
+                    continue
+                # "* is the product": in its part before it, or in the part it follows
+                part = clause_of[i]
+                opens = i == 0 or words[i - 1] == BREAK or clause_of[i - 1] != part
+                found.update(
+                    o
+                    for m, said in named
+                    if m.end <= i
+                    and (clause_of[m.start] == part or (opens and clause_of[m.start] == part - 1))
+                    for o in said
+                )
+        return found
 
     @staticmethod
     def _quantified(
@@ -673,6 +895,12 @@ def _phrase(text: str) -> tuple[str, ...]:
     return tuple(t for t in _tokens(text) if t not in (BREAK, CHOICE))
 
 
+def _bare_question(text: str) -> bool:
+    """Whether a message is question marks and nothing more ("?", "??", "¿?"): asking why."""
+    typed = text.strip()
+    return "?" in typed and not any(ch.isalnum() for ch in typed)
+
+
 def _number(text: str) -> int | None:
     typed = text.strip().rstrip(".)")
     if not typed or not (typed.isdecimal() and typed.isascii()):
@@ -739,10 +967,53 @@ def _typo(typed: str, known: str) -> bool:
     )
 
 
+def _longest(found: list[_Found]) -> list[_Found]:
+    """The phrases found that are not part of a longer one."""
+    return [
+        g
+        for g in found
+        if not any(
+            h.start <= g.start and g.end <= h.end and h.end - h.start > g.end - g.start
+            for h in found
+        )
+    ]
+
+
+def _says_something(found: _Found) -> bool:
+    """Whether a phrase names an option, of any question, is a short reply or a guess (and
+    says more than that any answer will do)."""
+    kinds = {c.kind for c in found.cues}
+    return Kind.INDIFFERENT not in kinds and bool(kinds & {Kind.OPTION, Kind.REPLY, Kind.HEDGE})
+
+
+def _mark_inside(matches: list[_Match]) -> None:
+    """Mark the phrases inside a longer one found at the same place."""
+    spans = [(m.start, m.end) for m in matches if m.cues]
+    for m in matches:
+        m.inside = any(s <= m.start and m.end <= e and e - s > m.end - m.start for s, e in spans)
+
+
 def _says_no(m: _Match) -> bool:
     """Whether a phrase names only options that a "no" picks ("nothing private", "own team")."""
     options = [c.option for c in m.cues if c.kind == Kind.OPTION and c.option is not None]
     return bool(options) and all(o.reply == "no" for o in options)
+
+
+def _only_denied(
+    option: Option,
+    others: set[Option],
+    named: list[tuple[_Match, dict[Option, float]]],
+    turns: list[int],
+) -> bool:
+    """Whether an option is named only in words that deny ("we don't store it"), all before a
+    turn ("but") after which the other is named: "карточки не храним, но оплата будет"."""
+    mine = [m for m, said in named if option in said]
+    theirs = [m for m, said in named if others & said.keys()]
+    return (
+        bool(mine and theirs)
+        and all(m.negative for m in mine)
+        and any(all(m.end <= t for m in mine) and all(t < m.start for m in theirs) for t in turns)
+    )
 
 
 def _is_reply(m: _Match, reply: Reply) -> bool:
@@ -752,3 +1023,23 @@ def _is_reply(m: _Match, reply: Reply) -> bool:
 def _leads(found: _Found) -> bool:
     """Whether a phrase may follow a "no" reply: another reply or negation ("no, nothing")."""
     return any(c.kind in (Kind.NEGATION, Kind.REPLY) for c in found.cues)
+
+
+def rewrite(
+    words: Sequence[str], rewrites: Mapping[tuple[str, ...], Sequence[str]], longest: int
+) -> list[str]:
+    """The words with each run that ``rewrites`` names (at most ``longest`` words, the longest
+    first) replaced by its written form ("don't" → "do not")."""
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(longest, len(words) - i), 0, -1):
+            replacement = rewrites.get(tuple(words[i : i + n]))
+            if replacement is not None:
+                out.extend(replacement)
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out

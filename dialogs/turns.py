@@ -136,9 +136,11 @@ class Show:
 
 @dataclass(frozen=True, slots=True)
 class Say:
-    """A short message on its own (it also takes away a contact keyboard)."""
+    """A short message on its own. It takes away a contact keyboard, unless ``keep``: the
+    message names the keyboard's buttons ("or tap “No thanks”"), so the keyboard stays."""
 
     notice: Notice
+    keep: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -440,3 +440,18 @@ def test_a_why_that_hides_points_beyond_the_article_is_refused(broken_data: Any)
         "its why must say so with the mark “Beyond the article” (texts.yaml, "
         "result.beyond_article)",
     )
+
+
+def test_between_naming_one_option_says_it_needs_two(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "between: [small, large]", "between: [small]")
+    with pytest.raises(DataError) as raised:
+        broken_data.load()
+    assert "1 options: between names 2, for now and later" in str(raised.value)
+    assert "questions.yaml" in str(raised.value) and "between" in str(raised.value)
+
+
+def test_between_naming_an_unknown_option_names_it_and_the_question(broken_data: Any) -> None:
+    broken_data.replace("questions.yaml", "between: [small, large]", "between: [small, huge]")
+    with pytest.raises(DataError) as raised:
+        broken_data.load()
+    assert "'huge' is not another option of question 'size'" in str(raised.value)

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 
 from advisor import Knowledge
-from advisor.session import LEAD_CONTACT, RESULT, Session
+from advisor.session import LEAD_CONSENT, LEAD_CONTACT, RESULT, Session
 from bootstrap import bootstrap
 from dialogs import actions, outbox
+from dialogs import conversation as conversation_module
 from dialogs.conversation import Conversation
 from dialogs.engine import DialogEngine
-from dialogs.turns import Action, Begin, Commanded, Outcome, Person, Tapped, Typed
+from dialogs.turns import Action, Begin, Commanded, Outcome, Person, SharedContact, Tapped, Typed
 from dialogs.views import Notice
 from frontends.telegram.presenter import EDIT, PHOTO, SEND, UNBUTTON, TelegramPresenter
 from handoff import OUTBOX_SCHEDULE, TELEGRAM, WEBHOOK, DeliveryFailed, HandOff, RetrySchedule
@@ -773,3 +774,216 @@ async def test_forget_withdraws_a_lead_not_delivered_yet_and_says_what_had_arriv
     assert await store.all_leads() == []
     assert await store.pending_deliveries(limit=10) == []
     assert await store.claim_deliveries([TELEGRAM, WEBHOOK], lease=60, limit=5) == []
+
+
+# -- small turns: a choice's reply, the consent's typed answers, stale buttons ------------------
+
+
+def markup_of(message: Outgoing) -> dict[str, Any]:
+    markup = message.body.get("markup")
+    assert isinstance(markup, dict), message
+    return markup
+
+
+async def at_consent(person: Visitor, knowledge: Knowledge) -> None:
+    """The quiz done and "Talk to an expert" tapped: the consent is asked."""
+    await person.act(Begin())
+    await person.answer_all(knowledge)
+    await person.tap(actions.LEAD.code)
+    assert (await person.session()).state == LEAD_CONSENT
+
+
+async def test_the_reply_to_did_you_mean_is_read_against_the_two_choices_kept_in_the_session(
+    ada: Visitor, transport: FakeTransport
+) -> None:
+    await ada.act(Begin())
+    await ada.act(Typed("python"))
+    await ada.act(Typed("nothing sensitive"))
+    await ada.act(Typed("medium or large"))
+    assert (await ada.session()).choices == ("medium", "large")  # stored, read back
+    rows = markup_of(transport.delivered[-2])["inline_keyboard"]
+    assert [row[0]["text"] for row in rows[:2]] == ["Medium, it will grow", "Large and complex"]
+
+    await ada.act(Typed("the first one"))
+
+    session = await ada.session()
+    assert session.answers["size"] == "medium" and session.choices == ()
+    assert transport.texts()[-1].startswith("Got it: Medium, it will grow.")
+
+
+@pytest.mark.parametrize("text", ["yes", "Yes, share", "yes please", "Sure"])
+async def test_typing_yes_at_the_consent_step_asks_for_the_contact_as_the_button_does(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, text: str
+) -> None:
+    await at_consent(ada, knowledge)
+    before = len(transport.delivered)
+
+    await ada.act(Typed(text))
+
+    assert (await ada.session()).state == LEAD_CONTACT
+    [asked] = transport.delivered[before:]
+    assert asked.body["text"] == knowledge.text("lead.ask_contact")
+    assert markup_of(asked)["keyboard"][1] == [{"text": "No thanks"}]
+
+
+@pytest.mark.parametrize("text", ["no", "No thanks", "nope", "no thank you"])
+async def test_typing_no_at_the_consent_step_declines_as_the_button_does(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, store: SqliteStore, text: str
+) -> None:
+    await at_consent(ada, knowledge)
+    before = len(transport.delivered)
+
+    await ada.act(Typed(text))
+
+    assert (await ada.session()).state == RESULT
+    assert transport.texts(since=before) == [knowledge.text("lead.declined")]
+    assert await store.all_leads() == []
+
+
+async def test_other_text_at_the_consent_step_asks_again_above_the_same_two_buttons(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge
+) -> None:
+    await at_consent(ada, knowledge)
+    before = len(transport.delivered)
+
+    await ada.act(Typed("what do you do with it"))
+
+    assert (await ada.session()).state == LEAD_CONSENT
+    [asked] = transport.delivered[before:]
+    assert asked.body["text"].startswith(knowledge.text("dialog.notice.reask"))
+    assert "You've reached your result" not in asked.body["text"]
+    labels = [row[0]["text"] for row in markup_of(asked)["inline_keyboard"]]
+    assert labels == [knowledge.text("lead.consent_yes"), knowledge.text("lead.consent_no")]
+
+
+async def test_a_mistyped_email_keeps_the_contact_keyboard_its_reply_names(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, conversation: Conversation
+) -> None:
+    await at_consent(ada, knowledge)
+    await ada.tap(actions.CONSENT.code)
+    before = len(transport.delivered)
+
+    await ada.act(Typed("ada at example"))
+
+    [said] = transport.delivered[before:]
+    assert said.body["text"] == knowledge.text("lead.bad_email")  # "… or tap “No thanks”"
+    presenter = conversation.presenter
+    assert isinstance(presenter, TelegramPresenter)
+    assert markup_of(said) == presenter.contact_keyboard()
+    assert (await ada.session()).state == LEAD_CONTACT
+
+    await ada.act(Typed("No thanks"))  # the keyboard's button
+
+    assert (await ada.session()).state == RESULT
+    assert markup_of(transport.delivered[-1]) == {"remove_keyboard": True}
+
+
+@pytest.mark.parametrize("text", ["no", "nope"])
+async def test_typing_no_at_the_contact_step_declines_and_takes_the_keyboard_away(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, text: str
+) -> None:
+    await at_consent(ada, knowledge)
+    await ada.tap(actions.CONSENT.code)
+    before = len(transport.delivered)
+
+    await ada.act(Typed(text))
+
+    assert (await ada.session()).state == RESULT
+    assert transport.texts(since=before) == [knowledge.text("lead.declined")]
+    assert markup_of(transport.delivered[-1]) == {"remove_keyboard": True}
+
+
+async def test_a_stale_button_on_an_old_message_sends_the_current_question_anew_as_the_live_message(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(conversation_module, "DOUBLE_TAP_SECONDS", 0.0)  # a while later
+    await ada.act(Begin())
+    first = await ada.live()
+    assert first is not None
+    await ada.act(Typed("python"))  # typed: the next question comes as a new message
+    await ada.act(Typed("payments"))
+    old_live = await ada.live()
+    assert old_live is not None
+    before = len(transport.delivered)
+
+    outcome = await ada.act(Tapped(0, "team", "javascript", first.message_id))
+
+    assert outcome.toast == Notice("telegram.stale")
+    assert (await ada.session()).answers == {"team": "python", "security": "payments"}
+    sent, unbutton = transport.delivered[before:]
+    assert (sent.kind, sent.live, unbutton.kind) == (SEND, True, UNBUTTON)
+    assert "Question 3 of 9" in sent.body["text"]
+    assert prompt_of(knowledge, "size") in sent.body["text"]
+    assert unbutton.body["message_id"] == old_live.message_id
+    live = await ada.live()
+    assert live is not None and live.message_id == max(transport.screen)
+
+
+async def test_a_stale_button_right_after_a_step_only_says_so(
+    ada: Visitor, transport: FakeTransport
+) -> None:
+    await ada.act(Begin())
+    first = await ada.live()
+    assert first is not None
+    await ada.act(Typed("python"))
+    before = len(transport.delivered)
+
+    outcome = await ada.act(Tapped(0, "team", "javascript", first.message_id))
+
+    assert outcome.toast == Notice("telegram.stale")
+    assert transport.delivered[before:] == []  # a double tap: the new screen is right below
+
+
+async def test_an_old_consent_button_after_the_hand_off_shows_the_summary_anew(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(conversation_module, "DOUBLE_TAP_SECONDS", 0.0)
+    await at_consent(ada, knowledge)
+    consent = ada.button(actions.CONSENT.code)
+    await ada.tap(actions.DECLINE.code)
+    summary = await ada.live()
+    assert summary is not None
+    before = len(transport.delivered)
+
+    outcome = await ada.act(consent)
+
+    assert outcome.toast == Notice("telegram.stale")
+    assert (await ada.session()).state == RESULT
+    sent, unbutton = transport.delivered[before:]
+    assert (sent.kind, sent.live) == (SEND, True)
+    assert sent.body["text"] == transport.screen[summary.message_id]["text"]
+    assert actions.LEAD.code in str(markup_of(sent))  # the summary's own buttons
+    assert (unbutton.kind, unbutton.body["message_id"]) == (UNBUTTON, summary.message_id)
+
+
+async def test_an_old_button_at_the_contact_step_asks_for_the_contact_again_with_its_keyboard(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(conversation_module, "DOUBLE_TAP_SECONDS", 0.0)
+    await at_consent(ada, knowledge)
+    consent = ada.button(actions.CONSENT.code)
+    await ada.act(consent)
+    before = len(transport.delivered)
+
+    outcome = await ada.act(consent)  # "Yes, share" again
+
+    assert outcome.toast == Notice("telegram.stale")
+    assert (await ada.session()).state == LEAD_CONTACT
+    [asked] = transport.delivered[before:]
+    assert asked.body["text"] == knowledge.text("lead.ask_contact")
+    assert "keyboard" in markup_of(asked)
+
+
+async def test_someone_elses_contact_is_refused_and_the_share_button_it_names_stays(
+    ada: Visitor, transport: FakeTransport, knowledge: Knowledge, store: SqliteStore
+) -> None:
+    await at_consent(ada, knowledge)
+    await ada.tap(actions.CONSENT.code)
+    before = len(transport.delivered)
+
+    await ada.act(SharedContact("+15550001111", own=False))
+
+    [said] = transport.delivered[before:]
+    assert said.body["text"] == knowledge.text("lead.not_own_contact")  # "… the button below"
+    assert markup_of(said)["keyboard"][0][0]["request_contact"] is True
+    assert await store.all_leads() == []

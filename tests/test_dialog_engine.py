@@ -615,3 +615,148 @@ def test_the_shortcut_answers_of_may_are_the_machines_own_in_every_state(
                 session.state,
                 trigger,
             )
+
+
+# -- the reply to "Did you mean A or B?" ---------------------------------------------------------
+
+
+def offered_small_or_medium(engine: DialogEngine) -> Session:
+    """A session at the size question that was just asked "Small or Medium?"."""
+    session = at(engine, "q_size")
+    view = engine.handle_text(session, "small or medium")
+    assert isinstance(view, Asking) and [o.id for o in view.choices] == ["small", "medium"]
+    return session
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("the first one", "small"),
+        ("first", "small"),
+        ("the former", "small"),
+        ("1st please", "small"),
+        ("the second one", "medium"),
+        ("the second", "medium"),
+        ("the latter", "medium"),
+        ("2nd", "medium"),
+        ("the bottom one", "medium"),
+    ],
+)
+def test_the_first_one_picks_the_first_of_the_two_choices_offered(
+    engine: DialogEngine, text: str, meant: str
+) -> None:
+    session = offered_small_or_medium(engine)
+    view = engine.handle_text(session, text)
+    assert session.answers["size"] == meant
+    assert isinstance(view, Asking) and view.notice is not None
+    assert view.notice.key == "dialog.notice.got_it"
+
+
+@pytest.mark.parametrize(("text", "meant"), [("1", "medium"), ("2", "large"), ("#2", "large")])
+def test_a_number_picks_that_one_of_the_two_choices_offered_not_of_the_whole_question(
+    engine: DialogEngine, text: str, meant: str
+) -> None:
+    session = at(engine, "q_size")
+    view = engine.handle_text(session, "medium or large")
+    assert isinstance(view, Asking) and [o.id for o in view.choices] == ["medium", "large"]
+    engine.handle_text(session, text)
+    assert session.answers["size"] == meant  # the whole question's "1" is "small"
+
+
+@pytest.mark.parametrize("text", ["3", "0", "-1"])
+def test_a_number_that_is_neither_choice_asks_about_the_same_two_again(
+    engine: DialogEngine, text: str
+) -> None:
+    session = offered_small_or_medium(engine)
+    view = engine.handle_text(session, text)
+    assert isinstance(view, Asking) and [o.id for o in view.choices] == ["small", "medium"]
+    assert view.notice is not None and view.notice.key == "dialog.notice.did_you_mean"
+    assert "size" not in session.answers and session.choices == ("small", "medium")
+
+
+@pytest.mark.parametrize(("text", "meant"), [("medium", "medium"), ("Med", "medium")])
+def test_the_start_of_one_choices_name_picks_it(
+    engine: DialogEngine, text: str, meant: str
+) -> None:
+    session = offered_small_or_medium(engine)
+    engine.handle_text(session, text)
+    assert session.answers["size"] == meant
+
+
+def test_another_option_named_in_full_is_taken_even_after_did_you_mean(
+    engine: DialogEngine,
+) -> None:
+    session = offered_small_or_medium(engine)
+    engine.handle_text(session, "Large and complex")
+    assert session.answers["size"] == "large"
+
+
+def test_a_command_after_did_you_mean_is_still_a_command(engine: DialogEngine) -> None:
+    session = offered_small_or_medium(engine)
+    view = engine.handle_text(session, "back")
+    assert asked(view) == "security" and session.choices == ()
+
+
+def test_after_any_other_step_a_number_means_an_option_of_the_whole_question_again(
+    engine: DialogEngine,
+) -> None:
+    session = offered_small_or_medium(engine)
+    view = engine.why(session)
+    assert isinstance(view, Asking) and view.choices == () and session.choices == ()
+    engine.handle_text(session, "3")
+    assert session.answers["size"] == "large"
+
+
+def test_a_reply_that_names_nothing_shows_every_option_again_and_forgets_the_two(
+    engine: DialogEngine,
+) -> None:
+    session = offered_small_or_medium(engine)
+    view = engine.handle_text(session, "purple elephants")
+    assert isinstance(view, Asking) and view.choices == () and session.choices == ()
+
+
+def test_the_two_choices_offered_are_saved_with_the_session_and_shown_again_from_it(
+    engine: DialogEngine, knowledge: Knowledge
+) -> None:
+    session = offered_small_or_medium(engine)
+    back = restored(session, knowledge)
+    assert back == session and back is not None and back.choices == ("small", "medium")
+    shown = engine.view(back)
+    assert isinstance(shown, Asking) and [o.id for o in shown.choices] == ["small", "medium"]
+    spanish = engine.speaking("es").view(back)  # the same two, in another language
+    assert isinstance(spanish, Asking) and [o.id for o in spanish.choices] == ["small", "medium"]
+    engine.handle_text(back, "the second one")
+    assert back.answers["size"] == "medium"
+
+
+def test_the_choices_offered_are_cleared_when_the_question_changes(engine: DialogEngine) -> None:
+    session = offered_small_or_medium(engine)
+    engine.answer(session, "large")  # a tap on another option
+    assert session.choices == () and "c" not in session.to_dict()
+    engine.back(session)
+    assert asked(engine.view(session)) == "size" and session.choices == ()
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [["small", "cobol"], ["small"], ["small", "small"], ["python", "javascript"]],
+    ids=["unknown option", "one", "twice", "another question's"],
+)
+def test_saved_choices_that_do_not_fit_the_question_are_dropped_and_the_session_kept(
+    knowledge: Knowledge, choices: list[str]
+) -> None:
+    session = Session.from_dict({**VALID, "c": choices}, knowledge)
+    assert session is not None and session.state == "q_size" and session.choices == ()
+
+
+@pytest.mark.parametrize("choices", ["small", [1, 2], {"small": 1}, [None]])
+def test_saved_choices_of_the_wrong_type_make_the_session_corrupt(
+    knowledge: Knowledge, choices: Any
+) -> None:
+    assert Session.from_dict({**VALID, "c": choices}, knowledge) is None
+
+
+def test_saved_choices_at_the_result_are_dropped(knowledge: Knowledge) -> None:
+    data = {**VALID, "s": RESULT, "c": ["small", "medium"]}
+    session = Session.from_dict(data, knowledge)
+    assert session is not None and session.choices == ()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from advisor import Knowledge
 from advisor.session import RESULT, Session
 from dialogs.engine import DialogEngine
@@ -78,12 +80,112 @@ def test_thanks_bye_is_a_goodbye_that_keeps_the_answers(engine: DialogEngine) ->
     assert session.answers == {"team": "python"}
 
 
+# -- the reply to "Did you mean A or B?", in every language -----------------------------------
+
+#: For each language: a question, a message that gets "Did you mean A or B?" there, and the
+#: two options it offers.
+OFFERS = {
+    "en": ("size", "small or medium", ("small", "medium")),
+    "es": ("size", "pequeño o mediano", ("small", "medium")),
+    "pt": ("size", "pequeno ou médio", ("small", "medium")),
+    "ru": ("deadline", "очень сжатые или обычные", ("tight", "normal")),
+}
+
+
+def offered(engine: DialogEngine, language: str) -> tuple[DialogEngine, Session]:
+    """The dialog in this language, just after it asked "Did you mean A or B?"."""
+    spoken = engine.speaking(language)
+    question, text, choices = OFFERS[language]
+    session = Session(language=language)
+    spoken.start(session)
+    while session.question_id != question:
+        asked = spoken.current_question(session)
+        assert asked is not None
+        spoken.answer(session, next(o.id for o in asked.options if o.is_neutral))
+    view = spoken.handle_text(session, text)
+    assert isinstance(view, Asking) and tuple(o.id for o in view.choices) == choices
+    return spoken, session
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "position"),
+    [
+        ("en", "the first one", 0),
+        ("en", "the second", 1),
+        ("es", "la segunda", 1),
+        ("es", "el primero", 0),
+        ("es", "la primera opción", 0),
+        ("pt", "a primeira", 0),
+        ("pt", "o segundo", 1),
+        ("pt", "a de baixo", 1),
+        ("ru", "первый", 0),
+        ("ru", "второй вариант", 1),
+        ("ru", "последний", 1),
+    ],
+)
+def test_the_reply_to_did_you_mean_names_a_choice_by_its_place_in_every_language(
+    engine: DialogEngine, language: str, text: str, position: int
+) -> None:
+    spoken, session = offered(engine, language)
+    question, _, choices = OFFERS[language]
+    view = spoken.handle_text(session, text)
+    assert session.answers[question] == choices[position]
+    said = view.intro if isinstance(view, Finished) else view.notice
+    assert said is not None and said.key == "dialog.notice.got_it"
+
+
+@pytest.mark.parametrize("language", sorted(OFFERS))
+@pytest.mark.parametrize(("text", "position"), [("1", 0), ("2", 1), ("#2", 1)])
+def test_the_reply_to_did_you_mean_names_a_choice_by_its_number_in_every_language(
+    engine: DialogEngine, language: str, text: str, position: int
+) -> None:
+    spoken, session = offered(engine, language)
+    question, _, choices = OFFERS[language]
+    spoken.handle_text(session, text)
+    assert session.answers[question] == choices[position]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "position"),
+    [
+        ("en", "medium", 1),
+        ("en", "smal", 0),
+        ("es", "median", 1),
+        ("pt", "pequ", 0),
+        ("ru", "очень", 0),
+        ("ru", "обыч", 1),
+    ],
+)
+def test_the_reply_to_did_you_mean_names_a_choice_by_the_start_of_its_name(
+    engine: DialogEngine, language: str, text: str, position: int
+) -> None:
+    spoken, session = offered(engine, language)
+    question, _, choices = OFFERS[language]
+    spoken.handle_text(session, text)
+    assert session.answers[question] == choices[position]
+
+
+def test_every_language_names_both_places_of_a_choice(knowledge: Knowledge) -> None:
+    for language in knowledge.languages:
+        positions = knowledge.speaking(language).vocabulary.positions
+        assert set(positions) == {"first", "second"}, language
+        assert all(positions.values()), language
+
+
 # -- the console ---------------------------------------------------------------------------
 
 
 def test_the_console_offers_two_numbered_choices_and_a_number_picks_one(repo_root: Path) -> None:
     out = chat(repo_root, "python", "nothing sensitive", "small or medium", "2", "quit")
     assert "Did you mean “Small and simple” or “Medium, it will grow”?" in out
+    assert "Got it: Medium, it will grow." in out
+    assert "Question 4 of 9" in out
+
+
+def test_the_console_takes_the_reply_to_did_you_mean_by_its_place(repo_root: Path) -> None:
+    out = chat(
+        repo_root, "python", "nothing sensitive", "small or medium", "the second one", "quit"
+    )
     assert "Got it: Medium, it will grow." in out
     assert "Question 4 of 9" in out
 

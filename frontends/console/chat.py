@@ -3,24 +3,38 @@
 It is a front end like Telegram: each line becomes an action for the conversation service,
 whose replies are rendered here as plain text and printed when delivered. The session lives
 in an in-memory SQLite store for as long as the chat runs.
+
+It behaves like a terminal program:
+
+- Ctrl-C at any time ends the chat at once, with the goodbye line and exit code 130 (128 +
+  SIGINT, what a shell reports for a program stopped by Ctrl-C); what was typed on the line is
+  dropped. Pressed while a reply is being made, the chat ends as soon as it is shown (a second
+  Ctrl-C does not wait). Ctrl-D (end of input) and "quit" end it with exit code 0.
+- On a terminal, everything it prints is wrapped to the terminal's width (``COLUMNS`` first,
+  else the terminal's own size, else 80) between words, keeping its line breaks and indenting
+  the continuation of a bullet ("• ") or a numbered line ("1. "); the chart's bars move under
+  their label when a row does not fit. Output that is not a terminal (a pipe, a file) is not
+  wrapped: other programs get each paragraph as one line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import os
+import re
+import signal
+import textwrap
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 from typing import TextIO
 
 from advisor import Knowledge, Option, Recommendation
 from advisor.chart import render_chart_text
-from advisor.render import render_text
-from advisor.summary import (
-    render_details_text,
-    render_own_text,
-    render_summary_text,
-    render_why_text,
-)
+from advisor.render import PLAIN, Style, renderer
+from advisor.summary import INTRO_ROOM, SummaryRenderer, find_criterion, summary_limit
 from bootstrap import bootstrap
 from dialogs import turns as c
 from dialogs import wording
@@ -61,13 +75,79 @@ RESULT_LINES = 25
 #: was taken as) with its blank lines, and the hint after it. Counted whether or not there is
 #: such a line, so the result is the same screen every time it is shown.
 AROUND_SUMMARY = 5
+#: Wrapped between words, a row holds about this many characters fewer than its width.
+RAGGED = 8
+#: The exit code after Ctrl-C: 128 + SIGINT, as shells report a program it stopped.
+INTERRUPTED = 130
+#: Columns when the terminal does not say, and the fewest the console wraps at.
+DEFAULT_WIDTH, MIN_WIDTH = 80, 20
+#: How wide the console is: columns to wrap at, or None (not a terminal: no wrapping).
+Width = Callable[[], int | None]
+
+
+def _unwrapped(text: str) -> str:
+    return text
+
+
+#: Plain text with each paragraph on one line: the console wraps it to the terminal's width.
+UNWRAPPED = dataclasses.replace(PLAIN, name="plain-unwrapped", wrap=_unwrapped)
+#: What continues a line on the next rows: its indentation, and a bullet's or number's width.
+_HANGING = re.compile(r"(\s*)(•\s|\d{1,3}[.)]\s)?")
+#: A row of the chart as text: its label, then the bars and the points (advisor/chart.py).
+_CHART_ROW = re.compile(r"(?P<label>\S.*?) {2,}(?P<bars>[.#]+\|[.#]+ {2}\S.*)")
+
+
+def wrap(text: str, width: int | None) -> str:
+    """Text wrapped to ``width`` columns between words (None: as it is). Its line breaks stay;
+    a bullet's or a numbered line's continuation is indented under its text; a word longer
+    than a line is kept whole; a chart row that does not fit puts its bars under its label."""
+    if width is None:
+        return text
+    return "\n".join(row for line in text.split("\n") for row in _wrap_line(line, width))
+
+
+def _wrap_line(line: str, width: int) -> list[str]:
+    if len(line) <= width:
+        return [line]
+    if chart := _CHART_ROW.fullmatch(line):
+        return [*_wrap_line(chart["label"], width), *_wrap_line(f"  {chart['bars']}", width)]
+    hanging = _HANGING.match(line)
+    indent = " " * hanging.end() if hanging else ""
+    rows = textwrap.wrap(
+        line,
+        width,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return rows or [line]
+
+
+def terminal_width(stream: TextIO) -> int:
+    """The columns of the terminal ``stream`` writes to, as :func:`shutil.get_terminal_size`
+    finds them for standard output: ``COLUMNS`` first, else the terminal's size, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return max(MIN_WIDTH, columns or DEFAULT_WIDTH)
 
 
 class ConsolePresenter:
-    """Renders replies as plain text."""
+    """Renders replies as plain text: with ``width``, unwrapped for the console to wrap to it
+    (and the result's summary shortened to fit its screen at that width); without, with the
+    paragraphs of the result wrapped at 78 columns, as :mod:`advisor.summary` renders them."""
 
-    def __init__(self, knowledge: Knowledge) -> None:
+    def __init__(self, knowledge: Knowledge, width: Width | None = None) -> None:
         self.k = knowledge
+        self.width: Width = width or (lambda: None)
+        self.style: Style = PLAIN if width is None else UNWRAPPED
+        self.summaries = SummaryRenderer(renderer(knowledge, self.style))
         self._languages: dict[str, ConsolePresenter] = {knowledge.language: self}
 
     def speaking(self, language: str | None) -> ConsolePresenter:
@@ -75,7 +155,8 @@ class ConsolePresenter:
         knowledge = self.k.speaking(language)
         presenter = self._languages.get(knowledge.language)
         if presenter is None:
-            presenter = self._languages[knowledge.language] = ConsolePresenter(knowledge)
+            presenter = ConsolePresenter(knowledge, None if self.style is PLAIN else self.width)
+            self._languages[knowledge.language] = presenter
             presenter._languages = self._languages
         return presenter
 
@@ -128,7 +209,7 @@ class ConsolePresenter:
                 return self.result(rec, intro)
             case WhyResult(rec):
                 chart = render_chart_text(rec, k, title=False)
-                why = render_why_text(rec, k)
+                why = self.summaries.why(rec)
                 return ["", why, "", chart, "", k.text("console.result_hint")]
             case Explained(rec, number, notice):
                 lines = ["", self.notice(notice)] if notice is not None else []
@@ -138,13 +219,15 @@ class ConsolePresenter:
                 else:
                     numbers = range(number, number + 1)
                 for n in numbers:
-                    if n > len(k.criteria):
-                        lines += ["", render_own_text(rec, k)]
+                    criterion = find_criterion(k, str(n)) if n <= len(k.criteria) else None
+                    if criterion is None:
+                        lines += ["", self.summaries.own(rec)]
                     else:
-                        lines += ["", render_details_text(k, n, rec)]
+                        lines += ["", self.summaries.details(criterion, rec)]
                 return [*lines, "", k.text("console.result_hint")]
             case FullReport(rec):
-                return ["", render_text(rec, k), "", k.text("console.result_hint")]
+                report = "\n\n".join(renderer(k, self.style).sections(rec))
+                return ["", report, "", k.text("console.result_hint")]
             case YourAnswers():
                 return self.your_answers(view)
             case Revising():
@@ -170,8 +253,31 @@ class ConsolePresenter:
         """The result's screen: the line it follows from (if any), the summary, the hint."""
         k = self.k
         lines = ["", self.notice(intro), ""] if intro is not None else [""]
-        summary = render_summary_text(rec, k, max_lines=RESULT_LINES - AROUND_SUMMARY)
-        return [*lines, summary, "", k.text("console.result_hint")]
+        hint = k.text("console.result_hint")
+        rows = RESULT_LINES - AROUND_SUMMARY - (self._rows(hint) - 1) - (self._intro_rows() - 1)
+        return [*lines, self.summary(rec, rows), "", hint]
+
+    def _intro_rows(self) -> int:
+        """The rows kept for the line before the result (as long as :data:`INTRO_ROOM` at
+        most), whether or not there is one, so the result is the same screen every time."""
+        width = self.width()
+        return 1 if width is None else -(-INTRO_ROOM // max(1, width - RAGGED))
+
+    def summary(self, rec: Recommendation, rows: int | None = None) -> str:
+        """The result's summary, in at most ``rows`` rows of the console (None: in full)."""
+        limit = summary_limit("you")
+        text = self.summaries.render(rec, "you", max_lines=rows, limit=limit)
+        if rows is None or self.width() is None:
+            return text
+        for fewer in range(rows - 1, 0, -1):  # lines that wrap take more rows than one each
+            if self._rows(text) <= rows:
+                break
+            text = self.summaries.render(rec, "you", max_lines=fewer, limit=limit)
+        return text
+
+    def _rows(self, text: str) -> int:
+        """The rows ``text`` takes on the console."""
+        return wrap(text, self.width()).count("\n") + 1
 
     def your_answers(self, view: YourAnswers) -> list[str]:
         k = self.k
@@ -203,7 +309,7 @@ class ConsolePresenter:
         k = self.k
         lines = [""] + ([self.notice(view.notice), ""] if view.notice else [])
         head, change = wording.preview_head(k, view)
-        summary = render_summary_text(view.after, k)
+        summary = self.summary(view.after)
         return [*lines, head, change, "", summary, "", k.text("console.preview_hint")]
 
 
@@ -217,27 +323,40 @@ class ConsoleChat:
         self.person = dataclasses.replace(CONSOLE, language=code)
         self.k = knowledge.speaking(code)
         self.store = SqliteStore(":memory:", knowledge)
+        self.stdin = stdin
+        self.stdout = stdout
+        #: On a terminal, what is printed is wrapped to its width.
+        self.wraps = _isatty(stdout)
         advisor = bootstrap(
             Settings(),
             knowledge,
-            presenter=lambda parts: ConsolePresenter(parts.knowledge),
+            presenter=lambda parts: ConsolePresenter(
+                parts.knowledge, self.width if self.wraps else None
+            ),
             transport=self._print,
             store=self.store,
             warm=False,  # one language, made when first spoken
         )
         self.engine = advisor.engine.speaking(code)
         self.conversation = advisor.conversation
-        self.stdin = stdin
-        self.stdout = stdout
         self.echo = not _isatty(stdin)
         #: The two options of the last "Did you mean …?", if that was the last question.
         self.choices: tuple[Option, ...] = ()
         #: The last screen was a page of the result (details, why, report, answers): "back"
         #: goes back to the result from there.
         self.on_page = False
+        #: Waiting for a line: Ctrl-C now ends the chat at once.
+        self.reading = False
+        #: Ctrl-C was pressed while a reply was being made: the chat ends when it is shown.
+        self.interrupted = False
+
+    def width(self) -> int | None:
+        """The columns to wrap at (asked each time: a terminal may be resized); None when the
+        output is not a terminal."""
+        return terminal_width(self.stdout) if self.wraps else None
 
     def say(self, text: str = "") -> None:
-        self.stdout.write(text + "\n")
+        self.stdout.write(wrap(text, self.width()) + "\n")
         self.stdout.flush()
 
     async def _print(self, message: Outgoing) -> int | None:
@@ -277,30 +396,61 @@ class ConsoleChat:
             await self.store.close()
 
     async def _loop(self) -> int:
+        with self._ctrl_c():
+            try:
+                self.say(self.k.text("dialog.welcome", **self.engine.welcome_values()))
+                self.say(self.k.text("console.hint"))
+                await self.act(c.Begin())
+                while (line := self._read()) is not None:
+                    text = line.rstrip("\n")
+                    if self.echo:
+                        self.say(text)
+                    if self.engine.interpreter.command(text) in ("quit", "bye"):
+                        break
+                    if not await self.act(self._typed(text)):
+                        break
+            except KeyboardInterrupt:
+                self.interrupted = True
+            except BrokenPipeError:  # the reader went away (e.g. piped into head)
+                return 0
+            self.say()
+            self.say(self.k.text("console.goodbye"))
+            return INTERRUPTED if self.interrupted else 0
+
+    def _read(self) -> str | None:
+        """Prompt and read a line; None at the end of input. Ctrl-C pressed before or while
+        waiting raises KeyboardInterrupt (from the line being read, not after it)."""
+        self.reading = True  # from here on Ctrl-C raises; before, it was noted
         try:
-            self.say(self.k.text("dialog.welcome", **self.engine.welcome_values()))
-            self.say(self.k.text("console.hint"))
-            await self.act(c.Begin())
-            while True:
-                self.stdout.write(self.k.text("console.prompt"))
-                self.stdout.flush()
-                line = self.stdin.readline()
-                if not line:
-                    break
-                text = line.rstrip("\n")
-                if self.echo:
-                    self.say(text)
-                if self.engine.interpreter.command(text) in ("quit", "bye"):
-                    break
-                if not await self.act(self._typed(text)):
-                    break
-        except KeyboardInterrupt:
-            pass
-        except BrokenPipeError:  # the reader went away (e.g. piped into head)
-            return 0
-        self.say()
-        self.say(self.k.text("console.goodbye"))
-        return 0
+            if self.interrupted:
+                raise KeyboardInterrupt
+            self.stdout.write(self.k.text("console.prompt"))
+            self.stdout.flush()
+            return self.stdin.readline() or None
+        finally:
+            self.reading = False
+
+    def _on_ctrl_c(self, signum: int, frame: FrameType | None) -> None:
+        """SIGINT: end the chat now when waiting for a line (or at a second Ctrl-C), else as
+        soon as the reply being made is shown (so no turn is left half done)."""
+        if self.reading or self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+
+    @contextlib.contextmanager
+    def _ctrl_c(self) -> Iterator[None]:
+        """Handle Ctrl-C as :meth:`_on_ctrl_c` says while the chat runs. (asyncio.run's own
+        handler only cancels the task at its next await, so the first Ctrl-C at the prompt
+        waited for a line, and that line was still answered.)"""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # only the main thread receives signals
+            return
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, self._on_ctrl_c)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -317,5 +467,5 @@ def run_console(
     like "pt_BR.UTF-8"; English when it is not one we speak)."""
     try:
         return asyncio.run(ConsoleChat(knowledge, stdin, stdout, language).run())
-    except KeyboardInterrupt:
-        return 0
+    except KeyboardInterrupt:  # a second Ctrl-C while a reply was being made
+        return INTERRUPTED

@@ -15,7 +15,7 @@ from typing import Any
 
 from advisor import Knowledge, Recommendation
 from advisor.render import render_html
-from advisor.session import Session
+from advisor.session import LEAD_CONTACT, Session
 from advisor.summary import (
     Voice,
     render_details_html,
@@ -151,8 +151,9 @@ class TelegramPresenter:
             match reply:
                 case c.Show(view, edit, welcome):
                     self._show(out, view, edit=edit, welcome=welcome)
-                case c.Say(notice):
-                    out.send(self.notice(notice), NO_KEYBOARD)
+                case c.Say(notice, keep):
+                    keyboard = self._said_keyboard(audience.session, keep=keep)
+                    out.send(self.notice(notice), keyboard)
                 case c.ShowShared(rec):
                     self._shared(out, rec)
                 case c.Unbutton(message_id):
@@ -470,6 +471,12 @@ class TelegramPresenter:
                 [self._act(actions.DECLINE, data)],
             ]
         )
+
+    def _said_keyboard(self, session: Session, *, keep: bool) -> Keyboard:
+        """Under a line said on its own: the contact keyboard again when the line names its
+        buttons while the contact is still asked for ("or tap “No thanks”"), else none (a
+        contact keyboard goes away)."""
+        return self.contact_keyboard() if keep and session.state == LEAD_CONTACT else NO_KEYBOARD
 
     def contact_keyboard(self) -> Keyboard:
         """Share my phone number / No thanks, as a keyboard in place of the typing one."""
