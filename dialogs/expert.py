@@ -109,6 +109,7 @@ class Expert:
             answers=dict(rec.answers),
             key=new_key(),
             channel=person.channel,
+            language=session.language,
         )
         turn.dialog.hand_off(session, "contacted")
         view = turn.dialog.view(session, notice=Notice("lead.thanks"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 #: The Telegram command menu, in the order Telegram shows it (``telegram.commands.<name>``).
 MENU = ("start", "back", "restart", "cancel", "help", "about", "forget", "language")
+#: The admin commands in an admin's /help and command menu (``telegram.admin_commands.<name>``).
+ADMIN_MENU = ("link", "stats", "export", "leads")
 
 DIALOG_TEXTS = (
     "dialog.welcome",
@@ -74,6 +76,10 @@ DIALOG_TEXTS = (
     "telegram.nothing_to_cancel",
     "telegram.about",
     *(f"telegram.commands.{name}" for name in MENU),
+    "telegram.id_private",
+    "telegram.id_group",
+    "telegram.admin_help",
+    *(f"telegram.admin_commands.{name}" for name in ADMIN_MENU),
     "admin.link_usage",
     "admin.link_invalid",
     "admin.link",
@@ -90,6 +96,12 @@ DIALOG_TEXTS = (
     "admin.stats_abandoned_none",
     "admin.export_caption",
     "admin.stats_leads",
+    "admin.stats_started",
+    "admin.stats_finished",
+    "admin.stats_shared",
+    "admin.stats_lead_count",
+    "admin.stats_delivered",
+    "admin.stats_waiting",
     *(
         f"admin.{name}"
         for name in (
@@ -142,6 +154,7 @@ DIALOG_TEXTS = (
     "lead.sales_summary",
     "lead.sales_answer",
     "lead.no_source",
+    "lead.language_line",
     *(f"lead.channel.{name}" for name in ("telegram", "web", "mini_app")),
     "privacy.forget_ask",
     "privacy.forget_yes",

@@ -424,11 +424,42 @@ class BotState:
         )
 
     def _scope_key(self, p: v.Params) -> tuple[str, str]:
-        """Key for per-scope, per-language bot settings."""
+        """Key for per-scope, per-language bot settings. Like Telegram: only the scopes it
+        has; the chat scopes need a chat the bot knows (by id or @username), the
+        administrators' and a member's scope a group, a member's scope a user in it."""
         scope = p.obj("scope", "BotCommandScope JSON object") or {"type": "default"}
         if not isinstance(scope, dict) or scope.get("type") not in COMMAND_SCOPES:
             raise v.bad_request("can't parse BotCommandScope JSON object")
-        return json.dumps(scope, sort_keys=True), p.text("language_code") or ""
+        kind = scope["type"]
+        key: JSON = {"type": kind}
+        if kind in ("chat", "chat_administrators", "chat_member"):
+            key["chat_id"] = self._scope_chat(scope).id
+        if kind == "chat_member":
+            user_id = scope.get("user_id")
+            if isinstance(user_id, bool) or not isinstance(user_id, int):
+                raise v.bad_request("can't parse BotCommandScope JSON object")
+            if user_id not in self.users:
+                raise v.bad_request("user not found")
+            key["user_id"] = user_id
+        return json.dumps(key, sort_keys=True), p.text("language_code") or ""
+
+    def _scope_chat(self, scope: JSON) -> TgChat:
+        """The chat a chat scope names; unknown chats and private chats where a group is
+        needed are refused."""
+        raw = scope.get("chat_id")
+        if isinstance(raw, bool) or not isinstance(raw, int | str) or raw == "":
+            raise v.bad_request("can't parse BotCommandScope JSON object")
+        if isinstance(raw, str) and not raw.startswith("@"):
+            try:
+                raw = int(raw)
+            except ValueError:
+                raise v.bad_request("chat not found") from None
+        chat = self.chats.get(raw) if isinstance(raw, int) else self._chat_by_username(raw)
+        if chat is None:
+            raise v.bad_request("chat not found")
+        if scope["type"] != "chat" and chat.type not in ("group", "supergroup"):
+            raise v.bad_request("chat not found")
+        return chat
 
     # ----------------------------------------------------------------- methods
 

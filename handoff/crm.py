@@ -94,6 +94,7 @@ def payload(lead: Lead, knowledge: Knowledge, source_link: str | None) -> dict[s
         "contact": lead.contact,
         "contact_type": "email" if "@" in lead.contact else "phone",
         "channel": lead.channel,
+        "language": lead.language,
         "source": lead.source,
         "source_link": source_link,
         "recommendation": lead.recommendation,

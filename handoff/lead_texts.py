@@ -59,13 +59,26 @@ def sales_summary(lead: Lead, knowledge: Knowledge) -> str:
         number=lead.id,
         name=lead.name,
         contact=lead.contact,
-        channel=channel_name(lead.channel, k.text),
+        channel=channel_name(lead.channel, k.text) + language_line(lead.language, k),
         source=lead.source or k.text("lead.no_source"),
         recommendation=k.text(f"stack.{lead.recommendation}"),
         confidence=confidence_words(result, k),
         answers="\n".join(answers),
         **sums(result, k),
     )
+
+
+def language_line(language: str, knowledge: Knowledge) -> str:
+    """The line after "Came from:" naming the person's language in its own words
+    ("\nLanguage: Português"); nothing when it is unknown (leads stored before languages were
+    kept). A language this version does not offer is named by its code."""
+    if not language:
+        return ""
+    if language in knowledge.languages:
+        name = knowledge.speaking(language).text("language.name")
+    else:
+        name = language
+    return "\n" + knowledge.text("lead.language_line", name=name)
 
 
 def channel_name(channel: str, text: Texts) -> str:

@@ -106,6 +106,9 @@ class Lead:
     #: The channel it came through (one of :data:`CHANNELS`; leads stored before channels were
     #: kept all came through the bot).
     channel: str = BOT_CHANNEL
+    #: The person's language when the lead was stored ("pt"); "" when unknown (leads stored
+    #: before languages were kept).
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)

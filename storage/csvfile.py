@@ -23,6 +23,7 @@ EXPORT_COLUMNS = (
     "answers",
     "contact",
     "channel",
+    "language",
 )
 #: Where the export's child process (``python -m storage.export``) runs from.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

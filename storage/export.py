@@ -23,12 +23,13 @@ from . import csvfile
 _ISO = "strftime('%Y-%m-%dT%H:%M:%S+00:00', {}, 'unixepoch')"
 SESSIONS_SQL = (
     f"SELECT 'session', {_ISO.format('updated_at')}, chat_id, user_id, coalesce(first_name, ''), "
-    "coalesce(source, ''), state, '', coalesce(json_extract(data, '$.a'), '{}'), '', '' "
+    "coalesce(source, ''), state, '', coalesce(json_extract(data, '$.a'), '{}'), '', '', "
+    "coalesce(json_extract(data, '$.l'), '') "
     "FROM sessions ORDER BY updated_at"
 )
 LEADS_SQL = (
     f"SELECT 'lead', {_ISO.format('at')}, chat_id, user_id, name, coalesce(source, ''), '', "
-    "recommendation, answers, contact, channel FROM leads ORDER BY at"
+    "recommendation, answers, contact, channel, language FROM leads ORDER BY at"
 )
 #: Lower priority for the export process, so the bot itself is never short of CPU.
 NICENESS = 10

@@ -269,6 +269,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE leads ADD COLUMN channel text NOT NULL DEFAULT 'telegram';
     """,
+    # 6: the person's language when the lead was stored ('pt'); '' for earlier leads (unknown,
+    #    and so for those an instance of an earlier version adds while a rolling upgrade runs).
+    """
+    ALTER TABLE leads ADD COLUMN language text NOT NULL DEFAULT '';
+    """,
 )
 
 
@@ -660,11 +665,11 @@ class PostgresStore:
     async def all_leads(self) -> list[Lead]:
         rows = await self._fetch(
             "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at, id, "
-            "key, channel FROM leads ORDER BY at, id"
+            "key, channel, language FROM leads ORDER BY at, id"
         )
         return [
-            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key, channel)
-            for chat, user, name, contact, source, rec, answers, at, id_, key, channel in rows
+            Lead(chat, user, name, contact, src, rec, json.loads(answers), at, id_, key, ch, lang)
+            for chat, user, name, contact, src, rec, answers, at, id_, key, ch, lang in rows
         ]
 
     async def export_csv(self, out: Path) -> None:
@@ -1144,7 +1149,8 @@ class _Leads:
         """The lead and its deliveries in one statement."""
         await self.unit.execute(
             "WITH lead AS (INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, "
-            "recommendation, answers, channel) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11) "
+            "recommendation, answers, channel, language) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12) "
             "RETURNING id, user_id, at) "
             "INSERT INTO lead_deliveries (lead_id, user_id, destination, next_attempt_at, "
             "created_at) SELECT lead.id, lead.user_id, destination, lead.at, lead.at "
@@ -1160,6 +1166,7 @@ class _Leads:
             json.dumps(dict(lead.answers), separators=(",", ":")),
             list(destinations),
             _text(lead.channel),
+            _text(lead.language),
         )
 
     async def reach(self, user_id: int) -> LeadReach:
@@ -1270,8 +1277,8 @@ SESSIONS_SQL = (
     "FROM sessions ORDER BY updated_at, chat_id, user_id"
 )
 LEADS_SQL = (
-    "SELECT at, chat_id, user_id, name, source, recommendation, answers, contact, channel "
-    "FROM leads ORDER BY at, id"
+    "SELECT at, chat_id, user_id, name, source, recommendation, answers, contact, channel, "
+    "language FROM leads ORDER BY at, id"
 )
 
 
@@ -1281,6 +1288,15 @@ def _iso(at: int) -> str:
 
 def _answers_json(data: str) -> str:
     return json.dumps(_answers(data), separators=(",", ":"), ensure_ascii=False)
+
+
+def _language(data: str) -> str:
+    """A session's language ("" when not known yet)."""
+    try:
+        language = json.loads(data).get("l", "")
+    except (ValueError, AttributeError):
+        return ""
+    return language if isinstance(language, str) else ""
 
 
 async def export_to(connection: Connection, out: Path) -> int:
@@ -1294,12 +1310,23 @@ async def export_to(connection: Connection, out: Path) -> int:
             ):
                 answers = _answers_json(data)
                 row = ("session", _iso(at), chat, user, name or "", source or "", state, "")
-                writer.writerow(csvfile.cells((*row, answers, "", "")))
+                writer.writerow(csvfile.cells((*row, answers, "", "", _language(data))))
                 count += 1
             leads = connection.cursor(LEADS_SQL, prefetch=EXPORT_PREFETCH)
-            async for at, chat, user, name, source, rec, answers, contact, channel in leads:
+            async for (
+                at,
+                chat,
+                user,
+                name,
+                source,
+                rec,
+                answers,
+                contact,
+                channel,
+                language,
+            ) in leads:
                 lead = ("lead", _iso(at), chat, user, name, source or "", "", rec, answers)
-                writer.writerow(csvfile.cells((*lead, contact, channel)))
+                writer.writerow(csvfile.cells((*lead, contact, channel, language)))
                 count += 1
     return count
 

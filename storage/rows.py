@@ -13,7 +13,7 @@ DELIVERY_COLUMNS = (
     "d.id, d.destination, d.status, d.attempts, d.next_attempt_at, d.last_error, "
     "d.failing_since, d.delivered_at, coalesce(d.claim, ''), d.claimed_until, "
     "l.id, l.key, l.at, l.chat_id, l.user_id, l.name, l.contact, l.source, l.recommendation, "
-    "l.answers, l.channel"
+    "l.answers, l.channel, l.language"
 )
 DELIVERY_FROM = "FROM lead_deliveries d JOIN leads l ON l.id = d.lead_id"
 
@@ -24,9 +24,22 @@ def delivery(row: Iterable[Any]) -> LeadDelivery:
     id_, destination, status, attempts, next_at, error, failing, delivered, claim, until = values[
         :10
     ]
-    lead_id, key, at, chat, user, name, contact, source, rec, answers, channel = values[10:]
+    lead_id, key, at, chat, user, name, contact, source, rec, answers, channel, language = values[
+        10:
+    ]
     lead = Lead(
-        chat, user, name, contact, source, rec, json.loads(answers), at, lead_id, key, channel
+        chat,
+        user,
+        name,
+        contact,
+        source,
+        rec,
+        json.loads(answers),
+        at,
+        lead_id,
+        key,
+        channel,
+        language,
     )
     return LeadDelivery(
         id_, lead, destination, status, attempts, next_at, error, failing, delivered, claim, until

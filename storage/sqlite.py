@@ -215,6 +215,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE leads ADD COLUMN channel TEXT NOT NULL DEFAULT 'telegram';
     """,
+    # 9: the person's language when the lead was stored ("pt"); "" for earlier leads (unknown).
+    """
+    ALTER TABLE leads ADD COLUMN language TEXT NOT NULL DEFAULT '';
+    """,
 )
 
 
@@ -663,12 +667,12 @@ class SqliteStore:
         rows = await self._read(
             lambda: self._reads.execute(
                 "SELECT chat_id, user_id, name, contact, source, recommendation, answers, at, id, "
-                "key, channel FROM leads ORDER BY at, id"
+                "key, channel, language FROM leads ORDER BY at, id"
             ).fetchall()
         )
         return [
-            Lead(chat, user, name, contact, source, rec, json.loads(answers), at, id_, key, channel)
-            for chat, user, name, contact, source, rec, answers, at, id_, key, channel in rows
+            Lead(chat, user, name, contact, src, rec, json.loads(answers), at, id_, key, ch, lang)
+            for chat, user, name, contact, src, rec, answers, at, id_, key, ch, lang in rows
         ]
 
     async def export_csv(self, out: Path) -> None:
@@ -931,7 +935,7 @@ class _Leads:
         key, now = lead.key or new_key(), self.unit.now
         self.unit.write(
             "INSERT INTO leads (key, at, chat_id, user_id, name, contact, source, recommendation, "
-            "answers, channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "answers, channel, language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 key,
                 now,
@@ -943,6 +947,7 @@ class _Leads:
                 lead.recommendation,
                 json.dumps(dict(lead.answers), separators=(",", ":")),
                 lead.channel,
+                lead.language,
             ),
         )
         if destinations:

@@ -656,6 +656,32 @@ async def test_a_lead_given_by_a_person_on_another_channel_is_stored_with_that_c
     assert delivery.lead.channel == channel
 
 
+@pytest.mark.parametrize(("telegram_language", "stored"), [("pt-br", "pt"), ("ru", "ru")])
+async def test_a_lead_from_a_portuguese_session_is_stored_with_its_language(
+    conversation: Conversation,
+    transport: FakeTransport,
+    knowledge: Knowledge,
+    store: SqliteStore,
+    telegram_language: str,
+    stored: str,
+) -> None:
+    person = Person(ADA, ADA, "Ada", "Ada Lovelace", language=telegram_language)
+    ada = Visitor(conversation, transport, person)
+    await ada.act(Begin())
+    assert (await ada.session()).language == stored
+    await ada.answer_all(knowledge)
+    await ada.tap(actions.LEAD.code)
+    await ada.tap(actions.CONSENT.code)
+
+    outcome = await ada.act(Typed("ada@example.org"))
+
+    assert outcome.lead_stored
+    [lead] = await store.all_leads()
+    assert (lead.contact, lead.language) == ("ada@example.org", stored)
+    [delivery] = await store.deliveries_of(lead.id)
+    assert delivery.lead.language == stored
+
+
 async def test_the_expert_button_is_not_offered_while_no_destination_works(
     engine: DialogEngine, store: SqliteStore, transport: FakeTransport, knowledge: Knowledge
 ) -> None:

@@ -21,6 +21,9 @@ from hypothesis import strategies as st
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeChatAdministrators,
+    BotCommandScopeChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -964,6 +967,61 @@ async def test_commands_round_trip_per_scope(fake: FakeTelegram, bot: Bot) -> No
         await bot.set_my_commands([BotCommand("Start", "Uppercase is invalid")])
     await bot.delete_my_commands()
     assert await bot.get_my_commands() == ()
+
+
+async def test_a_chat_scope_keeps_its_own_commands_apart_from_the_default(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    ann = fake.user("Ann")
+    await bot.set_my_commands([BotCommand("start", "Start")])
+    scope = BotCommandScopeChat(ann.user.id)
+    await bot.set_my_commands(
+        [BotCommand("start", "Start"), BotCommand("stats", "Stats")], scope=scope
+    )
+    assert [c.command for c in await bot.get_my_commands(scope=scope)] == ["start", "stats"]
+    assert [c["command"] for c in fake.commands({"type": "chat", "chat_id": ann.user.id})] == [
+        "start",
+        "stats",
+    ]
+    assert [c.command for c in await bot.get_my_commands()] == ["start"]
+    await bot.set_my_commands([BotCommand("help", "Ayuda")], scope=scope, language_code="es")
+    assert fake.commands({"type": "chat", "chat_id": ann.user.id}, "es") == [
+        {"command": "help", "description": "Ayuda"}
+    ]
+
+
+async def test_a_chat_scope_for_a_chat_the_bot_does_not_know_is_refused(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.set_my_commands([BotCommand("start", "Start")], scope=BotCommandScopeChat(999))
+    private = fake.user("Ann").chat.id
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.set_my_commands(
+            [BotCommand("start", "Start")], scope=BotCommandScopeChatAdministrators(private)
+        )
+    with pytest.raises(BadRequest, match="parse botcommandscope json"):
+        await bot.set_my_commands(
+            [BotCommand("start", "Start")], api_kwargs={"scope": {"type": "chat"}}
+        )
+    with pytest.raises(BadRequest, match="parse botcommandscope json"):
+        await bot.set_my_commands(
+            [BotCommand("start", "Start")], api_kwargs={"scope": {"type": "everyone"}}
+        )
+    assert fake.commands({"type": "chat", "chat_id": 999}) == []
+
+
+async def test_a_group_members_scope_needs_a_known_user(fake: FakeTelegram, bot: Bot) -> None:
+    group = fake.group("Team")
+    ann = fake.user("Ann", chat=group)
+    await bot.set_my_commands(
+        [BotCommand("start", "Start")], scope=BotCommandScopeChatMember(group.id, ann.user.id)
+    )
+    assert fake.commands({"type": "chat_member", "chat_id": group.id, "user_id": ann.user.id})
+    with pytest.raises(BadRequest, match="User not found"):
+        await bot.set_my_commands(
+            [BotCommand("start", "Start")], scope=BotCommandScopeChatMember(group.id, 5)
+        )
 
 
 async def test_get_chat_returns_full_info_ptb_can_parse(fake: FakeTelegram, bot: Bot) -> None:

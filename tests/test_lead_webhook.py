@@ -143,6 +143,19 @@ def test_a_lead_stored_before_channels_were_kept_came_through_the_bot(
     assert payload(a_lead(), knowledge, None)["channel"] == "telegram"
 
 
+@pytest.mark.parametrize("language", ["en", "es", "pt", "ru"])
+def test_the_payload_carries_the_persons_language(knowledge: Knowledge, language: str) -> None:
+    data = payload(a_lead(language=language), knowledge, None)
+    assert data["language"] == language
+    assert json.loads(encode(data))["language"] == language
+
+
+def test_a_lead_stored_before_languages_were_kept_has_an_empty_language(
+    knowledge: Knowledge,
+) -> None:
+    assert payload(a_lead(), knowledge, None)["language"] == ""
+
+
 def test_a_phone_number_is_marked_as_such(knowledge: Knowledge) -> None:
     assert payload(a_lead(contact="+15550100"), knowledge, None)["contact_type"] == "phone"
 

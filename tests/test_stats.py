@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from dialogs.stats import DAY, DIRECT, Tally, compute
@@ -128,3 +130,50 @@ def test_the_busiest_links_are_ranked_by_starts_and_the_rest_added_up() -> None:
     assert [(name, tally.started) for name, tally in top] == [("big", 9), ("mid", 5)]
     assert others == Tally(started=3, leads=1)
     assert hidden == 2
+
+
+_PLURAL_CASES = {
+    "en": {1: ("1 started", "1 lead,", "Last 1 day"), 2: ("2 started", "2 leads", "Last 2 days")},
+    "es": {
+        1: ("1 empezó", "1 contacto", "Último 1 día"),
+        2: ("2 empezaron", "2 contactos", "Últimos 2 días"),
+    },
+    "pt": {
+        1: ("1 começou", "1 contato", "Último 1 dia"),
+        2: ("2 começaram", "2 contatos", "Últimos 2 dias"),
+    },
+    "ru": {
+        1: ("1 начал", "1 заявка", "Последний 1 день"),
+        2: ("2 начали", "2 заявки", "Последние 2 дня"),
+        5: ("5 начали", "5 заявок", "Последние 5 дней"),
+        21: ("21 начал", "21 заявка", "Последний 21 день"),
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "n"), [(lang, n) for lang, cases in _PLURAL_CASES.items() for n in cases]
+)
+def test_stats_use_the_right_plural_for_every_count_in_every_language(
+    knowledge: Any, language: str, n: int
+) -> None:
+    from types import SimpleNamespace
+
+    from dialogs.stats import WindowStats
+    from frontends.telegram.admin_commands import _window_text
+
+    k = knowledge.speaking(language)
+    svc: Any = SimpleNamespace(knowledge=k, presenter=SimpleNamespace(t=k.text))
+    window = WindowStats(n)
+    window.overall = Tally(started=n, finished=n, shared=n, leads=n)
+    window.by_source = {"ads": Tally(started=n, finished=n, shared=n, leads=n)}
+    window.abandoned["stack_size"] = n
+    text = _window_text(svc, window)
+    started, leads, days = _PLURAL_CASES[language][n]
+    assert started in text and days in text, text
+    assert leads in text.replace("\n", ",") + ",", text
+    forms = {f: k.text(f"admin.stats_{f}", count=n) for f in ("finished", "shared", "delivered")}
+    assert all(form in text for key, form in forms.items() if key != "delivered"), text
+    assert k.text("admin.stats_waiting", count=n).startswith(str(n))
+    if language == "ru":
+        assert ("незаконченн" in text) and (("сессия" in text) == (n % 10 == 1))

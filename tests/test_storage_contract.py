@@ -1125,9 +1125,9 @@ async def test_leads_from_before_version_8_came_through_the_telegram_bot(
     try:
         assert (store.migrated_from, store.schema_version) == (7, len(MIGRATIONS))
         leads = await store.all_leads()
-        assert [(lead.contact, lead.channel) for lead in leads] == [
-            ("ada@example.org", "telegram"),
-            ("+15550100", "telegram"),
+        assert [(lead.contact, lead.channel, lead.language) for lead in leads] == [
+            ("ada@example.org", "telegram", ""),
+            ("+15550100", "telegram", ""),
         ]
         [waiting] = await store.pending_deliveries(limit=10)
         assert waiting.lead == leads[1]
@@ -1260,9 +1260,42 @@ async def test_the_csv_export_has_a_channel_column_naming_where_each_lead_came_f
     out = tmp_path / "export.csv"
     await store.export_csv(out)
     [header, *rows] = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
-    assert header[-2:] == ["contact", "channel"]
-    assert [(row[0], row[-1]) for row in rows] == [
+    assert header[-3:] == ["contact", "channel", "language"]
+    assert [(row[0], row[-2]) for row in rows] == [
         ("session", ""),
         ("lead", "mini_app"),
         ("lead", "telegram"),
     ]
+
+
+async def test_a_leads_language_survives_the_round_trip_through_the_store(store: Store) -> None:
+    for user_id, language in ((ADA, "pt"), (BOB, "ru")):
+        async with store.unit(user_id) as uow:
+            await uow.leads.add(replace(a_lead(user_id), language=language), ["telegram"])
+    async with store.unit(303) as uow:
+        await uow.leads.add(a_lead(303), ["telegram"])  # no language given: unknown
+    leads = await store.all_leads()
+    assert [(lead.user_id, lead.language) for lead in leads] == [
+        (ADA, "pt"),
+        (BOB, "ru"),
+        (303, ""),
+    ]
+    claimed = await store.claim_deliveries(["telegram"], lease=60, limit=10)
+    assert [d.lead.language for d in claimed] == ["pt", "ru", ""]
+    assert [d.lead for d in await store.pending_deliveries(limit=10)] == leads
+
+
+async def test_the_csv_export_has_a_language_column_for_sessions_and_leads(
+    store: Store, tmp_path: Path, clock: Clock
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.sessions.put(ADA, ADA, a_session(language="es"))
+        await uow.leads.add(replace(a_lead(ADA), language="pt"))
+    clock.advance(seconds=1)
+    async with store.unit(BOB) as uow:
+        await uow.leads.add(a_lead(BOB))
+    out = tmp_path / "export.csv"
+    await store.export_csv(out)
+    [header, *rows] = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
+    assert header[-1] == "language"
+    assert [(row[0], row[-1]) for row in rows] == [("session", "es"), ("lead", "pt"), ("lead", "")]

@@ -152,14 +152,27 @@ async def test_leads_from_before_version_5_came_through_the_telegram_bot_on_upgr
     try:
         assert (store.migrated_from, store.schema_version) == (4, len(MIGRATIONS))
         [old] = await store.all_leads()
-        assert (old.key, old.channel) == ("k-ada", "telegram")
+        assert (old.key, old.channel, old.language) == ("k-ada", "telegram", "")
         [waiting] = await store.pending_deliveries(limit=10)
         assert waiting.lead == old
         async with store.unit(BOB) as uow:
             await uow.leads.add(
-                Lead(BOB, BOB, "Bob", "+15550100", None, "nodejs", {}, channel="mini_app")
+                Lead(
+                    BOB,
+                    BOB,
+                    "Bob",
+                    "+15550100",
+                    None,
+                    "nodejs",
+                    {},
+                    channel="mini_app",
+                    language="pt",
+                )
             )
-        assert [lead.channel for lead in await store.all_leads()] == ["telegram", "mini_app"]
+        assert [(lead.channel, lead.language) for lead in await store.all_leads()] == [
+            ("telegram", ""),
+            ("mini_app", "pt"),
+        ]
     finally:
         await store.close()
 

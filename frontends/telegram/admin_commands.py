@@ -64,7 +64,12 @@ async def stats_command(update: Update, context: BotContext) -> None:
     blocks = [bold(svc.knowledge.text("admin.stats_title"))]
     if report.leads is not None:
         leads = report.leads
-        text = svc.presenter.t("admin.stats_leads", delivered=leads.delivered, count=leads.waiting)
+        k = svc.knowledge
+        text = svc.presenter.t(
+            "admin.stats_leads",
+            delivered=k.text("admin.stats_delivered", count=leads.delivered),
+            count=k.text("admin.stats_waiting", count=leads.waiting),
+        )
         blocks[0] += "\n" + text
     blocks += [_window_text(svc, window) for window in report.windows]
     for text in pack(blocks):
@@ -84,7 +89,7 @@ def pack(blocks: list[str], limit: int = MESSAGE_LIMIT) -> list[str]:
 
 def _window_text(svc: Services, window: stats.WindowStats) -> str:
     t, k = svc.presenter.t, svc.knowledge
-    lines = [bold(k.text("admin.stats_window", days=window.days))]
+    lines = [bold(k.text("admin.stats_window", count=window.days))]
     lines.append(_tally_line(svc, k.text("admin.stats_overall"), window.overall))
     top, others, hidden = window.top_sources()
     for source, tally in top:
@@ -111,14 +116,16 @@ def _window_text(svc: Services, window: stats.WindowStats) -> str:
 
 
 def _tally_line(svc: Services, name: str, tally: stats.Tally) -> str:
+    """One source's counts, each pluralised on its own ("1 lead", "2 leads")."""
+    k = svc.knowledge
     return svc.presenter.t(
         "admin.stats_line",
         name=name,
-        started=tally.started,
-        finished=tally.finished,
+        started=k.text("admin.stats_started", count=tally.started),
+        finished=k.text("admin.stats_finished", count=tally.finished),
         rate=f"{tally.completion:.0%}",
-        shared=tally.shared,
-        leads=tally.leads,
+        shared=k.text("admin.stats_shared", count=tally.shared),
+        leads=k.text("admin.stats_lead_count", count=tally.leads),
     )
 
 

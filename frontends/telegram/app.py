@@ -149,6 +149,8 @@ def _add_handlers(app: BotApp, settings: Settings) -> None:
     app.add_handler(MessageHandler(NOT_FOR_US, handlers.ignore))
     for name, callback in handlers.COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=new_messages))
+    # Anyone, anywhere: their id and the group's (for ADMIN_IDS and SALES_CHAT_ID).
+    app.add_handler(CommandHandler("id", handlers.id_command, filters=new_messages))
     # Admins, in a private chat only (an export must not land in a group). For anyone else
     # these commands fall through to the unknown-command reply.
     admins = filters.User(user_id=settings.admin_ids, allow_empty=False)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telegram import CallbackQuery, Update
+from telegram import Bot, BotCommandScopeChat, CallbackQuery, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from dialogs import turns as c
-from dialogs.texts import MENU
+from dialogs.texts import ADMIN_MENU, MENU
 from storage.base import StorageError, StoreBusy
 
 from . import callbacks, leads
-from .context import BotApp, BotContext
+from .context import BotApp, BotContext, Services
 from .presenter import TelegramPresenter
 
 logger = logging.getLogger(__name__)
@@ -148,8 +148,35 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """Explains how to use the bot."""
+    """Explains how to use the bot; an admin, in a private chat, also gets the admin commands
+    (and their command menu in the language they speak here)."""
     await act(update, context, c.Commanded("help"))
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
+        return
+    if user.id not in context.services.settings.admin_ids:
+        return
+    svc = context.services.for_user(user)
+    lines = [svc.presenter.t("telegram.admin_help")]
+    lines += [
+        f"/{name} – {svc.presenter.t(f'telegram.admin_commands.{name}')}" for name in ADMIN_MENU
+    ]
+    await context.bot.send_message(chat.id, "\n".join(lines), parse_mode=ParseMode.HTML)
+    await set_admin_commands(context.bot, svc, chat.id)
+
+
+async def id_command(update: Update, context: BotContext) -> None:
+    """Tells anyone their Telegram id and, in a group, the group's id (for ADMIN_IDS and
+    SALES_CHAT_ID)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return
+    t = context.services.for_user(user).presenter.t
+    if chat.type == ChatType.PRIVATE:
+        reply = t("telegram.id_private", number=str(user.id))
+    else:
+        reply = t("telegram.id_group", chat=str(chat.id), number=str(user.id))
+    await context.bot.send_message(chat.id, reply, parse_mode=ParseMode.HTML)
 
 
 async def about(update: Update, context: BotContext) -> None:
@@ -301,3 +328,19 @@ async def set_commands(application: BotApp) -> None:
             await application.bot.set_my_commands(commands, language_code=code)
         except TelegramError as exc:
             logger.warning("could not set the command menu (%s): %s", code, exc)
+    admins = application.bot_data.services.for_admins()
+    for admin_id in admins.settings.admin_ids:
+        await set_admin_commands(application.bot, admins, admin_id)
+
+
+async def set_admin_commands(bot: Bot, svc: Services, admin_id: int) -> None:
+    """An admin's own command menu (their private chat's scope): everyone's commands, then
+    the admin commands, in ``svc``'s language. An admin who never started the bot has no
+    chat yet (Telegram says so): logged, and set again at their /help."""
+    k = svc.knowledge
+    commands = [(name, k.text(f"telegram.commands.{name}")) for name in MENU]
+    commands += [(name, k.text(f"telegram.admin_commands.{name}")) for name in ADMIN_MENU]
+    try:
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(admin_id))
+    except TelegramError as exc:
+        logger.warning("could not set the admin command menu for %d: %s", admin_id, exc)

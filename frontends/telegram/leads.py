@@ -20,7 +20,7 @@ import logging
 from collections.abc import Iterable
 
 from telegram import Bot, Update
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ChatMemberHandler
 
@@ -35,6 +35,10 @@ from .sales import SalesChatSender, check_sales_chat
 from .share import deep_link
 
 logger = logging.getLogger(__name__)
+#: A bot with one of these statuses is in the chat.
+IN_CHAT = frozenset(
+    {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.RESTRICTED}
+)
 
 HTML = ParseMode.HTML
 #: How often due deliveries are looked for (a new lead is tried at once).
@@ -105,7 +109,21 @@ async def membership_changed(update: Update, context: BotContext) -> None:
     check it now instead of within the minute."""
     member = update.my_chat_member
     svc = context.services.for_admins()
-    if member is None or member.chat.id != svc.settings.sales_chat_id:
+    if member is None:
+        return
+    chat = member.chat
+    joined = (
+        member.new_chat_member.status in IN_CHAT and member.old_chat_member.status not in IN_CHAT
+    )
+    if joined and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+        # The operator's way to the group's id (no names of people, no token).
+        logger.info(
+            "added to the group %r, id %d (SALES_CHAT_ID=%d sends leads there)",
+            chat.title,
+            chat.id,
+            chat.id,
+        )
+    if chat.id != svc.settings.sales_chat_id:
         return
     await _check(context.bot, svc, startup=False)
 

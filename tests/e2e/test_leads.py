@@ -414,9 +414,10 @@ async def test_the_crm_hook_gets_each_lead_once_with_a_valid_signature_despite_f
     assert anns["consented_at"].endswith("Z")
     assert anns["event"] == "lead.created"
     assert anns["source"] == "spring"
+    assert anns["language"] == "en"
     assert anns["source_link"] == "https://t.me/stack_advisor_test_bot?start=spring"
     assert set(anns) == {
-        "event", "lead_id", "name", "contact", "contact_type", "channel", "source",
+        "event", "lead_id", "name", "contact", "contact_type", "channel", "language", "source",
         "source_link", "recommendation", "recommendation_label", "confidence", "points",
         "ledger", "answers", "consented_at",
     }  # fmt: skip
@@ -476,3 +477,39 @@ async def test_with_a_crm_hook_a_broken_sales_chat_keeps_the_button_and_its_lead
         assert "CRM hook: delivered" in card
         assert "Sales chat: not delivered yet (tries: 1). Last problem: Telegram refused" in card
         nothing_about_errors(ann)
+
+
+async def test_stats_say_one_lead_and_two_leads_not_one_leads(office: Office) -> None:
+    ann, bob = office.fake.user("Ann"), office.fake.user("Bob")
+    await give_contact(ann, "ann@example.com")
+    await office.sales_summaries(1)
+    await office.admin.send_command("stats")
+    one = office.admin.last_message().text
+    assert "Overall: 1 started, 1 finished (100%), 0 shared, 1 lead\n" in one
+    assert "1 leads" not in one
+    assert "Leads right now: 1 delivered or handled, 0 waiting to be delivered" in one
+    assert "Last 7 days" in one and "Last 30 days" in one
+    await give_contact(bob, "bob@example.com")
+    await office.sales_summaries(2)
+    await office.admin.send_command("stats")
+    assert "Overall: 2 started, 2 finished (100%), 0 shared, 2 leads\n" in (
+        office.admin.last_message().text
+    )
+
+
+async def test_a_portuguese_speakers_lead_names_their_language_in_the_sales_chat(
+    office: Office, knowledge: Knowledge
+) -> None:
+    pt = knowledge.speaking("pt")
+    ana = office.fake.user("Ana", language_code="pt-BR")
+    await ana.send_command("start")
+    for question in pt.questions:
+        if question.prompt in ana.last_message().text:
+            await ana.press(question.options[0].label)
+    await ana.press(pt.text("lead.button"))
+    await ana.press(pt.text("lead.consent_yes"))
+    await ana.send_text("ana@example.com")
+    [summary] = await office.sales_summaries(1)
+    assert "Language: Português" in summary.splitlines()
+    [lead] = office.rows("SELECT language FROM leads")
+    assert lead == ("pt",)

@@ -221,7 +221,7 @@ async def test_export_sends_a_csv_of_sessions_and_leads(office: Office) -> None:
     rows = list(csv.DictReader(io.StringIO(document.document.data.decode())))
     assert list(rows[0]) == [
         "type", "at", "chat_id", "user_id", "name", "source", "state", "recommendation",
-        "answers", "contact", "channel",
+        "answers", "contact", "channel", "language",
     ]  # fmt: skip
     sessions = {int(r["user_id"]): r for r in rows if r["type"] == "session"}
     assert sessions[ann.id]["state"] == "result"
@@ -229,6 +229,7 @@ async def test_export_sends_a_csv_of_sessions_and_leads(office: Office) -> None:
     [lead] = [r for r in rows if r["type"] == "lead"]
     assert (lead["contact"], lead["recommendation"]) == ("ann@example.com", "django")
     assert lead["channel"] == "telegram" and sessions[ann.id]["channel"] == ""
+    assert lead["language"] == sessions[ann.id]["language"] == "en"
 
 
 async def test_forget_deletes_every_row_about_the_user_after_confirmation(office: Office) -> None:
