@@ -132,13 +132,22 @@ def bootstrap(
 
 
 def share_codes(settings: Settings, knowledge: Knowledge) -> ShareCodes:
-    """Share codes signed with SHARE_SECRET, else with a key derived from the bot token, else
-    (the console, which shares nothing) with a key of this process's own."""
+    """Share codes signed with :func:`signing_key`."""
+    return ShareCodes(knowledge, signing_key(settings))
+
+
+def signing_key(settings: Settings, purpose: str | None = None) -> bytes:
+    """A key every instance of a bot shares: SHARE_SECRET, else one derived from the bot token,
+    else (the console, which shares nothing) this process's own. A ``purpose`` (the web's
+    cookies) gets a key of its own derived from it."""
     secret = settings.share_secret
     if secret is None and settings.bot_token is not None:
         secret = hashlib.sha256(settings.bot_token.encode()).hexdigest()
-    key = secret.encode() if secret is not None else secrets.token_bytes(32)
-    return ShareCodes(knowledge, key)
+    if secret is None:
+        return secrets.token_bytes(32)
+    if purpose is None:
+        return secret.encode()
+    return hashlib.sha256(f"stack-advisor-{purpose}|{secret}".encode()).digest()
 
 
 def _background() -> Spawn:

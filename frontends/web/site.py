@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import re
-import secrets
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -35,9 +33,9 @@ from markupsafe import Markup
 
 from advisor import Knowledge, recommend
 from advisor.chart import render_chart_png, render_chart_svg
-from advisor.session import RESULT, WELCOME, Session
+from advisor.session import AFTER_RESULT, RESULT, WELCOME, Session
 from advisor.summary import render_one_line, render_summary_html
-from bootstrap import Advisor, Spawn, bootstrap
+from bootstrap import Advisor, Spawn, bootstrap, signing_key
 from dialogs import actions, wording
 from dialogs import turns as c
 from dialogs.conversation import PAYLOAD_RE
@@ -719,7 +717,7 @@ class WebFrontEnd:
                 return
             was = telegram.session
             k = self.knowledge
-            done = was.state == RESULT or was.state.startswith(("revise", "preview", "lead"))
+            done = was.state in AFTER_RESULT
             session = Session(
                 state=RESULT if done else WELCOME,
                 answers=dict(was.answers) if done else {},
@@ -738,15 +736,6 @@ class WebFrontEnd:
         response.headers["Cache-Control"] = "public, max-age=3600"
         response.headers.update(self.headers)
         return response
-
-
-def web_key(settings: Settings) -> bytes:
-    """The key that signs the cookies and forms: from SHARE_SECRET, else from the bot token
-    (every instance of a bot has the same), else this process's own."""
-    secret = settings.share_secret or settings.bot_token
-    if secret is None:
-        return secrets.token_bytes(32)
-    return hashlib.sha256(f"stack-advisor-web|{secret}".encode()).digest()
 
 
 def web_front_end(
@@ -774,7 +763,7 @@ def web_front_end(
     )
     return WebFrontEnd(
         advisor,
-        key=web_key(settings),
+        key=signing_key(settings, "web"),
         web_url=settings.web_url,
         bot_token=settings.bot_token,
         trust_proxy=settings.web_trust_proxy,
