@@ -105,6 +105,12 @@ class Settings:
     #: The web pages are behind a proxy that sets X-Forwarded-For (its last address is the
     #: visitor's, for the per-address limits).
     web_trust_proxy: bool = False
+    #: ``GET /metrics`` (Prometheus) on a server of its own at METRICS_LISTEN:METRICS_PORT;
+    #: None: only beside /healthz on the webhook server and the web pages' server.
+    metrics_port: int | None = None
+    metrics_listen: str = "127.0.0.1"
+    #: When set, every ``/metrics`` asks for ``Authorization: Bearer <token>``.
+    metrics_token: str | None = None
 
     def __repr__(self) -> str:
         hidden = "***" if self.bot_token else None
@@ -194,6 +200,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     trust = (get.text("WEB_TRUST_PROXY") or "no").casefold()
     if trust not in ("yes", "no", "true", "false", "1", "0"):
         raise SettingsError("WEB_TRUST_PROXY", f"must be yes or no, not {trust!r}")
+    metrics_port, metrics_token = _metrics(get, mode, web_url)
     level = (get.text("LOG_LEVEL") or DEFAULTS.log_level).upper()
     if level not in LOG_LEVELS:
         raise SettingsError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
@@ -235,7 +242,40 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         web_listen=_listen_address(get.text("WEB_LISTEN") or DEFAULTS.web_listen, "WEB_LISTEN"),
         web_port=get.integer("WEB_PORT", DEFAULTS.web_port, low=1, high=65535),
         web_trust_proxy=trust in ("yes", "true", "1"),
+        metrics_port=metrics_port,
+        metrics_listen=_listen_address(
+            get.text("METRICS_LISTEN") or DEFAULTS.metrics_listen, "METRICS_LISTEN"
+        ),
+        metrics_token=metrics_token,
     )
+
+
+def _metrics(get: _Reader, mode: str, web_url: str | None) -> tuple[int | None, str | None]:
+    """METRICS_PORT (not a port the bot already serves /metrics on) and METRICS_TOKEN."""
+    port = get.optional_integer("METRICS_PORT")
+    if port is not None:
+        if not 1 <= port <= 65535:
+            raise SettingsError("METRICS_PORT", f"must be between 1 and 65535, not {port}")
+        webhook_port = get.integer("PORT", DEFAULTS.port, low=1, high=65535)
+        web_port = get.integer("WEB_PORT", DEFAULTS.web_port, low=1, high=65535)
+        if mode == "webhook" and port == webhook_port:
+            raise SettingsError(
+                "METRICS_PORT",
+                f"is the webhook server's PORT ({port}), which serves /metrics already; leave "
+                "METRICS_PORT empty or choose another port",
+            )
+        if mode == "polling" and web_url is not None and port == web_port:
+            raise SettingsError(
+                "METRICS_PORT",
+                f"is the web pages' WEB_PORT ({port}), which serves /metrics already; leave "
+                "METRICS_PORT empty or choose another port",
+            )
+    token = get.text("METRICS_TOKEN")
+    if token is not None and not LEAD_SECRET_RE.fullmatch(token):
+        raise SettingsError(
+            "METRICS_TOKEN", "must be 16-256 printable characters without spaces (hard to guess)"
+        )
+    return port, token
 
 
 class _Reader:

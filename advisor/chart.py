@@ -20,10 +20,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import io
 import re
+import struct
 import textwrap
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
@@ -55,6 +56,10 @@ BAR_WIDTH = 10
 EDGE_SHADES = (0.2, 0.4, 0.6, 0.8)
 #: Charts kept encoded: one per language and set of rows (a chart is about 20 KB).
 CACHED_CHARTS = 512
+#: Bands kept compressed (about 2 KB each): every row a chart can have, in a few languages.
+CACHED_BANDS = 4096
+#: zlib level for a band: 6 is four times as fast as 9 for 10 % more bytes.
+BAND_COMPRESSION = 6
 #: The SVG chart's fonts: the DejaVu Sans the PNG is drawn (and laid out) with, else the
 #: nearest in widths (Verdana is DejaVu's ancestor's sibling), else any sans-serif.
 SVG_FONTS = "DejaVu Sans, Verdana, Arial, sans-serif"
@@ -119,6 +124,16 @@ def render_chart_png(rec: Recommendation, knowledge: Knowledge) -> bytes:
     return _chart(knowledge, _heading(rec, knowledge), rows(rec, knowledge))
 
 
+def drawn_chart_png(rec: Recommendation, knowledge: Knowledge) -> bytes | None:
+    """The chart when every band of it has been drawn already, so putting it together takes
+    a fraction of a millisecond (fine on the event loop); None when a band must be drawn
+    first, which takes milliseconds (a worker thread's job: :func:`render_chart_png`)."""
+    heading, bars = _heading(rec, knowledge), rows(rec, knowledge)
+    if all(band in _DRAWN for band in bands(knowledge, heading, bars)):
+        return _chart(knowledge, heading, bars)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Text:
     """A text of the chart and where it goes (for drawing, and for the tests to measure)."""
@@ -133,39 +148,142 @@ class Text:
 
 @functools.lru_cache(maxsize=CACHED_CHARTS)
 def _chart(knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]) -> bytes:
+    """The PNG, put together from its bands' compressed pixels.
+
+    Drawing a whole chart, mapping it onto the palette and compressing it took about 6 ms
+    of CPU, a third of the bot's CPU per update in the closed loop (docs/performance.md). But
+    charts are made of few different bands (a criterion with its side and points looks the
+    same in every chart), so each band is drawn, mapped and compressed once
+    (:func:`_band_png`), and a chart is its bands' deflate blocks one after another: a PNG's
+    pixels are one zlib stream of rows, and blocks that end on a full flush can follow one
+    another. The bytes are a valid PNG of exactly the pixels Pillow draws for the whole chart
+    (``tests/test_advisor_chart.py`` compares them)."""
+    parts = [_band_png(band) for band in bands(knowledge, heading, bars)]
+    height = sum(band.height for band in parts)
+    checksum = 1  # adler32 of nothing
+    for band in parts:
+        checksum = _adler32_combine(checksum, band.adler32, band.raw_length)
+    stream = b"".join([ZLIB_HEADER, *(band.deflated for band in parts), LAST_BLOCK])
+    stream += struct.pack(">I", checksum)
+    header = struct.pack(">IIBBBBB", WIDTH, height, 8, 3, 0, 0, 0)  # 8-bit palette colours
+    return b"".join(
+        [
+            PNG_SIGNATURE,
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"PLTE", _palette_bytes()),
+            _png_chunk(b"IDAT", stream),
+            _png_chunk(b"IEND", b""),
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pixels:
+    """A band's rows in the palette, each with its filter byte, compressed as raw deflate
+    blocks ending on a full flush (so others can follow), and their adler32."""
+
+    height: int
+    deflated: bytes
+    adler32: int
+    raw_length: int
+
+
+@functools.lru_cache(maxsize=CACHED_BANDS)
+def _band_png(band: Band) -> _Pixels:
+    if len(_DRAWN) >= CACHED_BANDS:  # some may have left the cache: start again
+        _DRAWN.clear()
+    _DRAWN.add(band)
+    return _draw_band(band)
+
+
+#: The bands drawn so far (most still in :func:`_band_png`'s cache).
+_DRAWN: set[Band] = set()
+
+
+def _draw_band(band: Band) -> _Pixels:
     from PIL import Image, ImageDraw
 
-    texts, boxes, height = layout(knowledge, heading, bars)
-    image = Image.new("RGB", (WIDTH, height), "white")
+    image = Image.new("RGB", (WIDTH, band.height), "white")
     draw = ImageDraw.Draw(image)
-    for box, colour in boxes:
+    for box, colour in band.boxes:
         draw.rectangle(box, fill=colour)
-    for text in texts:
+    for text in band.texts:
         font = _font(text.px, text.bold)
         draw.text(text.xy, text.text, fill=text.colour, font=font, anchor=text.anchor)
-    buffer = io.BytesIO()
-    # A few colours only: as a palette image the PNG is a fraction of the size and quick to
-    # encode; mapping onto a known palette costs far less than finding one.
-    fewer = image.quantize(palette=_palette(), dither=Image.Dither.NONE)
-    fewer.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
+    # A few colours only: as a palette image the PNG is a fraction of the size; mapping onto
+    # a known palette costs far less than finding one.
+    pixels = image.quantize(palette=_palette(), dither=Image.Dither.NONE).tobytes()
+    raw = b"".join(
+        b"\x00" + pixels[start : start + WIDTH] for start in range(0, len(pixels), WIDTH)
+    )
+    compressor = zlib.compressobj(BAND_COMPRESSION, zlib.DEFLATED, -15)
+    deflated = compressor.compress(raw) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return _Pixels(band.height, deflated, zlib.adler32(raw), len(raw))
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: A zlib stream's header: deflate, 32 KB window, no preset dictionary.
+ZLIB_HEADER = b"\x78\x9c"
+#: An empty last deflate block (fixed codes), which ends the stream.
+LAST_BLOCK = b"\x03\x00"
+ADLER_BASE = 65521
+
+
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+
+def _adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The adler32 of two pieces of data from theirs (zlib's adler32_combine)."""
+    rem = second_length % ADLER_BASE
+    sum1 = first & 0xFFFF
+    sum2 = (rem * sum1) % ADLER_BASE
+    sum1 = (sum1 + (second & 0xFFFF) + ADLER_BASE - 1) % ADLER_BASE
+    sum2 = (sum2 + (first >> 16) + (second >> 16) + ADLER_BASE - rem) % ADLER_BASE
+    return sum1 | (sum2 << 16)
+
+
+@functools.cache
+def _palette_bytes() -> bytes:
+    palette = _palette().getpalette()
+    assert palette is not None
+    return bytes(palette)
 
 
 Box = tuple[tuple[float, float, float, float], str]
 
 
-def layout(
-    knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]
-) -> tuple[list[Text], list[Box], int]:
-    """Where every text and bar goes, and the image's height."""
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A strip of the chart across its whole width: the heading, a row, a heading of the
+    own reasons, the bottom margin. Its texts and bars are placed from its own top, so the same
+    band looks the same in any chart, and is drawn and compressed once (:func:`_band_png`)."""
+
+    height: int
+    texts: tuple[Text, ...] = ()
+    boxes: tuple[Box, ...] = ()
+
+
+def bands(knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]) -> list[Band]:
+    """The chart from top to bottom, band by band."""
     k = knowledge
-    texts: list[Text] = []
-    boxes: list[Box] = []
     inner = WIDTH - 2 * MARGIN
     centre = WIDTH / 2
     scale = (inner / 2) / max_points(k)
     line = round(TEXT_PX * 1.25)
-    y = float(MARGIN)
+    out: list[Band] = []
+    texts: list[Text] = []
+    boxes: list[Box] = []
+    y = 0
+
+    def cut() -> None:  # the band so far, from its own top
+        nonlocal y
+        out.append(Band(y, tuple(texts), tuple(boxes)))
+        texts.clear()
+        boxes.clear()
+        y = 0
+
+    y += MARGIN
     for part in _wrapped(heading[0], TITLE_PX, True, inner):
         texts.append(Text((MARGIN, y), part, TITLE_PX, INK, bold=True))
         y += round(TITLE_PX * 1.25)
@@ -176,9 +294,10 @@ def layout(
     texts.append(Text((MARGIN, y), sides[0], TEXT_PX, TEXT_COLOURS["nodejs"], bold=True))
     texts.append(Text((WIDTH - MARGIN, y), sides[1], TEXT_PX, TEXT_COLOURS["django"], True, "ra"))
     y += line + ROW_GAP
-    own_started = False
     texts.append(Text((MARGIN, y), k.text("chart.criteria"), TEXT_PX, INK, bold=True))
     y += line
+    cut()
+    own_started = False
     for row in bars:
         if row.own and not own_started:
             own_started = True
@@ -186,7 +305,8 @@ def layout(
             for part in _wrapped(k.text("chart.own"), TEXT_PX, True, inner):
                 texts.append(Text((MARGIN, y), part, TEXT_PX, INK, bold=True))
                 y += line
-        value_width = _font(TEXT_PX, True).getlength(row.value)
+            cut()
+        value_width = _length(row.value, TEXT_PX, True)
         label = _wrapped(row.label, TEXT_PX, False, inner - value_width - TEXT_PX)
         for number, part in enumerate(label):
             texts.append(Text((MARGIN, y), part, TEXT_PX, INK))
@@ -201,7 +321,23 @@ def layout(
             boxes.append(((centre - length, y, centre, y + BAR_PX), COLOURS["nodejs"]))
         boxes.append(((centre - 1, y - 4, centre + 1, y + BAR_PX + 4), FAINT))  # the middle
         y += BAR_PX + ROW_GAP
-    return texts, boxes, round(y + MARGIN - ROW_GAP)
+        cut()
+    out.append(Band(MARGIN - ROW_GAP))  # the last row's gap and this make the bottom margin
+    return out
+
+
+def layout(
+    knowledge: Knowledge, heading: tuple[str, str], bars: tuple[Row, ...]
+) -> tuple[list[Text], list[Box], int]:
+    """Where every text and bar goes in the whole chart, and the image's height."""
+    texts: list[Text] = []
+    boxes: list[Box] = []
+    top = 0
+    for band in bands(knowledge, heading, bars):
+        texts += [replace(text, xy=(text.xy[0], text.xy[1] + top)) for text in band.texts]
+        boxes += [((x0, y0 + top, x1, y1 + top), colour) for (x0, y0, x1, y1), colour in band.boxes]
+        top += band.height
+    return texts, boxes, top
 
 
 def render_chart_svg(rec: Recommendation, knowledge: Knowledge) -> str:
@@ -290,18 +426,20 @@ def _number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _wrapped(text: str, px: int, bold: bool, width: float) -> list[str]:
-    """The text in lines that fit ``width`` pixels (a word too long stays whole)."""
+@functools.lru_cache(maxsize=CACHED_BANDS)
+def _wrapped(text: str, px: int, bold: bool, width: float) -> tuple[str, ...]:
+    """The text in lines that fit ``width`` pixels (a word too long stays whole). Kept: a
+    chart's labels are few and measuring them costs more than the rest of its layout."""
     font = _font(px, bold)
     if font.getlength(text) <= width:
-        return [text]
+        return (text,)
     chars = max(8, int(len(text) * width / font.getlength(text)))
     while chars > 8:
         lines = textwrap.wrap(text, chars, break_long_words=False)
         if all(font.getlength(part) <= width for part in lines):
-            return lines
+            return tuple(lines)
         chars -= 1
-    return textwrap.wrap(text, 8, break_long_words=False)
+    return tuple(textwrap.wrap(text, 8, break_long_words=False))
 
 
 @functools.cache
@@ -320,6 +458,11 @@ def _palette() -> PILImage:
     palette = Image.new("P", (1, 1))
     palette.putpalette(flat + [0] * (768 - len(flat)))
     return palette
+
+
+@functools.lru_cache(maxsize=CACHED_BANDS)
+def _length(text: str, px: int, bold: bool) -> float:
+    return _font(px, bold).getlength(text)
 
 
 @functools.lru_cache(maxsize=8)

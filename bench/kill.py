@@ -4,10 +4,13 @@ Three bots in webhook mode share one PostgreSQL schema behind the fake Bot API's
 (round-robin over the instances, up to ``max_connections`` updates in flight, anything not
 acknowledged with a 2xx delivered again to the next instance). Simulated users press through
 the dialog — each presses, waits for the reply, presses again — while one instance (in turn)
-is killed with SIGKILL and started again: the next kill comes ``kill_every`` seconds after the
-one killed last is serving again (it answers ``/readyz``), so on a busy machine the chaos
-slows down with the bots instead of killing them faster than they can start, and some
-instance always serves. The kills stop after ``chaos_seconds`` at the latest.
+is killed with SIGKILL and started again: the next kill comes once the one killed last is
+serving again (it answers ``/readyz``) and the users have sent ``kill_every`` updates since
+the last kill.
+The chaos is paced by progress, not by the clock: on a busy machine it slows down with the
+bots instead of killing them faster than they can start, on a fast one it does not run out
+of kills before the users are done, and some instance always serves. The kills stop after
+``chaos_seconds`` at the latest.
 
 What is checked, and reported by :func:`run_kill`:
 
@@ -239,14 +242,14 @@ async def run_kill(
     work: Path,
     users: int,
     instances: int = 3,
-    kill_every: float = 3.0,
+    kill_every: int = 300,
     token: str,
     seed: int = 13,
     chaos_seconds: float = CHAOS_SECONDS,
 ) -> dict[str, Any]:
-    """Run the users against ``instances`` bots behind ``fake``'s balancer, killing one
-    ``kill_every`` seconds after the last one killed serves again; return the figures (see the
-    module's docstring)."""
+    """Run the users against ``instances`` bots behind ``fake``'s balancer, killing one each
+    time the users have sent ``kill_every`` updates since the last kill and the one killed
+    serves again; return the figures (see the module's docstring)."""
     hook = f"http://127.0.0.1:{free_port()}/hook"  # the balancer's address: nothing listens
     env = {
         "PATH": os.environ.get("PATH", ""),
@@ -284,15 +287,21 @@ async def run_kill(
         await fake.wait_for(lambda: fake.webhook is not None, timeout=READY_SECONDS)
         walking = asyncio.gather(*(walker.walk() for walker in walkers))
         chaos_ends = time.monotonic() + chaos_seconds
+
+        def sent() -> int:
+            return sum(walker.updates for walker in walkers)
+
+        due = sent() + kill_every
         while not walking.done() and time.monotonic() < chaos_ends:
-            try:
-                await asyncio.wait_for(asyncio.shield(walking), kill_every)
-            except TimeoutError:
-                victim = bots[kills % len(bots)]
-                await victim.kill()
-                kills += 1
-                await victim.start()
-                await serving(victim.port)  # the next kill only once this one serves again
+            if sent() < due:  # the users have not got far enough since the last kill
+                await asyncio.wait({walking}, timeout=POLL_SECONDS)
+                continue
+            victim = bots[kills % len(bots)]
+            due = sent() + kill_every
+            await victim.kill()
+            kills += 1
+            await victim.start()
+            await serving(victim.port)  # the next kill only once this one serves again
         calm.set()
         await walking
         seconds = time.monotonic() - began

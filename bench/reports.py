@@ -8,8 +8,8 @@ finishes is replaced by a new one) for the whole run:
 1. a warm-up, not counted;
 2. the **baseline**: users alone, for a few seconds;
 3. the **reports**: the admin sends ``/stats`` K times, then ``/export`` K times, one after
-   another in its private chat, each time waiting for the reply (for ``/stats`` the message
-   with its last window, for ``/export`` the ``sendDocument``).
+   another in its private chat, each time waiting for the reply (for ``/stats`` its funnel
+   picture, sent after the text, for ``/export`` the ``sendDocument``).
 
 A user's update counts **during** a report when the span from its being queued to its first
 reply overlaps the span from the report's command being queued to its reply. The figure of
@@ -151,10 +151,9 @@ class Admin:
             return
         message = call.get("message") or {}
         if report.command == STATS and method == "sendMessage":
-            text = str(message.get("text", ""))
-            report.texts.append(text)
-            if self.last_window in text:
-                self._done(report, call)
+            report.texts.append(str(message.get("text", "")))
+        elif report.command == STATS and method == "sendPhoto" and "photo" in message:
+            self._done(report, call)  # the funnel picture, after the text's last window
         elif report.command == EXPORT and method == "sendDocument" and "document" in message:
             report.document = message["document"]
             self._done(report, call)
@@ -343,7 +342,7 @@ async def _check_reports(
             problems.append(f"/stats shows {started} started in 30 days, expected ≥ {low}")
     documents = [r.document for r in admin.reports if r.command == EXPORT and r.document]
     if documents:
-        rows = await _download_rows(http, api_url, str(documents[-1]["file_id"]))
+        rows = await _download_rows(http, api_url, str(documents[-1]["file_id"]), knowledge)
         found["export_rows"] = rows
         for kind, key in (("session", "sessions"), ("lead", "leads")):
             if rows.get(kind, 0) < expected[key]:
@@ -351,15 +350,21 @@ async def _check_reports(
     return found
 
 
-async def _download_rows(http: aiohttp.ClientSession, api_url: str, file_id: str) -> dict[str, int]:
-    """Rows per type of an exported CSV, fetched from the fake like a client would."""
+async def _download_rows(
+    http: aiohttp.ClientSession, api_url: str, file_id: str, knowledge: Knowledge
+) -> dict[str, int]:
+    """Rows of an exported CSV, fetched from the fake like a client would and read like a
+    spreadsheet (the English admin's: commas): "session" counts every row (one per session,
+    a lead whose session is gone counting as its own), "lead" the rows with a lead."""
     async with http.post(f"{api_url}/bot{TOKEN}/getFile", json={"file_id": file_id}) as response:
         path = (await response.json())["result"]["file_path"]
     async with http.get(f"{api_url}/file/bot{TOKEN}/{path}") as response:
         data = await response.read()
-    rows: dict[str, int] = {}
-    for row in csv.DictReader(io.StringIO(data.decode("utf-8"))):
-        rows[row["type"]] = rows.get(row["type"], 0) + 1
+    lead, yes = knowledge.text("admin.export_column.lead"), knowledge.text("admin.export_yes")
+    rows = {"session": 0, "lead": 0}
+    for row in csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline="")):
+        rows["session"] += 1
+        rows["lead"] += row[lead] == yes
     return rows
 
 

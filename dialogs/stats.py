@@ -64,15 +64,23 @@ class WindowStats:
 
 
 def compute(
-    events: Iterable[Event], waiting: Mapping[str, int], *, now: float, days: int
+    events: Iterable[Event],
+    waiting: Mapping[str, int],
+    *,
+    now: float,
+    days: int,
+    links: Iterable[str] = (),
 ) -> WindowStats:
     """The statistics of the last ``days`` days.
 
     ``events`` may be single events or totals (``count``); older ones are left out.
     ``waiting`` counts the sessions of the window that stand at each question state.
+    ``links`` are the tracked links made: each is a source even before anyone used it (zeros).
     """
     since = int(now - days * DAY)
     stats = WindowStats(days)
+    for name in links:
+        stats.by_source[name] = Tally()
     for event in events:
         if event.at < since:
             continue

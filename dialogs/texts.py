@@ -5,7 +5,7 @@ from __future__ import annotations
 #: The Telegram command menu, in the order Telegram shows it (``telegram.commands.<name>``).
 MENU = ("start", "back", "restart", "cancel", "help", "about", "forget", "language")
 #: The admin commands in an admin's /help and command menu (``telegram.admin_commands.<name>``).
-ADMIN_MENU = ("link", "stats", "export", "leads")
+ADMIN_MENU = ("link", "links", "stats", "export", "leads")
 
 DIALOG_TEXTS = (
     "dialog.welcome",
@@ -95,6 +95,26 @@ DIALOG_TEXTS = (
     "admin.stats_abandoned",
     "admin.stats_abandoned_none",
     "admin.export_caption",
+    "admin.export_column.name",
+    "admin.export_column.status",
+    "admin.export_column.recommendation",
+    "admin.export_column.confidence",
+    "admin.export_column.lead",
+    "admin.export_column.contact",
+    "admin.export_column.channel",
+    "admin.export_column.lead_at",
+    "admin.export_column.language",
+    "admin.export_column.link",
+    "admin.export_column.started",
+    "admin.export_column.updated",
+    "admin.export_column.admin",
+    "admin.export_column.user_id",
+    "admin.export_column.chat_id",
+    "admin.export_finished",
+    "admin.export_stopped",
+    "admin.export_not_started",
+    "admin.export_yes",
+    "admin.export_failed",
     "admin.stats_leads",
     "admin.stats_started",
     "admin.stats_finished",
@@ -102,6 +122,12 @@ DIALOG_TEXTS = (
     "admin.stats_lead_count",
     "admin.stats_delivered",
     "admin.stats_waiting",
+    "admin.link_svg_caption",
+    *(f"admin.links_{name}" for name in ("title", "none", "made", "line", "qr", "more")),
+    *(
+        f"admin.funnel_{name}"
+        for name in ("title", "started", "finished", "shared", "leads", "empty", "caption")
+    ),
     *(
         f"admin.{name}"
         for name in (
@@ -126,6 +152,22 @@ DIALOG_TEXTS = (
         )
     ),
     *(f"admin.lead_delivery.{name}" for name in ("waiting", "pending", "delivered", "handled")),
+    *(
+        f"admin.{name}"
+        for name in (
+            "leads_empty",
+            "leads_latest",
+            "leads_older",
+            "leads_show_older",
+            "leads_no_older",
+            "history_lead",
+            "history_link",
+        )
+    ),
+    *(
+        f"admin.history_delivery.{name}"
+        for name in ("delivered", "handled", "waiting", "failing", "failing_now", "nowhere")
+    ),
     *(f"admin.destination.{name}" for name in ("telegram", "webhook")),
     *(
         f"admin.sales_problem.{name}"

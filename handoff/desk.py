@@ -251,6 +251,12 @@ class LeadDesk:
         """The oldest ``limit`` leads not delivered everywhere yet."""
         return by_lead(await self.store.pending_deliveries(limit=limit))
 
+    async def recent(self, *, limit: int, before: int | None = None) -> list[Waiting]:
+        """The newest ``limit`` leads (numbered below ``before``, when given), newest first,
+        whatever became of them."""
+        found = await self.store.recent_leads(limit=limit, before=before)
+        return [Waiting(lead, deliveries) for lead, deliveries in found]
+
     async def lead(self, lead_id: int) -> Waiting | None:
         """One lead and its deliveries (None: no such lead, or it was forgotten)."""
         found = by_lead(await self.store.deliveries_of(lead_id))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from advisor import Knowledge
@@ -27,8 +28,22 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-#: Leads listed by /leads at once (one message each).
+#: Leads waiting listed by /leads at once (one message each).
 LEADS_SHOWN = 10
+#: The latest leads /leads lists after the waiting ones, and the most one may ask for at once
+#: (``/leads 30``).
+LATEST_SHOWN = 10
+LATEST_MOST = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What ``/leads`` shows: first the leads that need action (a title, then one card each with
+    its buttons), then the latest leads whatever became of them (a title, then one note per
+    lead; a front end packs these into as few messages as fit, never splitting a lead)."""
+
+    waiting: tuple[Note, ...]
+    latest: tuple[Note, ...]
 
 
 class LeadOffice:
@@ -129,17 +144,46 @@ class LeadOffice:
 
     # -- /leads ----------------------------------------------------------------------------------
 
-    async def listing(self, text: Texts, *, shown: int = LEADS_SHOWN) -> list[Note]:
+    async def listing(
+        self, knowledge: Knowledge, *, shown: int = LEADS_SHOWN, latest: int = LATEST_SHOWN
+    ) -> Listing:
         """``/leads``: the oldest leads still waiting, each with Try again / Mark as handled,
-        after a title; or a note that nothing waits."""
+        after a title (or a note that nothing waits); then the ``latest`` leads, newest first,
+        with how each delivery went (or, before the first lead, how leads come in)."""
+        text = knowledge.text
+        latest = max(1, min(latest, LATEST_MOST))
+        recent = await self.desk.recent(limit=latest + 1)
+        notes = self._latest(recent, latest, older=False, knowledge=knowledge)
         waiting = await self.desk.waiting(limit=shown + 1)
         if not waiting:
-            return [Note((text("admin.leads_none"),))]
+            if not recent:
+                return Listing((), (lead_texts.leads_empty(text),))
+            return Listing((), (Note((text("admin.leads_none"),)), *notes))
         counts = await self.desk.counts()
         title = lead_texts.leads_title(
             counts.waiting, shown=shown, more=len(waiting) > shown, text=text
         )
-        return [title, *(lead_texts.lead_card(lead, text) for lead in waiting[:shown])]
+        cards = (lead_texts.lead_card(lead, text) for lead in waiting[:shown])
+        return Listing((title, *cards), tuple(notes))
+
+    async def older(
+        self, before: int, knowledge: Knowledge, *, latest: int = LATEST_SHOWN
+    ) -> list[Note]:
+        """The leads numbered below ``before``, newest first (the "Show older" button under the
+        latest leads); none when there are none (any more)."""
+        recent = await self.desk.recent(limit=latest + 1, before=before)
+        return self._latest(recent, latest, older=True, knowledge=knowledge)
+
+    def _latest(
+        self, recent: list[Waiting], latest: int, *, older: bool, knowledge: Knowledge
+    ) -> list[Note]:
+        return lead_texts.latest_leads(
+            recent[:latest],
+            more=len(recent) > latest,
+            older=older,
+            knowledge=knowledge,
+            now=int(self.desk.store.clock()),
+        )
 
     async def retry(self, lead_id: int, text: Texts) -> Note:
         """Try a lead's pending deliveries now; its card as it stands afterwards."""

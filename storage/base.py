@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,6 +152,37 @@ class LeadCounts:
     waiting: int = 0
 
 
+#: A pending delivery whose last attempt failed, as :class:`Backlog` counts it.
+FAILING = "failing"
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What is still owed, for the metrics (read at every scrape: one cheap look)."""
+
+    #: Messages committed to the outbox and not yet delivered.
+    outbox: int = 0
+    #: Leads' deliveries by (state, destination); the state is :data:`PENDING`,
+    #: :data:`FAILING` (pending, its last attempt failed), :data:`DELIVERED` or :data:`HANDLED`.
+    deliveries: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    #: When the oldest delivery still pending to each destination was made (Unix time).
+    oldest_waiting: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, outbox: int, rows: Iterable[Any]) -> Backlog:
+        """From the outbox's count and rows of (destination, status, failing, count, oldest)
+        grouped by the first three (what both backends' query returns)."""
+        deliveries: dict[tuple[str, str], int] = {}
+        oldest: dict[str, int] = {}
+        for destination, status, failing, count, at in rows:
+            state = FAILING if status == PENDING and failing else str(status)
+            key = (state, str(destination))
+            deliveries[key] = deliveries.get(key, 0) + int(count)
+            if status == PENDING:
+                oldest[destination] = min(oldest.get(destination, int(at)), int(at))
+        return cls(int(outbox), deliveries, oldest)
+
+
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """A message owed to someone, as the front end rendered it (``body`` is JSON-compatible).
@@ -197,6 +228,19 @@ class Opening:
     repeat: bool = False
     #: Whether the tracked link asked about was made with /link.
     known_link: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTotals:
+    """A tracked link made with /link, and what came of it since it was made (all time)."""
+
+    name: str
+    #: When it was made (Unix time; 0 for links made before the time was kept).
+    created_at: int
+    started: int = 0
+    finished: int = 0
+    shared: int = 0
+    leads: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +408,13 @@ class LeadQueue(Protocol):
     async def deliveries_of(self, lead_id: int) -> list[LeadDelivery]:
         """Every delivery of one lead (none: no such lead, or it was forgotten)."""
 
+    async def recent_leads(
+        self, *, limit: int, before: int | None = None
+    ) -> list[tuple[Lead, tuple[LeadDelivery, ...]]]:
+        """The newest ``limit`` leads (of those numbered below ``before``, when given), newest
+        first, each with every delivery of it by destination (none: it was stored with no
+        destination). One query, whatever the number."""
+
     async def retry_now(self, *, lead_id: int | None = None, destination: str | None = None) -> int:
         """Make pending deliveries due now (of one lead, to one destination, or all); how many."""
 
@@ -376,6 +427,10 @@ class LeadQueue(Protocol):
 
     async def lead_counts(self) -> LeadCounts:
         """How many leads are delivered everywhere, and how many still wait."""
+
+    async def backlog(self) -> Backlog:
+        """Messages still owed, and the leads' deliveries by state and destination (for the
+        metrics: no personal data)."""
 
 
 class Store(LeadQueue, Protocol):
@@ -412,14 +467,22 @@ class Store(LeadQueue, Protocol):
     async def waiting_since(self, since: int) -> dict[str, int]:
         """How many sessions updated at or after ``since`` stand at each question state."""
 
+    async def link_totals(self) -> list[LinkTotals]:
+        """Every tracked link made with /link, newest first, with its started, finished,
+        shared and leads of all time (links nobody used yet with zeros), in one query."""
+
     async def all_sessions(self) -> list[SessionRow]:
         """Every stored session, oldest first."""
 
     async def all_leads(self) -> list[Lead]:
         """Every lead, oldest first."""
 
-    async def export_csv(self, out: Path) -> None:
-        """Write every session and lead to ``out`` as CSV, without slowing the bot down."""
+    async def export_csv(
+        self, out: Path, *, language: str = "en", admins: Collection[int] = ()
+    ) -> None:
+        """Write every session (and lead) to ``out`` as a spreadsheet's CSV, one row per
+        session, in ``language`` (headers, answers, the separator), the sessions of ``admins``
+        flagged; without slowing the bot down."""
 
     async def ping(self) -> None:
         """Return when the database answers; raise :class:`StorageError` when it does not."""

@@ -27,13 +27,13 @@ import time
 import weakref
 import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 import asyncpg
+import orjson
 
 from advisor import Knowledge
 from advisor.session import QUESTION_PREFIX, Session
@@ -43,11 +43,13 @@ from . import csvfile
 from .base import (
     APPLIED_KEPT_SECONDS,
     FINISHED,
+    Backlog,
     Event,
     Lead,
     LeadCounts,
     LeadDelivery,
     LeadReach,
+    LinkTotals,
     Live,
     Opening,
     Outgoing,
@@ -60,7 +62,14 @@ from .base import (
     new_claim,
     new_key,
 )
-from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, delivery, reach
+from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, LINK_TOTALS_SQL, delivery, history, reach
+
+#: The leads' deliveries for the metrics (:meth:`Backlog.of`): a count per destination, status
+#: and whether the last attempt failed, with the oldest creation time.
+BACKLOG_SQL = (
+    "SELECT destination, status, failing_since IS NOT NULL, count(*), min(created_at) "
+    "FROM lead_deliveries GROUP BY destination, status, failing_since IS NOT NULL"
+)
 
 logger = logging.getLogger(__name__)
 
@@ -576,6 +585,18 @@ class PostgresStore:
         )
         return [delivery(row) for row in rows]
 
+    async def recent_leads(
+        self, *, limit: int, before: int | None = None
+    ) -> list[tuple[Lead, tuple[LeadDelivery, ...]]]:
+        rows = await self._fetch(
+            f"SELECT {DELIVERY_COLUMNS} FROM (SELECT * FROM leads "
+            "WHERE $1::bigint IS NULL OR id < $1 ORDER BY id DESC LIMIT $2) l "
+            "LEFT JOIN lead_deliveries d ON d.lead_id = l.id ORDER BY l.id DESC, d.destination",
+            before,
+            limit,
+        )
+        return history(rows)
+
     async def retry_now(self, *, lead_id: int | None = None, destination: str | None = None) -> int:
         return await self._count(
             "UPDATE lead_deliveries SET next_attempt_at = $1 WHERE status = 'pending' "
@@ -611,6 +632,10 @@ class PostgresStore:
             "FROM lead_deliveries GROUP BY lead_id) per_lead"
         )
         return LeadCounts(int(rows[0][0]), int(rows[0][1]))
+
+    async def backlog(self) -> Backlog:
+        owed = await self._fetch("SELECT count(*) FROM outbox")
+        return Backlog.of(owed[0][0], await self._fetch(BACKLOG_SQL))
 
     # -- reports --------------------------------------------------------------------------------
 
@@ -652,6 +677,10 @@ class PostgresStore:
         )
         return {state: n for state, n in rows}
 
+    async def link_totals(self) -> list[LinkTotals]:
+        rows = await self._fetch(LINK_TOTALS_SQL)
+        return [LinkTotals(name, int(at), *(int(n) for n in counts)) for name, at, *counts in rows]
+
     async def all_sessions(self) -> list[SessionRow]:
         rows = await self._fetch(
             "SELECT chat_id, user_id, first_name, source, state, data, updated_at "
@@ -672,7 +701,9 @@ class PostgresStore:
             for chat, user, name, contact, src, rec, answers, at, id_, key, ch, lang in rows
         ]
 
-    async def export_csv(self, out: Path) -> None:
+    async def export_csv(
+        self, out: Path, *, language: str = "en", admins: Collection[int] = ()
+    ) -> None:
         """Written by a child process at a lower CPU priority (``python -m storage.export``),
         which streams the rows through a server-side cursor, so the bot stays quick."""
         environment = {**os.environ, "DATABASE_URL": self.url}
@@ -683,15 +714,16 @@ class PostgresStore:
             sys.executable,
             "-m",
             "storage.export",
+            *csvfile.child_arguments(language, admins),
             "--postgres",
             str(out),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             cwd=csvfile.PROJECT_ROOT,
             env=environment,
         )
-        _, err = await child.communicate()
+        _, err = await child.communicate(csvfile.knowledge_input(self.knowledge))
         if child.returncode != 0:
             text = err.decode(errors="replace").replace(self.url, self.location)
             problem = text.strip().splitlines()[-1:] or ["no output"]
@@ -1029,7 +1061,7 @@ def _stored(
     data: str, first_name: str | None, last_update: int, updated_at: int, knowledge: Knowledge
 ) -> Stored:
     try:
-        session = Session.from_dict(json.loads(data), knowledge)
+        session = Session.from_dict(orjson.loads(data), knowledge)
     except ValueError:
         session = None
     if session is None:
@@ -1039,7 +1071,7 @@ def _stored(
 
 def _owed(user_id: int, rows: Sequence[Record]) -> list[Owed]:
     return [
-        Owed(id_, user_id, Outgoing(chat, kind, json.loads(body), live, digest))
+        Owed(id_, user_id, Outgoing(chat, kind, orjson.loads(body), live, digest))
         for id_, chat, kind, body, live, digest in rows
     ]
 
@@ -1098,7 +1130,7 @@ class _Sessions:
         self.unit.saved[(chat_id, user_id)] = (
             chat_id,
             user_id,
-            json.dumps(session.to_dict(), separators=(",", ":")),
+            orjson.dumps(session.to_dict()).decode(),
             _optional_text(stored.first_name),
             stored.last_update,
             self.unit.now,
@@ -1190,7 +1222,7 @@ class _Outbox:
                 user_id,
                 m.chat_id,
                 m.kind,
-                json.dumps(m.body, separators=(",", ":"), ensure_ascii=False),
+                orjson.dumps(m.body).decode(),
                 m.live,
                 m.digest,
             )
@@ -1272,73 +1304,11 @@ class _Updates:
 
 # -- the export (run in a child process by ``python -m storage.export --postgres OUT``) -------
 
-SESSIONS_SQL = (
-    "SELECT updated_at, chat_id, user_id, first_name, source, state, data "
-    "FROM sessions ORDER BY updated_at, chat_id, user_id"
-)
-LEADS_SQL = (
-    "SELECT at, chat_id, user_id, name, source, recommendation, answers, contact, channel, "
-    "language FROM leads ORDER BY at, id"
-)
 
-
-def _iso(at: int) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def _answers_json(data: str) -> str:
-    return json.dumps(_answers(data), separators=(",", ":"), ensure_ascii=False)
-
-
-def _language(data: str) -> str:
-    """A session's language ("" when not known yet)."""
-    try:
-        language = json.loads(data).get("l", "")
-    except (ValueError, AttributeError):
-        return ""
-    return language if isinstance(language, str) else ""
-
-
-async def export_to(connection: Connection, out: Path) -> int:
-    """Stream every session and lead into ``out`` as CSV from one snapshot; return the rows."""
-    count = 0
-    async with connection.transaction(isolation="repeatable_read", readonly=True):
-        with out.open("w", encoding="utf-8", newline="") as file:
-            writer = csvfile.csv_writer(file)
-            async for at, chat, user, name, source, state, data in connection.cursor(
-                SESSIONS_SQL, prefetch=EXPORT_PREFETCH
-            ):
-                answers = _answers_json(data)
-                row = ("session", _iso(at), chat, user, name or "", source or "", state, "")
-                writer.writerow(csvfile.cells((*row, answers, "", "", _language(data))))
-                count += 1
-            leads = connection.cursor(LEADS_SQL, prefetch=EXPORT_PREFETCH)
-            async for (
-                at,
-                chat,
-                user,
-                name,
-                source,
-                rec,
-                answers,
-                contact,
-                channel,
-                language,
-            ) in leads:
-                lead = ("lead", _iso(at), chat, user, name, source or "", "", rec, answers)
-                writer.writerow(csvfile.cells((*lead, contact, channel, language)))
-                count += 1
-    return count
-
-
-async def export_from_environment(out: Path) -> int:
-    """The export as the child process runs it: DATABASE_URL and DATABASE_SCHEMA from the
-    environment (so the password is never on a command line)."""
+async def connect_from_environment() -> Connection:
+    """The export's connection, as the child process opens it: DATABASE_URL and
+    DATABASE_SCHEMA from the environment (so the password is never on a command line)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         raise StorageError("DATABASE_URL is not set")
-    connection = await connect(url, os.environ.get("DATABASE_SCHEMA") or None)
-    try:
-        return await export_to(connection, out)
-    finally:
-        await connection.close()
+    return await connect(url, os.environ.get("DATABASE_SCHEMA") or None)

@@ -1,4 +1,5 @@
-"""Rows both backends read the same way: a lead's delivery with its lead, and a user's reach."""
+"""Rows both backends read the same way: a lead's delivery with its lead, a user's reach, and
+the links' totals."""
 
 from __future__ import annotations
 
@@ -6,7 +7,18 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from .base import DELIVERED, HANDLED, PENDING, Lead, LeadDelivery, LeadReach
+from .base import (
+    DELIVERED,
+    FINISHED,
+    HANDLED,
+    LEAD,
+    PENDING,
+    SHARED,
+    STARTED,
+    Lead,
+    LeadDelivery,
+    LeadReach,
+)
 
 #: A delivery with its lead (``d``: lead_deliveries, ``l``: leads), in :func:`delivery`'s order.
 DELIVERY_COLUMNS = (
@@ -16,6 +28,19 @@ DELIVERY_COLUMNS = (
     "l.answers, l.channel, l.language"
 )
 DELIVERY_FROM = "FROM lead_deliveries d JOIN leads l ON l.id = d.lead_id"
+#: Every tracked link with its counts of all time, newest first (the daily totals read once;
+#: the same SQL on SQLite and PostgreSQL).
+LINK_TOTALS_SQL = (
+    "SELECT l.name, l.created_at, coalesce(t.started, 0), coalesce(t.finished, 0), "
+    "coalesce(t.shared, 0), coalesce(t.leads, 0) FROM links l LEFT JOIN ("
+    "SELECT source, "
+    f"sum(count) FILTER (WHERE kind = '{STARTED}') AS started, "
+    f"sum(count) FILTER (WHERE kind = '{FINISHED}') AS finished, "
+    f"sum(count) FILTER (WHERE kind = '{SHARED}') AS shared, "
+    f"sum(count) FILTER (WHERE kind = '{LEAD}') AS leads "
+    "FROM event_days GROUP BY source) t ON t.source = l.name "
+    "ORDER BY l.created_at DESC, l.name"
+)
 
 
 def delivery(row: Iterable[Any]) -> LeadDelivery:
@@ -57,3 +82,17 @@ def reach(leads: int, rows: Iterable[Iterable[Any]], now: int) -> LeadReach:
     )
     handled = any(status == HANDLED for _, status, _ in states)
     return LeadReach(leads, delivered, handled)
+
+
+def history(rows: Iterable[Iterable[Any]]) -> list[tuple[Lead, tuple[LeadDelivery, ...]]]:
+    """Rows of :data:`DELIVERY_COLUMNS` from leads joined to their deliveries (``LEFT JOIN``:
+    a lead with none has one row whose delivery columns are empty), as each lead with its
+    deliveries, in the rows' order."""
+    found: dict[int, tuple[Lead, list[LeadDelivery]]] = {}
+    for row in rows:
+        values = tuple(row)
+        read = delivery(values)
+        _, deliveries = found.setdefault(read.lead.id, (read.lead, []))
+        if values[0] is not None:
+            deliveries.append(read)
+    return [(lead, tuple(deliveries)) for lead, deliveries in found.values()]

@@ -18,24 +18,28 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from advisor import Knowledge
 from advisor.session import QUESTION_PREFIX, Session
 
-from . import export
+from . import csvfile, export
 from .base import (
     APPLIED_KEPT_SECONDS,
     FINISHED,
+    Backlog,
     Event,
     Lead,
     LeadCounts,
     LeadDelivery,
     LeadReach,
+    LinkTotals,
     Live,
     Opening,
     Outgoing,
@@ -48,7 +52,14 @@ from .base import (
     new_claim,
     new_key,
 )
-from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, delivery, reach
+from .rows import DELIVERY_COLUMNS, DELIVERY_FROM, LINK_TOTALS_SQL, delivery, history, reach
+
+#: The leads' deliveries for the metrics (:meth:`Backlog.of`): a count per destination, status
+#: and whether the last attempt failed, with the oldest creation time.
+BACKLOG_SQL = (
+    "SELECT destination, status, failing_since IS NOT NULL, count(*), min(created_at) "
+    "FROM lead_deliveries GROUP BY destination, status, failing_since IS NOT NULL"
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -555,6 +566,19 @@ class SqliteStore:
 
         return await self._queue(of)
 
+    async def recent_leads(
+        self, *, limit: int, before: int | None = None
+    ) -> list[tuple[Lead, tuple[LeadDelivery, ...]]]:
+        rows = await self._read(
+            lambda: self._reads.execute(
+                f"SELECT {DELIVERY_COLUMNS} FROM (SELECT * FROM leads "
+                "WHERE ? IS NULL OR id < ? ORDER BY id DESC LIMIT ?) l "
+                "LEFT JOIN lead_deliveries d ON d.lead_id = l.id ORDER BY l.id DESC, d.destination",
+                (before, before, limit),
+            ).fetchall()
+        )
+        return history(rows)
+
     async def retry_now(self, *, lead_id: int | None = None, destination: str | None = None) -> int:
         def retry(db: sqlite3.Connection, now: int) -> int:
             return db.execute(
@@ -607,6 +631,15 @@ class SqliteStore:
         )
         return LeadCounts(int(row[0] or 0), int(row[1] or 0))
 
+    async def backlog(self) -> Backlog:
+        def look() -> Backlog:
+            reads = self._reads
+            (owed,) = reads.execute("SELECT count(*) FROM outbox").fetchone()
+            rows = reads.execute(BACKLOG_SQL).fetchall()
+            return Backlog.of(owed, rows)
+
+        return await self._read(look)
+
     # -- reports (second connection) -----------------------------------------------------------
 
     async def first_name(self, chat_id: int, user_id: int) -> str | None:
@@ -650,6 +683,10 @@ class SqliteStore:
         )
         return {state: n for state, n in rows}
 
+    async def link_totals(self) -> list[LinkTotals]:
+        rows = await self._read(lambda: self._reads.execute(LINK_TOTALS_SQL).fetchall())
+        return [LinkTotals(name, int(at), *(int(n) for n in counts)) for name, at, *counts in rows]
+
     async def all_sessions(self) -> list[SessionRow]:
         return await self._read(self._session_rows)
 
@@ -675,23 +712,27 @@ class SqliteStore:
             for chat, user, name, contact, src, rec, answers, at, id_, key, ch, lang in rows
         ]
 
-    async def export_csv(self, out: Path) -> None:
+    async def export_csv(
+        self, out: Path, *, language: str = "en", admins: Collection[int] = ()
+    ) -> None:
         if self.path == ":memory:":  # nothing to open from another process: export here
+            sheet = export.Sheet(self.knowledge, language, admins)
             async with self._lock:
-                await self._write(lambda: export.export_from(self.db, out))
+                await self._write(lambda: export.export_from(self.db, out, sheet))
             return
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "storage.export",
+            *csvfile.child_arguments(language, admins),
             self.path,
             str(out),
-            stdin=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             cwd=PROJECT_ROOT,
         )
-        _, err = await child.communicate()
+        _, err = await child.communicate(csvfile.knowledge_input(self.knowledge))
         if child.returncode != 0:
             problem = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise StorageError(f"the export failed ({child.returncode}): {problem[0]}")
@@ -863,7 +904,7 @@ class _Sessions:
             return None
         data, first_name, last_update, updated_at = row
         try:
-            session = Session.from_dict(json.loads(data), self.unit.store.knowledge)
+            session = Session.from_dict(orjson.loads(data), self.unit.store.knowledge)
         except ValueError:
             session = None
         if session is None:
@@ -872,7 +913,7 @@ class _Sessions:
 
     async def put(self, chat_id: int, user_id: int, stored: Stored) -> None:
         session = stored.session
-        data = json.dumps(session.to_dict(), separators=(",", ":"))
+        data = orjson.dumps(session.to_dict()).decode()
         self.unit.write(
             "INSERT INTO sessions (chat_id, user_id, data, first_name, last_update, updated_at, "
             "state, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -980,7 +1021,7 @@ class _Outbox:
                     user_id,
                     m.chat_id,
                     m.kind,
-                    json.dumps(m.body, separators=(",", ":"), ensure_ascii=False),
+                    orjson.dumps(m.body).decode(),
                     int(m.live),
                     m.digest,
                 )
@@ -995,7 +1036,7 @@ class _Outbox:
             (user_id,),
         )
         return [
-            Owed(id_, user_id, Outgoing(chat, kind, json.loads(body), bool(live), digest))
+            Owed(id_, user_id, Outgoing(chat, kind, orjson.loads(body), bool(live), digest))
             for id_, chat, kind, body, live, digest in rows
         ]
 

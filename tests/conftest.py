@@ -16,8 +16,11 @@ from advisor import Knowledge
 from advisor.loading import DEFAULT_DATA_DIR
 from dialogs.engine import DialogEngine
 from tests.postgres import postgres, skipped_because
+from tests.storage_backends import backend, clock, store, where
 
-__all__ = ["postgres"]  # the fixture: a real PostgreSQL schema per test (tests/postgres.py)
+# The fixtures: a real PostgreSQL schema per test (tests/postgres.py); a fresh store of each
+# backend on a clock moved by hand (tests/storage_backends.py).
+__all__ = ["backend", "clock", "postgres", "store", "where"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -52,17 +52,12 @@ def test_one_moment_is_said_once_per_update() -> None:
     assert acks.tell_once(3) and not acks.tell_once(3) and acks.tell_once(4)
 
 
-class Update:
-    def __init__(self, update_id: int) -> None:
-        self.update_id = update_id
-        self.effective_user = None
-
-
 class App:
     """What the polling inbox uses of python-telegram-bot's Application."""
 
     def __init__(self, fail: set[int]) -> None:
         self.fail = fail
+        self.bot = None  # polled updates come as JSON, parsed with the bot (none needed here)
         self.handled: list[int] = []
         self.update_processor = self
         services = type("Services", (), {"acks": Acknowledgements()})()
@@ -80,11 +75,11 @@ class App:
 async def test_polling_never_confirms_past_an_update_whose_turn_did_not_commit() -> None:
     app = App(fail={2})
     inbox = run._Inbox(app)  # the parts of an Application it uses
-    assert inbox.take([Update(1), Update(2), Update(3)], None)
+    assert inbox.take([{"update_id": 1}, {"update_id": 2}, {"update_id": 3}], None)
     while inbox.running:
         await inbox.progress(inbox.finished)
     assert inbox.held and inbox.offset == 2, "update 2 is not confirmed, nor anything after it"
-    assert not inbox.take([Update(2), Update(3)], 2), "seen already: nothing new"
+    assert not inbox.take([{"update_id": 2}, {"update_id": 3}], 2), "seen already: nothing new"
     app.fail.clear()
     while inbox.held or inbox.running:
         await asyncio.wait_for(inbox.progress(inbox.finished), 5)

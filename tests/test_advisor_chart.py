@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+import zlib
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from advisor import Knowledge, recommend
 from advisor.chart import (
     BAR_WIDTH,
     MIN_TEXT_SHARE,
+    _adler32_combine,
     _font,
     _heading,
+    _palette,
     layout,
     render_chart_png,
     render_chart_text,
@@ -63,6 +66,38 @@ def test_charts_drawn_in_threads_at_once_match_those_drawn_one_by_one(
         )
 
     assert asyncio.run(together()) == alone
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt", "ru"])
+@given(data=st.data())
+@PROPERTY
+def test_the_chart_put_together_from_bands_shows_exactly_the_picture_drawn_whole(
+    knowledge: Knowledge, any_answers: Any, data: st.DataObject, language: str
+) -> None:
+    k = knowledge.speaking(language)
+    rec = recommend(k, data.draw(any_answers))
+    with Image.open(io.BytesIO(render_chart_png(rec, k))) as image:
+        image.load()  # a broken stream, checksum or chunk fails here
+        shown = image.convert("RGB")
+    texts, boxes, height = layout(k, _heading(rec, k), rows(rec, k))
+    whole = Image.new("RGB", (shown.width, height), "white")
+    draw = ImageDraw.Draw(whole)
+    for box, colour in boxes:
+        draw.rectangle(box, fill=colour)
+    for text in texts:
+        font = _font(text.px, text.bold)
+        draw.text(text.xy, text.text, fill=text.colour, font=font, anchor=text.anchor)
+    expected = whole.quantize(palette=_palette(), dither=Image.Dither.NONE).convert("RGB")
+    assert shown.size == expected.size
+    assert shown.tobytes() == expected.tobytes()
+
+
+def test_the_bands_checksums_add_up_like_zlibs_own() -> None:
+    pieces = [b"", b"a", b"\x00" * 70_000, bytes(range(256)) * 300, b"chart"]
+    for first in pieces:
+        for second in pieces:
+            combined = _adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
+            assert combined == zlib.adler32(first + second)
 
 
 def test_a_chart_takes_at_most_50_ms(knowledge: Knowledge) -> None:

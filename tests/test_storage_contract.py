@@ -12,8 +12,7 @@ import asyncio
 import csv
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,11 +27,13 @@ from storage.base import (
     LEAD,
     MINI_APP_CHANNEL,
     PENDING,
+    SHARED,
     STARTED,
     WEB_CHANNEL,
     Lead,
     LeadCounts,
     LeadReach,
+    LinkTotals,
     Live,
     Opening,
     Outgoing,
@@ -40,106 +41,11 @@ from storage.base import (
     Store,
     Stored,
 )
-from storage.postgres import PostgresStore
 from storage.sqlite import MIGRATIONS, SqliteStore
-from tests.postgres import Postgres
+from tests.storage_backends import DAY, START, Backend, Clock
 
-DAY = 86400
-START = 1_800_000_000.0
 ADA, BOB = 101, 202
 GROUP = -300
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, *, days: float = 0, seconds: float = 0) -> None:
-        self.now += days * DAY + seconds
-
-
-# -- backends ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where a test's store may live: its own folder, and (if it asked) its own schema."""
-
-    tmp: Path
-    postgres: Postgres | None = None
-
-
-@dataclass(frozen=True)
-class Backend:
-    """How to open a fresh store of one kind, and how to corrupt a stored session in it."""
-
-    open: Callable[[Where, Knowledge, Clock], Awaitable[Store]]
-    corrupt: Callable[[Store, int, int, str], Awaitable[None]]
-    needs_postgres: bool = False
-
-
-async def _open_sqlite_file(where: Where, knowledge: Knowledge, clock: Clock) -> Store:
-    return await SqliteStore(where.tmp / "state.sqlite3", knowledge, clock).open()
-
-
-async def _open_sqlite_memory(where: Where, knowledge: Knowledge, clock: Clock) -> Store:
-    return await SqliteStore(":memory:", knowledge, clock).open()
-
-
-async def _open_postgres(where: Where, knowledge: Knowledge, clock: Clock) -> Store:
-    assert where.postgres is not None
-    return await where.postgres.store(knowledge, clock).open()
-
-
-async def _corrupt_sqlite(store: Store, chat_id: int, user_id: int, raw: str) -> None:
-    assert isinstance(store, SqliteStore)
-    store.db.execute(
-        "UPDATE sessions SET data = ? WHERE chat_id = ? AND user_id = ?", (raw, chat_id, user_id)
-    )
-
-
-async def _corrupt_postgres(store: Store, chat_id: int, user_id: int, raw: str) -> None:
-    assert isinstance(store, PostgresStore)
-    await store.pool.execute(
-        "UPDATE sessions SET data = $1 WHERE chat_id = $2 AND user_id = $3", raw, chat_id, user_id
-    )
-
-
-BACKENDS: dict[str, Backend] = {
-    "sqlite-file": Backend(_open_sqlite_file, _corrupt_sqlite),
-    "sqlite-memory": Backend(_open_sqlite_memory, _corrupt_sqlite),
-    "postgresql": Backend(_open_postgres, _corrupt_postgres, needs_postgres=True),
-}
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture(params=list(BACKENDS))
-def backend(request: pytest.FixtureRequest) -> Backend:
-    return BACKENDS[request.param]
-
-
-@pytest.fixture
-def where(backend: Backend, tmp_path: Path, request: pytest.FixtureRequest) -> Where:
-    postgres = request.getfixturevalue("postgres") if backend.needs_postgres else None
-    return Where(tmp_path, postgres)
-
-
-@pytest.fixture
-async def store(
-    backend: Backend, where: Where, knowledge: Knowledge, clock: Clock
-) -> AsyncIterator[Store]:
-    opened = await backend.open(where, knowledge, clock)
-    yield opened
-    await opened.close()
 
 
 # -- builders ----------------------------------------------------------------------------------
@@ -782,6 +688,37 @@ async def test_forgetting_the_admin_who_made_a_link_keeps_the_link(store: Store)
         assert await uow.links.exists("spring_ads")
 
 
+async def test_every_link_is_listed_newest_first_with_its_counts_and_unused_ones_with_zeros(
+    store: Store, clock: Clock
+) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.links.add("autumn_fair")
+    clock.advance(days=40)
+    async with store.unit(ADA) as uow:
+        await uow.links.add("spring_ads")
+        await uow.events.add(BOB, STARTED, source="autumn_fair")
+        await uow.events.add(BOB, FINISHED, source="autumn_fair", detail="django")
+        await uow.events.add(BOB, SHARED, source="autumn_fair")
+        await uow.events.add(BOB, LEAD, source="autumn_fair", detail="django")
+        await uow.events.add(ADA, STARTED, source="made_up")
+        await uow.events.add(ADA, STARTED)
+    clock.advance(days=1)
+    async with store.unit(ADA) as uow:
+        await uow.links.add("webinar")
+        await uow.events.add(ADA, STARTED, source="autumn_fair")
+    assert await store.link_totals() == [
+        LinkTotals("webinar", int(START) + 41 * DAY),
+        LinkTotals("spring_ads", int(START) + 40 * DAY),
+        LinkTotals("autumn_fair", int(START), started=2, finished=1, shared=1, leads=1),
+    ]
+
+
+async def test_a_store_without_links_lists_none(store: Store) -> None:
+    async with store.unit(ADA) as uow:
+        await uow.events.add(ADA, STARTED, source="ads")
+    assert await store.link_totals() == []
+
+
 async def test_the_first_name_is_kept_per_chat(store: Store) -> None:
     await save(store, ADA, a_session())
     assert await store.first_name(ADA, ADA) == "Ada"
@@ -1236,16 +1173,17 @@ async def test_the_csv_export_has_every_session_and_lead_with_formulas_neutralis
 ) -> None:
     async with store.unit(ADA) as uow:
         await uow.sessions.put(ADA, ADA, a_session())
+    async with store.unit(BOB) as uow:
         await uow.leads.add(
-            Lead(ADA, ADA, "=HYPERLINK(1)", "ada@example.com", None, "django", {"team": "python"})
+            Lead(BOB, BOB, "=HYPERLINK(1)", "bob@example.com", None, "django", {"team": "python"})
         )
-    out = tmp_path / "export.csv"
-    await store.export_csv(out)
-    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
-    assert [r["type"] for r in rows] == ["session", "lead"]
-    assert rows[0]["state"] == "q_security" and json.loads(rows[0]["answers"]) == {"team": "python"}
-    assert rows[1]["name"] == "'=HYPERLINK(1)" and rows[1]["contact"] == "ada@example.com"
-    assert rows[0]["at"].endswith("+00:00")
+    rows = await _exported(store, tmp_path)
+    assert [r["User ID"] for r in rows] == [str(ADA), str(BOB)]
+    assert rows[0]["Status"] == "Stopped at: Private data"
+    assert rows[0]["Team's language"] == "Python" and rows[0]["Link"] == "ads"
+    assert rows[1]["Name"] == "'=HYPERLINK(1)" and rows[1]["Contact"] == "bob@example.com"
+    assert rows[1]["Recommendation"] == "Django" and rows[1]["Lead"] == "yes"
+    assert rows[0]["Last active (UTC)"] == "2027-01-15 08:00"
 
 
 async def test_the_csv_export_has_a_channel_column_naming_where_each_lead_came_from(
@@ -1257,14 +1195,10 @@ async def test_the_csv_export_has_a_channel_column_naming_where_each_lead_came_f
     clock.advance(seconds=1)
     async with store.unit(BOB) as uow:
         await uow.leads.add(a_lead(BOB))
-    out = tmp_path / "export.csv"
-    await store.export_csv(out)
-    [header, *rows] = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
-    assert header[-3:] == ["contact", "channel", "language"]
-    assert [(row[0], row[-2]) for row in rows] == [
-        ("session", ""),
-        ("lead", "mini_app"),
-        ("lead", "telegram"),
+    rows = await _exported(store, tmp_path)
+    assert [(row["User ID"], row["Lead came through"]) for row in rows] == [
+        (str(ADA), "Telegram Mini App"),  # on the row of the session it came from
+        (str(BOB), "Telegram bot"),
     ]
 
 
@@ -1290,12 +1224,21 @@ async def test_the_csv_export_has_a_language_column_for_sessions_and_leads(
 ) -> None:
     async with store.unit(ADA) as uow:
         await uow.sessions.put(ADA, ADA, a_session(language="es"))
-        await uow.leads.add(replace(a_lead(ADA), language="pt"))
+        await uow.leads.add(replace(a_lead(ADA), language="pt", answers={"team": "javascript"}))
     clock.advance(seconds=1)
     async with store.unit(BOB) as uow:
         await uow.leads.add(a_lead(BOB))
+    rows = await _exported(store, tmp_path)
+    assert [(row["User ID"], row["Lead"], row["Language"]) for row in rows] == [
+        (str(ADA), "", "Español"),
+        (str(ADA), "yes", "Português"),  # a lead made with other answers: a row of its own
+        (str(BOB), "yes", ""),
+    ]
+
+
+async def _exported(store: Store, tmp_path: Path) -> list[dict[str, str]]:
+    """The export's rows as a spreadsheet reads them (English: commas)."""
     out = tmp_path / "export.csv"
     await store.export_csv(out)
-    [header, *rows] = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
-    assert header[-1] == "language"
-    assert [(row[0], row[-1]) for row in rows] == [("session", "es"), ("lead", "pt"), ("lead", "")]
+    with out.open(encoding="utf-8-sig", newline="") as file:
+        return list(csv.DictReader(file))

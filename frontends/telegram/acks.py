@@ -25,6 +25,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application
 
+from frontends.metrics import GIVEN_UP, OK, REFUSED
+
 #: An update whose turn did not commit is refused until it has been tried this many times and
 #: for this long, then acknowledged anyway.
 MAX_TRIES = 8
@@ -57,6 +59,20 @@ class Acknowledgements:
         self._held: dict[int, tuple[int, float]] = {}
         #: Updates the person was already told "one moment" about.
         self._told: OrderedDict[int, None] = OrderedDict()
+        #: What became of updates other than committing or being refused (a redelivery, a
+        #: failure, given up), noted during their try, for :attr:`observe`.
+        self._outcomes: OrderedDict[int, str] = OrderedDict()
+        #: Told of each update once it was handled: the update, its outcome (see
+        #: :data:`frontends.metrics.OUTCOMES`) and the seconds it took (the metrics).
+        self.observe: Callable[[Update, str, float], None] | None = None
+        #: Told of each update whose turn committed, as soon as it has (before its replies
+        #: are sent): polling confirms it then (see ``run._Inbox``).
+        self.on_commit: Callable[[int], None] | None = None
+
+    def committed(self, update_id: int) -> None:
+        """The update's turn committed: it may be acknowledged, whatever its delivery does."""
+        if self.on_commit is not None:
+            self.on_commit(update_id)
 
     def begin(self, update_id: int) -> None:
         """A try of this update starts: nothing is refused until it fails."""
@@ -82,6 +98,7 @@ class Acknowledgements:
         if tries >= self.max_tries and self.clock() - since >= self.give_up_seconds:
             self._refused.discard(update_id)
             self._release(user_id, update_id)
+            self.note(update_id, GIVEN_UP)
             return False
         self._failed[update_id] = (tries, since)
         _bound(self._failed)
@@ -117,6 +134,19 @@ class Acknowledgements:
         _bound(self._told)
         return True
 
+    def note(self, update_id: int, outcome: str) -> None:
+        """What became of this update, when it is not "ok" (committed) or "refused"."""
+        self._outcomes[update_id] = outcome
+        _bound(self._outcomes)
+
+    def outcome(self, update_id: int) -> str:
+        """What became of the update's try just ended (and forget it)."""
+        if update_id in self._refused:
+            return REFUSED
+        if self._outcomes:
+            return self._outcomes.pop(update_id, OK)
+        return OK
+
     def _release(self, user_id: int | None, update_id: int) -> None:
         if user_id is None:
             return
@@ -131,13 +161,17 @@ async def process(
     update: Update,
 ) -> bool:
     """Run an update through the application's update processor (one user's in order), as the
-    webhook and polling both do; whether it may be acknowledged (its turn was committed)."""
+    webhook and polling both do; whether it may be acknowledged (its turn was committed).
+    The time it took and what became of it go to :attr:`Acknowledgements.observe`."""
+    started = time.perf_counter()
     acks.begin(update.update_id)
     try:
         await app.update_processor.process_update(update, app.process_update(update))
     finally:
         user = update.effective_user
         acks.done(update.update_id, user.id if user else None)
+    if acks.observe is not None:
+        acks.observe(update, acks.outcome(update.update_id), time.perf_counter() - started)
     return not acks.refused(update.update_id)
 
 

@@ -19,8 +19,9 @@ from telegram.request import BaseRequest
 
 from advisor import Knowledge, recommend
 from advisor.chart import render_chart_png
-from bootstrap import bootstrap
+from bootstrap import Advisor, bootstrap
 from dialogs.engine import DialogEngine
+from frontends.metrics import Metrics
 from settings import Settings
 from storage.base import Store
 
@@ -44,6 +45,7 @@ EXTRA_CONNECTIONS = 4
 NOT_FOR_US = filters.UpdateType.CHANNEL_POSTS | filters.StatusUpdate.ALL
 ADMIN_COMMANDS = {
     "link": admin_commands.link,
+    "links": admin_commands.links_command,
     "stats": admin_commands.stats_command,
     "export": admin_commands.export,
     "leads": leads.leads_command,
@@ -76,6 +78,7 @@ def build_application(
         AiohttpRequest(settings.max_concurrent_updates + EXTRA_CONNECTIONS),
         AiohttpRequest(1),  # our polling loop makes one call at a time
     )
+    metrics = Metrics(token=settings.metrics_token)
 
     async def post_init(app: BotApp) -> None:
         if advisor.opening is not None:
@@ -131,7 +134,9 @@ def build_application(
             engine=advisor.engine,
             leads=advisor.leads,
             spawn=lambda coroutine: app.create_task(coroutine, name="leads"),
+            metrics=metrics,
         )
+    _measure(app, advisor, metrics, (calls, polls))
     _add_handlers(app, settings)
     leads.install(app)
     if app.job_queue is not None:
@@ -142,6 +147,25 @@ def build_application(
             handlers.resume_deliveries, interval=RESUME_EVERY_SECONDS, first=0.5
         )
     return app
+
+
+def _measure(
+    app: BotApp,
+    advisor: Advisor[TelegramPresenter],
+    metrics: Metrics,
+    requests: tuple[BaseRequest, BaseRequest],
+) -> None:
+    """Feed the metrics (``GET /metrics``): updates, failed Bot API calls, what the store owes
+    and the sales chat's health."""
+    app.bot_data.metrics = metrics
+    app.bot_data.services.acks.observe = metrics.update_done
+    for request in requests:
+        if isinstance(request, AiohttpRequest):
+            request.failed = metrics.bot_api_error
+    metrics.watch_store(advisor.store)
+    sales = advisor.leads.sales_chat
+    if sales is not None:
+        metrics.watch_sales_chat(lambda: None if sales.problem is None else not sales.problem)
 
 
 def _add_handlers(app: BotApp, settings: Settings) -> None:

@@ -24,6 +24,7 @@ from .delivery import TelegramTransport
 from .presenter import TelegramPresenter
 
 if TYPE_CHECKING:
+    from frontends.metrics import Metrics
     from frontends.web.site import WebFrontEnd
 
 
@@ -88,6 +89,8 @@ class BotData:
         self._services: Services | None = None
         #: The web pages served beside the bot (WEB_URL set), if any.
         self.web: WebFrontEnd | None = None
+        #: The Prometheus metrics (``GET /metrics``), set when the application is built.
+        self.metrics: Metrics | None = None
 
     @property
     def services(self) -> Services:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -19,10 +16,11 @@ from telegram.error import (
 )
 
 from advisor import Knowledge, recommend
-from advisor.chart import render_chart_png
+from advisor.chart import drawn_chart_png, render_chart_png
 from handoff import DeliveryFailed
 from storage.base import Outgoing
 
+from . import calls
 from .presenter import ANSWER, EDIT, PHOTO, SEND, UNBUTTON
 
 logger = logging.getLogger(__name__)
@@ -86,12 +84,8 @@ class TelegramTransport:
             return await self._photo(message)
         if message.kind == EDIT:
             try:
-                await self.bot.edit_message_text(
-                    body["text"],
-                    chat_id=message.chat_id,
-                    message_id=body["message_id"],
-                    parse_mode=ParseMode.HTML,
-                    api_kwargs=_markup(body),
+                await calls.edit_text(
+                    self.bot, message.chat_id, body["message_id"], body["text"], body.get("markup")
                 )
             except BadRequest as exc:
                 if is_not_modified(exc):
@@ -102,7 +96,7 @@ class TelegramTransport:
             return int(body["message_id"])
         if message.kind == ANSWER:
             try:
-                await self.bot.answer_callback_query(body["query_id"], body.get("text"))
+                await calls.answer(self.bot, body["query_id"], body.get("text"))
             except BadRequest as exc:  # too old to answer: harmless
                 logger.debug("could not answer a callback query: %s", exc)
             return None
@@ -118,20 +112,22 @@ class TelegramTransport:
 
     async def _send(self, message: Outgoing) -> int:
         body = message.body
-        sent = await self.bot.send_message(
+        return await calls.send_text(
+            self.bot,
             message.chat_id,
             body["text"],
-            parse_mode=ParseMode.HTML if body.get("html", True) else None,
-            api_kwargs=_markup(body),
+            html=body.get("html", True),
+            markup=body.get("markup"),
         )
-        return sent.message_id
 
     async def _draw(self, message: Outgoing) -> bytes | BaseException:
-        """The chart's PNG, drawn in a worker thread; the error if it cannot be drawn."""
+        """The chart's PNG, put together at once from bands drawn before, else drawn in a worker
+        thread; the error if it cannot be drawn."""
         k = self.knowledge.speaking(message.body.get("language"))
         try:
             rec = recommend(k, message.body["answers"])
-            return await asyncio.to_thread(render_chart_png, rec, k)
+            drawn = drawn_chart_png(rec, k)  # put together from bands drawn before: at once
+            return drawn if drawn is not None else await asyncio.to_thread(render_chart_png, rec, k)
         except Exception as exc:  # reported when the chart is due
             return exc
 
@@ -157,9 +153,3 @@ def _unanswered(exc: Exception) -> bool:
 def _chart_key(message: Outgoing) -> str:
     body = message.body
     return f"{message.chat_id}:{body.get('language')}:{sorted(body['answers'].items())}"
-
-
-def _markup(body: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The stored keyboard, handed to the Bot API as it is."""
-    markup = body.get("markup")
-    return {"reply_markup": markup} if markup is not None else None

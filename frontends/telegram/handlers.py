@@ -15,6 +15,7 @@ from telegram.error import BadRequest, TelegramError
 
 from dialogs import turns as c
 from dialogs.texts import ADMIN_MENU, MENU
+from frontends.metrics import DUPLICATE, FAILED
 from storage.base import StorageError, StoreBusy
 
 from . import callbacks, leads
@@ -57,12 +58,20 @@ async def act(update: Update, context: BotContext, action: c.Action) -> c.Outcom
     later = asyncio.get_running_loop().call_later(
         ONE_MOMENT_SECONDS, _one_moment, update, context, person
     )
+
+    def committed() -> None:  # no "one moment" now, and Telegram may be told it arrived
+        later.cancel()
+        svc.acks.committed(update_id)
+
     try:
-        return await svc.conversation.turn(
-            person, action, update_id=update_id, committed=later.cancel
+        outcome = await svc.conversation.turn(
+            person, action, update_id=update_id, committed=committed
         )
     finally:
         later.cancel()
+    if outcome.repeat:  # applied before: Telegram sent it again (counted apart)
+        svc.acks.note(update_id, DUPLICATE)
+    return outcome
 
 
 async def _not_committed(update: Update, context: BotContext, exc: StorageError) -> None:
@@ -276,6 +285,8 @@ async def on_error(update: object, context: BotContext) -> None:
             logger.warning("a background job could not use the database now: %s", context.error)
         return
     logger.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update):
+        context.services.acks.note(update.update_id, FAILED)
     if not isinstance(update, Update) or person_of(update) is None:
         return
     if update.callback_query is not None:

@@ -6,7 +6,8 @@
   :mod:`bootstrap`), check the sales chat every minute (and when the bot's membership there
   changes), and alert admins once about a lead not delivered for ``LEAD_ALERT_MINUTES``.
 - ``/leads`` (admins, private chat): the leads still waiting, why, and buttons to try again or
-  mark one as handled.
+  mark one as handled; then the latest leads (``/leads 30``: that many) with how each delivery
+  went, and a button to show older ones.
 
 What to say is decided in :mod:`handoff`; here it becomes Bot API calls: a
 :class:`~handoff.Note` is sent as HTML (its headline in bold), its buttons as an inline
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from telegram import Bot, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
@@ -25,7 +26,8 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ChatMemberHandler
 
 from handoff import TELEGRAM, Note
-from handoff.lead_texts import RETRY, SETTLE
+from handoff.lead_texts import OLDER, RETRY, SETTLE
+from handoff.office import LATEST_MOST, LATEST_SHOWN
 
 from . import callbacks
 from .context import BotApp, BotContext, Services
@@ -48,8 +50,10 @@ CHECK_EVERY_SECONDS = 60.0
 ALERT_EVERY_SECONDS = 60.0
 #: The longest a check of the sales chat at start-up may hold the start.
 START_CHECK_SECONDS = 15.0
-#: The callback code of each action of a button under a lead.
-CODES = {RETRY: callbacks.RETRY_LEAD, SETTLE: callbacks.SETTLE_LEAD}
+#: The callback code of each action of a button under a lead (or under the latest leads).
+CODES = {RETRY: callbacks.RETRY_LEAD, SETTLE: callbacks.SETTLE_LEAD, OLDER: callbacks.OLDER_LEADS}
+#: The longest message Telegram takes, in UTF-16 code units (what it counts).
+MESSAGE_LIMIT = 4096
 
 __all__ = ["install", "on_start", "on_stop"]
 
@@ -163,26 +167,75 @@ async def _tell_admins(bot: Bot, admin_ids: Iterable[int], text: str) -> None:
 
 
 async def leads_command(update: Update, context: BotContext) -> None:
-    """Lists the leads still waiting to be delivered, each with Try again / Mark as handled."""
+    """Lists the leads still waiting to be delivered, each with Try again / Mark as handled,
+    then the latest leads with how each delivery went (``/leads 30``: the latest 30)."""
     svc, chat = context.services.for_user(update.effective_user), update.effective_chat
     assert chat is not None
-    notes = await svc.leads.listing(svc.knowledge.text)
-    title, cards = notes[0], notes[1:]
-    await context.bot.send_message(chat.id, html(title), parse_mode=HTML)
-    for card in cards:
+    listing = await svc.leads.listing(svc.knowledge, latest=how_many(context.args))
+    for note in listing.waiting:
+        markup = keyboard(note)
         await context.bot.send_message(
-            chat.id, html(card), parse_mode=HTML, api_kwargs={"reply_markup": keyboard(card)}
+            chat.id,
+            html(note),
+            parse_mode=HTML,
+            api_kwargs={"reply_markup": markup} if markup else None,
+        )
+    await _send_packed(context, chat.id, listing.latest)
+
+
+def how_many(args: Sequence[str] | None) -> int:
+    """The latest leads ``/leads`` lists: the number after it (``/leads 30``; "all": the most
+    at once), else the usual number."""
+    word = args[0].strip().lower() if args else ""
+    if word == "all":
+        return LATEST_MOST
+    if word.isdecimal():
+        return LATEST_MOST if len(word) > 4 else max(1, min(int(word), LATEST_MOST))
+    return LATEST_SHOWN
+
+
+async def _send_packed(context: BotContext, chat_id: int, notes: Sequence[Note]) -> None:
+    for text, markup in pack(notes):
+        await context.bot.send_message(
+            chat_id, text, parse_mode=HTML, api_kwargs={"reply_markup": markup} if markup else None
         )
 
 
+def pack(notes: Sequence[Note], limit: int = MESSAGE_LIMIT) -> list[tuple[str, Keyboard | None]]:
+    """Notes as few HTML messages as fit Telegram's limit, a blank line between two; a note is
+    never split, and its buttons go under the message it ends up in."""
+    messages: list[tuple[str, list[Note]]] = []
+    for note in notes:
+        text = html(note)
+        if messages and units(messages[-1][0]) + 2 + units(text) <= limit:
+            joined, among = messages[-1]
+            messages[-1] = (joined + "\n\n" + text, [*among, note])
+        else:
+            messages.append((text, [note]))
+    packed = []
+    for text, among in messages:
+        buttons = tuple(b for note in among for b in note.buttons)
+        packed.append((text, keyboard(Note(buttons=buttons))))
+    return packed
+
+
+def units(text: str) -> int:
+    """How long Telegram counts a text: in UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 async def lead_button(update: Update, context: BotContext, press: callbacks.LeadPress) -> None:
-    """Try a lead again, or mark it handled; the card then shows how it stands."""
+    """Try a lead again, or mark it handled; the card then shows how it stands. Or show the
+    leads older than the latest ones listed."""
     query, chat = update.callback_query, update.effective_chat
     assert query is not None
     svc = context.services.for_user(update.effective_user)
     admin = query.from_user.id in svc.settings.admin_ids
     if not admin or chat is None or chat.type != ChatType.PRIVATE:
         await query.answer(svc.presenter.t("telegram.forged"))
+        return
+    if press.action == callbacks.OLDER_LEADS:
+        await _older(update, context, press.lead_id)
         return
     retry = press.action == callbacks.RETRY_LEAD
     use = svc.leads.retry if retry else svc.leads.settle
@@ -196,6 +249,25 @@ async def lead_button(update: Update, context: BotContext, press: callbacks.Lead
         if not is_not_modified(exc):
             raise
     await query.answer(svc.presenter.t("admin.lead_tried" if retry else "admin.lead_settled"))
+
+
+async def _older(update: Update, context: BotContext, before: int) -> None:
+    """The "Show older" button: the leads numbered below ``before``, as new messages, and the
+    button goes away (pressed twice, the second press finds it gone). None left: a short answer
+    says so."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None and chat is not None
+    svc = context.services.for_user(update.effective_user)
+    notes = await svc.leads.older(before, svc.knowledge)
+    if not notes:
+        await query.answer(svc.presenter.t("admin.leads_no_older"))
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except BadRequest as exc:  # too old to edit, or already without the button: no matter
+        logger.info("could not take the Show older button away: %s", exc)
+    await _send_packed(context, chat.id, notes)
+    await query.answer()
 
 
 def html(note: Note) -> str:

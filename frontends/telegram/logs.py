@@ -29,6 +29,7 @@ def secrets_of(settings: Settings) -> list[str]:
     the user part (name and password) of TELEGRAM_API_URL and the password of DATABASE_URL."""
     found = [settings.bot_token or "", settings.webhook_secret or ""]
     found.append(settings.lead_webhook_secret or "")
+    found.append(settings.metrics_token or "")
     for url in (settings.telegram_api_url, settings.database_url or ""):
         netloc = urlsplit(url).netloc
         if "@" in netloc:  # the whole "user:password@", so no short word is blanked elsewhere

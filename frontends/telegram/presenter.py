@@ -9,9 +9,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import html
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import orjson
 
 from advisor import Knowledge, Recommendation
 from advisor.render import render_html
@@ -553,8 +554,8 @@ def _details(session: Session, user_id: int, number: int) -> str:
 
 def digest(text: str, markup: Keyboard | None) -> str:
     """A short fingerprint of a message's content, to skip edits that would change nothing."""
-    raw = json.dumps([text, markup], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    raw = orjson.dumps([text, markup], option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 class _Out:

@@ -37,6 +37,7 @@ from settings import Settings, redact_url
 from storage.base import StorageError, StoreUnavailable
 from storage.configured import guarded
 
+from . import calls
 from .acks import Acknowledgements, process
 from .app import build_application
 from .logs import configure_logging, secrets_of
@@ -64,6 +65,12 @@ FIRST_POLL_SECONDS = 1
 #: While updates it fetched are still being handled, polling looks again this often, in
 #: seconds (a poll returns at once while they are unconfirmed).
 PROGRESS_SECONDS = 0.5
+#: Telegram returns at most 100 updates a poll, from the earliest not yet confirmed: with more
+#: than this many being handled, polling waits until some are done, so that a poll brings at
+#: least a quarter of new ones rather than the same ones parsed again (issue 26: they were a
+#: tenth of the bot's CPU in the closed loop). The update processor still has more in hand than
+#: it handles at once (MAX_CONCURRENT_UPDATES, 64).
+REFILL_BELOW = 32
 #: An update whose turn did not commit is tried again after this long, doubling up to the cap.
 RETRY_FIRST, RETRY_LONGEST = 0.5, 30.0
 #: On the way out, how long updates being handled may take to finish, in seconds.
@@ -122,6 +129,7 @@ async def _serve(app: App, settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     webhook: WebhookServer | None = None
     pages: web.AppRunner | None = None
+    metrics: web.AppRunner | None = None
     polling: asyncio.Task[None] | None = None
     retry = _Retry(settings)
     try:
@@ -130,6 +138,8 @@ async def _serve(app: App, settings: Settings) -> None:
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
+        if settings.metrics_port is not None:  # /metrics on a server of its own
+            metrics = await _serve_metrics(app, settings)
         if settings.mode == "webhook":
             webhook = await _serve_webhook(app, settings)  # listening before Telegram is told
             register = functools.partial(_register_webhook, app, settings)
@@ -155,6 +165,8 @@ async def _serve(app: App, settings: Settings) -> None:
             await webhook.stop()  # waits for updates in flight
         if pages is not None:
             await pages.cleanup()
+        if metrics is not None:
+            await metrics.cleanup()
         if app.running:
             await app.stop()  # finishes updates in flight
             if app.post_stop is not None:
@@ -298,6 +310,7 @@ async def _serve_webhook(app: App, settings: Settings) -> WebhookServer:
         database=cast(Database, app.bot_data.services.store),
         acks=app.bot_data.services.acks,
         routes=app.bot_data.web.add_routes if app.bot_data.web is not None else None,
+        metrics=app.bot_data.metrics,
     )
     try:
         await server.start()
@@ -320,6 +333,25 @@ async def _serve_pages(front: WebFrontEnd, settings: Settings) -> web.AppRunner:
             f"{settings.web_port}: {reason}",
             2,
         ) from None
+
+
+async def _serve_metrics(app: App, settings: Settings) -> web.AppRunner | None:
+    """``GET /metrics`` on METRICS_LISTEN:METRICS_PORT (beside /healthz on the other servers)."""
+    assert settings.metrics_port is not None
+    if app.bot_data.metrics is None:
+        return None
+    try:
+        runner: web.AppRunner = await app.bot_data.metrics.serve(
+            settings.metrics_listen, settings.metrics_port
+        )
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise BotStopped(
+            f"METRICS_LISTEN/METRICS_PORT: cannot listen on {settings.metrics_listen} port "
+            f"{settings.metrics_port}: {reason}",
+            2,
+        ) from None
+    return runner
 
 
 # -- polling -----------------------------------------------------------------------------------
@@ -351,10 +383,11 @@ async def _poll(app: App, stop: asyncio.Event) -> None:
             continue
         finished = inbox.finished
         offset = inbox.offset
-        poll = app.bot.get_updates(
+        poll = calls.get_updates(
+            app.bot,
             offset=offset,
-            timeout=POLL_SECONDS if polled else FIRST_POLL_SECONDS,
-            allowed_updates=Update.ALL_TYPES,
+            wait=POLL_SECONDS if polled else FIRST_POLL_SECONDS,
+            read_timeout=app.bot.request.read_timeout or 0,
         )
         try:
             updates = await _unless_stopped(stop, poll)
@@ -380,6 +413,8 @@ async def _poll(app: App, stop: asyncio.Event) -> None:
             polled = polled or updates is not None
             if updates and not inbox.take(updates, offset):  # all of them being handled
                 await _unless_stopped(stop, inbox.progress(finished))
+            elif inbox.uncommitted > REFILL_BELOW:  # a poll now would bring back mostly those
+                await _unless_stopped(stop, inbox.room())
         if pause:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
@@ -393,8 +428,11 @@ class _Inbox:
     application's update processor (one user's in order), and confirmed to Telegram (the
     offset passes it) only once its turn was committed.
 
-    While updates are being handled, the offset stays at the earliest of them, so Telegram
-    returns them again with the next poll (they are skipped: already here). An update whose
+    While updates are being handled, the offset stays at the earliest of them not yet
+    committed, so Telegram returns them again with the next poll (they are skipped: already
+    here). A turn counts as committed as soon as it is (the conversation says so before it
+    delivers the replies, which the outbox keeps until they arrive), so the window of 100
+    updates a poll can return moves on while replies are still being sent. An update whose
     turn did not commit (see :mod:`.acks`) is tried again after a growing pause, and nothing
     new is taken meanwhile, so the offset never passes it and the order of answers holds.
     """
@@ -403,6 +441,9 @@ class _Inbox:
         self.app = app
         self.acks: Acknowledgements = app.bot_data.services.acks
         self.running: dict[int, asyncio.Task[None]] = {}
+        #: Running updates whose turn has committed already (their replies are being sent).
+        self.committed: set[int] = set()
+        self.acks.on_commit = self._committed
         #: Updates to try again (their turn did not commit), by id.
         self.failed: dict[int, Update] = {}
         #: Ids handled already that Telegram has not been told of (a poll returns them again).
@@ -417,29 +458,34 @@ class _Inbox:
     @property
     def offset(self) -> int | None:
         """What the next getUpdates confirms up to: the earliest update not yet committed."""
-        pending = [*self.running, *self.failed]
+        pending = [*(i for i in self.running if i not in self.committed), *self.failed]
         if pending:
             return min(pending)
         return None if self.last is None else self.last + 1
+
+    @property
+    def uncommitted(self) -> int:
+        """How many updates are being handled whose turn has not committed yet."""
+        return len(self.running) - len(self.committed)
 
     @property
     def held(self) -> bool:
         """An update is to be tried again: nothing new is taken until it is committed."""
         return bool(self.failed)
 
-    def take(self, updates: Sequence[Update], offset: int | None) -> bool:
-        """Start handling the updates not seen yet (a poll with ``offset`` returned them);
-        False when there were none."""
+    def take(self, updates: Sequence[calls.JSON], offset: int | None) -> bool:
+        """Start handling the updates not seen yet (a poll with ``offset`` returned them, as
+        they came: only the new ones are parsed); False when there were none."""
         if offset is not None:  # Telegram has forgotten those below it
             self.handled = {i for i in self.handled if i >= offset}
         fresh = False
-        for update in updates:
-            uid = update.update_id
+        for raw in updates:
+            uid = raw["update_id"]
             if uid in self.running or uid in self.handled or uid in self.failed:
                 continue
             fresh = True
             self.last = uid if self.last is None else max(self.last, uid)
-            self._start(update)
+            self._start(calls.to_update(raw, self.app.bot))
         return fresh
 
     async def progress(self, since: int) -> None:
@@ -451,6 +497,16 @@ class _Inbox:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._changed.wait(), PROGRESS_SECONDS)
 
+    async def room(self) -> None:
+        """Wait until no more than :data:`REFILL_BELOW` updates are being handled (or a little
+        while: a stuck turn does not stop polling)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + PROGRESS_SECONDS
+        while self.uncommitted > REFILL_BELOW and (left := deadline - loop.time()) > 0:
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), left)
+
     async def finish(self) -> None:
         """On the way out: let the updates being handled finish (a while at most)."""
         for handle in self._timers.values():
@@ -461,6 +517,14 @@ class _Inbox:
     def _start(self, update: Update) -> None:
         self.running[update.update_id] = asyncio.create_task(self._handle(update))
 
+    def _committed(self, uid: int) -> None:
+        """The update's turn committed (its replies are still to be sent): the offset may
+        pass it."""
+        if uid in self.running:
+            self.committed.add(uid)
+            self.finished += 1
+            self._changed.set()
+
     async def _handle(self, update: Update) -> None:
         uid = update.update_id
         committed = False
@@ -468,6 +532,9 @@ class _Inbox:
             committed = await process(self.app, self.acks, update)
         finally:
             del self.running[uid]
+            if uid in self.committed:  # whatever became of its replies: the outbox has them
+                self.committed.discard(uid)
+                committed = True
             if committed:
                 self.handled.add(uid)
             else:  # not committed (or cancelled on the way out): tried again after a pause

@@ -11,7 +11,8 @@ Unlike PTB's built-in server, this one
   Telegram redelivers what a crash interrupted; a turn the database could not commit is
   answered 503, so Telegram sends the update again (bounded: see :mod:`.acks`);
 - serves ``GET /healthz`` (the process is up) and ``GET /readyz`` (it can reach its database,
-  so it can take updates) for load balancers and supervisors.
+  so it can take updates) for load balancers and supervisors, and ``GET /metrics`` for
+  Prometheus (see :mod:`frontends.metrics`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from aiohttp import web
-from telegram import Update
 from telegram.ext import Application
 
+from frontends.metrics import Metrics
+
+from . import calls
 from .acks import Acknowledgements, process
 
 logger = logging.getLogger(__name__)
@@ -64,8 +67,11 @@ class WebhookServer:
         acks: Acknowledgements | None = None,
         max_body_bytes: int = MAX_BODY_BYTES,
         routes: Callable[[web.Application], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.application = application
+        #: Served as ``GET /metrics`` (None: not served).
+        self.metrics = metrics
         self.database = database
         self.acks = acks if acks is not None else Acknowledgements()
         self.path = "/" + path.lstrip("/")
@@ -83,6 +89,8 @@ class WebhookServer:
         app.router.add_post(self.path, self._update)
         app.router.add_get(HEALTH_PATH, self._health)
         app.router.add_get(READY_PATH, self._ready)
+        if self.metrics is not None:
+            self.metrics.add_route(app)
         if self.routes is not None:
             self.routes(app)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
@@ -131,7 +139,7 @@ class WebhookServer:
             logger.info("webhook: a client closed its connection before sending the whole body")
             return _refuse(400, "Bad Request")
         try:
-            update = Update.de_json(json.loads(body), self.application.bot)
+            update = calls.to_update(json.loads(body), self.application.bot)
         except Exception as exc:  # not JSON, or not an update
             logger.warning("webhook: refused a body that is not an update: %s", exc)
             return _refuse(400, "Bad Request")

@@ -41,6 +41,7 @@ from dialogs import turns as c
 from dialogs.conversation import PAYLOAD_RE
 from dialogs.engine import DialogEngine
 from dialogs.views import Finished, Notice, Summary
+from frontends.metrics import Metrics
 from handoff import HandOff, LeadOffice
 from settings import Settings
 from storage.base import LeadReach, StorageError, Store, Stored
@@ -101,8 +102,11 @@ class WebFrontEnd:
         bot_token: str | None = None,
         trust_proxy: bool = False,
         limits: Limits = Limits(),
+        metrics: Metrics | None = None,
     ) -> None:
         self.advisor = advisor
+        #: ``GET /metrics`` beside ``/healthz`` (None: not served).
+        self.metrics = metrics
         self.knowledge: Knowledge = advisor.knowledge
         self.presenter = advisor.presenter
         self.conversation = advisor.conversation
@@ -157,6 +161,8 @@ class WebFrontEnd:
         """An application serving only the web pages (and a health check)."""
         app = web.Application(client_max_size=MAX_FORM_BYTES)
         app.router.add_get("/healthz", _healthy)
+        if self.metrics is not None:
+            self.metrics.add_route(app)
         self.add_routes(app)
         return app
 
@@ -748,9 +754,10 @@ def web_front_end(
     hand_off: HandOff | None = None,
     spawn: Spawn | None = None,
     limits: Limits = Limits(),
+    metrics: Metrics | None = None,
 ) -> WebFrontEnd:
     """The web pages over the advisor (bootstrapped here; beside Telegram, with its store,
-    dialog and lead office)."""
+    dialog, lead office and metrics; on their own, with metrics of their own)."""
     advisor = bootstrap(
         settings,
         knowledge,
@@ -768,7 +775,15 @@ def web_front_end(
         bot_token=settings.bot_token,
         trust_proxy=settings.web_trust_proxy,
         limits=limits,
+        metrics=metrics if metrics is not None else _metrics(settings, advisor.store),
     )
+
+
+def _metrics(settings: Settings, store: Store) -> Metrics:
+    """The web pages' own metrics: what the store owes (no Telegram updates here)."""
+    metrics = Metrics(token=settings.metrics_token)
+    metrics.watch_store(store)
+    return metrics
 
 
 def run_web(settings: Settings, knowledge: Knowledge) -> int:

@@ -110,6 +110,11 @@ def all_text(user: BotUser) -> str:
     return "\n".join(m.text for m in user.messages())
 
 
+def last_text(user: BotUser) -> str:
+    """The newest text message in the user's chat (after /stats, a picture follows the text)."""
+    return next(m.text for m in reversed(user.messages()) if m.kind == "text")
+
+
 async def finish(user: BotUser, labels: list[str] = FINTECH) -> None:
     """Start and answer every question by pressing buttons."""
     await user.send_command("start")

@@ -8,7 +8,7 @@ import pytest
 from advisor import Knowledge, recommend
 from advisor.summary import hire_line
 from fake_telegram import FakeTelegram
-from tests.e2e.conftest import MakeSettings, Office, all_text, running
+from tests.e2e.conftest import MakeSettings, Office, all_text, last_text, running
 from tests.test_result_pages import FINTECH  # the English e2e tests' answers, by option id
 
 #: Telegram's language_code as clients send it, the language spoken, and "I don't know" typed.
@@ -149,4 +149,4 @@ async def test_leads_reach_the_sales_chat_in_the_admins_language_and_stats_answe
         summary = fake.messages(sales)[0].visible_text
         assert ru.questions[0].prompt in summary and es.questions[0].prompt not in summary
         await admin.send_command("stats")
-        assert ru.text("admin.stats_title") in admin.last_message().text
+        assert ru.text("admin.stats_title") in last_text(admin)

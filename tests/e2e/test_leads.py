@@ -24,7 +24,7 @@ from advisor import Knowledge
 from fake_telegram import BotUser, FakeTelegram, TgChat
 from frontends.telegram import leads as telegram_leads
 from handoff import RetrySchedule, crm, desk
-from tests.e2e.conftest import FINTECH, MakeSettings, Office, all_text, running
+from tests.e2e.conftest import FINTECH, MakeSettings, Office, all_text, last_text, running
 
 #: What a prospect must never read: anything about a problem of ours on the way to sales.
 ERROR_WORDS = ("wrong", "error", "sorry", "try again", "500", "internal", "failed", "couldn't")
@@ -188,8 +188,9 @@ async def test_admins_see_a_stuck_lead_with_its_reason_and_can_try_it_again(
     await give_contact(ann, "ann@example.com", link=None)
     await fake.wait_for(lambda: office.rows("SELECT attempts FROM lead_deliveries") != [(0,)])
     await office.admin.send_command("leads")
-    title, card = office.admin.messages()[-2:]
+    title, card, latest = office.admin.messages()[-3:]
     assert "Leads waiting to be delivered: 1" in title.text
+    assert "• Sales chat: waiting, " in latest.text  # then the latest leads, this one too
     assert "Lead #1" in card.text and "Ann · ann@example.com" in card.text
     assert "Sales chat: not delivered yet" in card.text
     assert "Last problem: Telegram did not take it: Internal Server Error" in card.text
@@ -197,7 +198,7 @@ async def test_admins_see_a_stuck_lead_with_its_reason_and_can_try_it_again(
 
     fake.clear_faults("sendMessage")  # the sales chat works again
     await office.admin.press("🔁 Try again now", in_message=card.message_id)
-    card_now = office.admin.messages()[-1]
+    [card_now] = [m for m in office.admin.messages() if m.message_id == card.message_id]
     assert "Sales chat: delivered" in card_now.text
     assert "Delivered everywhere. Nothing more to do." in card_now.text
     assert card_now.labels == []
@@ -215,14 +216,15 @@ async def test_an_admin_marks_a_stuck_lead_as_handled_and_it_is_never_sent(
     ann = fake.user("Ann")
     await give_contact(ann, "ann@example.com")
     await office.admin.send_command("leads")
-    card = office.admin.messages()[-1]
+    card = office.admin.messages()[-2]  # the latest leads follow the cards
     await office.admin.press("✅ Mark as handled", in_message=card.message_id)
-    assert "Sales chat: marked as handled" in office.admin.messages()[-1].text
+    [card_now] = [m for m in office.admin.messages() if m.message_id == card.message_id]
+    assert "Sales chat: marked as handled" in card_now.text
     fake.clear_faults("sendMessage")
     await asyncio.sleep(1.5)
     assert office.sales_texts() == []
     await office.admin.send_command("stats")
-    assert "Leads right now: 1 delivered or handled, 0 waiting" in office.admin.last_message().text
+    assert "Leads right now: 1 delivered or handled, 0 waiting" in last_text(office.admin)
 
 
 async def test_lead_buttons_do_nothing_for_someone_who_is_not_an_admin(office: Office) -> None:
@@ -275,7 +277,7 @@ async def test_stats_count_leads_delivered_and_waiting(office: Office) -> None:
     await give_contact(bob, "bob@example.com")
     await office.admin.send_command("stats")
     assert "Leads right now: 1 delivered or handled, 1 waiting to be delivered (see /leads)" in (
-        office.admin.last_message().text
+        last_text(office.admin)
     )
     fake.clear_faults("sendMessage")
 
@@ -473,7 +475,7 @@ async def test_with_a_crm_hook_a_broken_sales_chat_keeps_the_button_and_its_lead
         await give_contact(ann, "ann@example.com")
         await fake.wait_for(lambda: len(receiver.accepted) == 1, what="the lead in the CRM")
         await admin.send_command("leads")
-        card = admin.last_message().text
+        card = admin.messages()[-2].text  # the latest leads follow the cards
         assert "CRM hook: delivered" in card
         assert "Sales chat: not delivered yet (tries: 1). Last problem: Telegram refused" in card
         nothing_about_errors(ann)
@@ -484,7 +486,7 @@ async def test_stats_say_one_lead_and_two_leads_not_one_leads(office: Office) ->
     await give_contact(ann, "ann@example.com")
     await office.sales_summaries(1)
     await office.admin.send_command("stats")
-    one = office.admin.last_message().text
+    one = last_text(office.admin)
     assert "Overall: 1 started, 1 finished (100%), 0 shared, 1 lead\n" in one
     assert "1 leads" not in one
     assert "Leads right now: 1 delivered or handled, 0 waiting to be delivered" in one
@@ -492,9 +494,7 @@ async def test_stats_say_one_lead_and_two_leads_not_one_leads(office: Office) ->
     await give_contact(bob, "bob@example.com")
     await office.sales_summaries(2)
     await office.admin.send_command("stats")
-    assert "Overall: 2 started, 2 finished (100%), 0 shared, 2 leads\n" in (
-        office.admin.last_message().text
-    )
+    assert "Overall: 2 started, 2 finished (100%), 0 shared, 2 leads\n" in last_text(office.admin)
 
 
 async def test_a_portuguese_speakers_lead_names_their_language_in_the_sales_chat(

@@ -11,7 +11,15 @@ from pathlib import Path
 from fake_telegram import FakeTelegram
 from fake_telegram import updates as u
 from settings import Settings
-from tests.e2e.conftest import FINTECH, MakeSettings, Office, all_text, finish, running
+from tests.e2e.conftest import (
+    FINTECH,
+    MakeSettings,
+    Office,
+    all_text,
+    finish,
+    last_text,
+    running,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,7 +135,7 @@ async def test_going_back_from_the_result_and_finishing_again_counts_one_finish(
     await ann.send_command("back")
     await ann.press("Relaxed")
     await office.admin.send_command("stats")
-    assert "Overall: 1 started, 1 finished (100%)" in office.admin.last_message().text
+    assert "Overall: 1 started, 1 finished (100%)" in last_text(office.admin)
 
 
 async def test_a_name_with_html_characters_reads_correctly_in_the_consent(

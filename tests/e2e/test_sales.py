@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import Image
 
 from fake_telegram import BotUser, FakeTelegram
-from tests.e2e.conftest import FINTECH, Office, all_text, finish
+from tests.e2e.conftest import FINTECH, Office, all_text, finish, last_text
 
 BOT_LINK = "https://t.me/stack_advisor_test_bot?start="
 
@@ -26,11 +26,11 @@ def result_button(user: BotUser, label: str) -> dict[str, object]:
 
 async def test_an_admin_makes_a_tracked_link_with_a_qr_code_of_it(office: Office) -> None:
     await office.admin.send_command("link", "spring_webinar")
-    link_text, photo = office.admin.messages()[-2:]
+    link_text, png, _svg = office.admin.messages()[-3:]
     assert f"{BOT_LINK}spring_webinar" in link_text.text
-    assert photo.raw is not None and photo.raw.photo is not None
-    assert photo.raw.photo.data is not None
-    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(photo.raw.photo.data)))
+    assert png.raw is not None and png.raw.document is not None
+    assert png.raw.document.data is not None
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.raw.document.data)))
     assert [code.text for code in decoded] == [f"{BOT_LINK}spring_webinar"]
 
 
@@ -45,7 +45,7 @@ async def test_link_without_a_name_explains_how_to_use_it(office: Office) -> Non
     assert "/link spring_webinar" in office.admin.last_message().text
 
 
-@pytest.mark.parametrize("command", ["link", "stats", "export", "leads"])
+@pytest.mark.parametrize("command", ["link", "links", "stats", "export", "leads"])
 async def test_admin_commands_look_unknown_to_everyone_else(office: Office, command: str) -> None:
     bob = office.fake.user("Bob")
     await bob.send_command(command, "x" if command == "link" else None)
@@ -63,7 +63,7 @@ async def test_a_tracked_link_is_counted_from_start_to_finish_in_stats(office: O
     for label in FINTECH:
         await ann.press(label)
     await office.admin.send_command("stats")
-    stats = office.admin.last_message().text
+    stats = last_text(office.admin)
     assert "Last 7 days" in stats and "Last 30 days" in stats
     assert "spring_webinar: 1 started, 1 finished (100%), 0 shared, 0 leads" in stats
     assert "Overall: 1 started, 1 finished (100%)" in stats
@@ -80,7 +80,7 @@ async def test_stats_show_the_question_where_unfinished_dialogs_stand(office: Of
     dan = office.fake.user("Dan")
     await dan.send_command("start")
     await office.admin.send_command("stats")
-    stats = office.admin.last_message().text
+    stats = last_text(office.admin)
     assert "Most abandoned question: “How big and complex" in stats
     assert "(2 unfinished)" in stats
     assert "ads: 2 started, 0 finished (0%)" in stats
@@ -118,7 +118,7 @@ async def test_a_shared_card_reproduces_the_same_result_for_a_second_user(office
     await bob.press("▶ Take the quiz yourself")
     assert "Question 1 of 9" in bob.last_message().text
     await office.admin.send_command("stats")
-    assert "1 shared" in office.admin.last_message().text
+    assert "1 shared" in last_text(office.admin)
 
 
 @pytest.mark.parametrize("payload", ["r_1abcdefghijkl", "r_", "r_1zzzzzz!"])
@@ -218,18 +218,20 @@ async def test_export_sends_a_csv_of_sessions_and_leads(office: Office) -> None:
     assert document is not None and document.document is not None
     assert document.document.filename == "stack-advisor-export.csv"
     assert document.document.data is not None
-    rows = list(csv.DictReader(io.StringIO(document.document.data.decode())))
-    assert list(rows[0]) == [
-        "type", "at", "chat_id", "user_id", "name", "source", "state", "recommendation",
-        "answers", "contact", "channel", "language",
+    rows = list(csv.DictReader(io.StringIO(document.document.data.decode("utf-8-sig"))))
+    assert list(rows[0])[:8] == [
+        "Name", "Status", "Recommendation", "Confidence", "Lead", "Contact",
+        "Lead came through", "Lead date (UTC)",
     ]  # fmt: skip
-    sessions = {int(r["user_id"]): r for r in rows if r["type"] == "session"}
-    assert sessions[ann.id]["state"] == "result"
-    assert sessions[bob.id]["source"] == "ads"
-    [lead] = [r for r in rows if r["type"] == "lead"]
-    assert (lead["contact"], lead["recommendation"]) == ("ann@example.com", "django")
-    assert lead["channel"] == "telegram" and sessions[ann.id]["channel"] == ""
-    assert lead["language"] == sessions[ann.id]["language"] == "en"
+    sessions = {int(r["User ID"]): r for r in rows}
+    assert len(sessions) == len(rows) == 2, "one row per session, the lead on Ann's"
+    assert sessions[ann.id]["Status"] == "Finished"
+    assert sessions[bob.id]["Link"] == "ads"
+    [lead] = [r for r in rows if r["Lead"] == "yes"]
+    assert (lead["Contact"], lead["Recommendation"]) == ("ann@example.com", "Django")
+    assert lead["Lead came through"] == "Telegram bot"
+    assert sessions[bob.id]["Lead came through"] == ""
+    assert lead["Language"] == sessions[bob.id]["Language"] == "English"
 
 
 async def test_forget_deletes_every_row_about_the_user_after_confirmation(office: Office) -> None:

@@ -140,12 +140,21 @@ async def test_link_gives_a_web_link_and_its_qr_code_beside_the_telegram_one(
     texts = [m.text for m in admin.messages()]
     web_link = "http://advisor.example.org/s/spring_fair"
     assert any(web_link in text for text in texts)
-    photos = [
-        m.raw.photo.data for m in admin.messages() if m.raw and m.raw.photo and m.raw.photo.data
-    ]
+    files = {
+        m.raw.document.filename: m.raw.document.data
+        for m in admin.messages()
+        if m.raw and m.raw.document and m.raw.document.data
+    }
+    assert set(files) == {
+        "qr-spring_fair.png",
+        "qr-spring_fair.svg",
+        "qr-spring_fair-web.png",
+        "qr-spring_fair-web.svg",
+    }
     decoded = [
         code.text
-        for data in photos
+        for name, data in files.items()
+        if name.endswith(".png")
         for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
     ]
     assert web_link in decoded and any("start=spring_fair" in text for text in decoded)
