@@ -216,6 +216,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         args.startup_runs = min(args.startup_runs, 1)
         args.advisor_sample = min(args.advisor_sample, 600)
         args.kill_users = min(args.kill_users, 20)
+        args.kill_every = min(args.kill_every, 60)
         args.time_limit = min(args.time_limit, 60.0)
         args.web_rate = min(args.web_rate, 20.0)
         args.web_seconds = min(args.web_seconds, 1.0)

@@ -66,10 +66,10 @@ FIRST_POLL_SECONDS = 1
 #: seconds (a poll returns at once while they are unconfirmed).
 PROGRESS_SECONDS = 0.5
 #: Telegram returns at most 100 updates a poll, from the earliest not yet confirmed: with more
-#: than this many being handled, polling waits until some are done, so that a poll brings at
-#: least a quarter of new ones rather than the same ones parsed again (issue 26: they were a
-#: tenth of the bot's CPU in the closed loop). The update processor still has more in hand than
-#: it handles at once (MAX_CONCURRENT_UPDATES, 64).
+#: than this many in hand whose turn has not committed, polling waits until some have, so that
+#: a poll brings mostly new updates rather than the same ones parsed again (issue 26: they were
+#: a tenth of the bot's CPU in the closed loop). The update processor still has updates in
+#: hand beyond those it handles at once (MAX_CONCURRENT_UPDATES, 64).
 REFILL_BELOW = 32
 #: An update whose turn did not commit is tried again after this long, doubling up to the cap.
 RETRY_FIRST, RETRY_LONGEST = 0.5, 30.0
