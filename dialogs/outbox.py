@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
 from advisor.session import RESULT
@@ -44,7 +44,9 @@ ALL_DELIVERED = Delivered(True)
 #: A front end's way to deliver one message: returns the delivered message's id (if any) or
 #: raises :class:`DeliveryFailed`. A transport may also have ``prepare(messages)``, awaited
 #: before a batch is sent, to do slow work (drawing a chart) before the first message rather
-#: than in a pause between two.
+#: than in a pause between two, and ``repeatable``, the kinds of message that are harmless to
+#: send twice (an edit to the same text, answering a button again): those are marked delivered
+#: together with the message after them, so a crash in between sends them once more.
 Transport = Callable[[Outgoing], Awaitable[int | None]]
 
 
@@ -73,12 +75,21 @@ class Outbox:
             prepare = getattr(transport, "prepare", None)
             if owed and prepare is not None:
                 await prepare([item.message for item in owed])
+            repeatable: Collection[str] = getattr(transport, "repeatable", ())
             dropped_in: int | None = None  # the chat a result could not reach
-            for item in owed:
+            unmarked: list[tuple[Owed, int | None]] = []
+            for index, item in enumerate(owed):
                 delivered, message_id, maybe = await self._deliver_one(item, transport)
                 if not delivered:
+                    if unmarked:
+                        await delivery.delivered_all(unmarked)
                     return Delivered(False, maybe)
-                await delivery.delivered(item, message_id)
+                unmarked.append((item, message_id))
+                # A kind harmless to send twice is marked with the next message, or at the
+                # end: one commit for a button's answer and its edit, not two.
+                if item.message.kind not in repeatable or index == len(owed) - 1:
+                    await delivery.delivered_all(unmarked)
+                    unmarked = []
                 if message_id is None and item.message.body.get(RESULT_MARK):
                     dropped_in = item.message.chat_id
         if dropped_in is not None:

@@ -43,6 +43,11 @@ TIMEOUT_SECONDS = 10.0
 #: A receiver should refuse requests signed longer ago than this (seconds).
 TOLERANCE_SECONDS = 300
 EVENT = "lead.created"
+#: The payload's version (its ``version`` field): 1, unnumbered, was the lead and its result;
+#: 2 added ``channel``, ``language`` and ``version`` itself. Fields are only ever added; a
+#: change a receiver could misread (a field removed or meaning something else) takes a new
+#: version (docs/sales.md, "Changes to the payload").
+PAYLOAD_VERSION = 2
 USER_AGENT = "StackAdvisor-LeadHook/1"
 
 
@@ -89,6 +94,7 @@ def payload(lead: Lead, knowledge: Knowledge, source_link: str | None) -> dict[s
             )
     return {
         "event": EVENT,
+        "version": PAYLOAD_VERSION,
         "lead_id": lead.key,
         "name": lead.name,
         "contact": lead.contact,

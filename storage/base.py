@@ -357,6 +357,9 @@ class Delivery(Protocol):
     async def delivered(self, owed: Owed, message_id: int | None) -> None:
         """The message arrived: it is no longer owed (and, if live, is now the live one)."""
 
+    async def delivered_all(self, marks: Sequence[tuple[Owed, int | None]]) -> None:
+        """Several messages arrived, in this order: :meth:`delivered` for each, together."""
+
 
 class UnitDelivery:
     """:class:`Delivery` through units of work, for a backend whose units cost little."""
@@ -370,8 +373,13 @@ class UnitDelivery:
             return await uow.outbox.owed(self.user_id)
 
     async def delivered(self, owed: Owed, message_id: int | None) -> None:
+        await self.delivered_all([(owed, message_id)])
+
+    async def delivered_all(self, marks: Sequence[tuple[Owed, int | None]]) -> None:
+        """The marks in one unit: one commit."""
         async with self.store.unit(self.user_id) as uow:
-            await uow.outbox.delivered(owed, message_id)
+            for owed, message_id in marks:
+                await uow.outbox.delivered(owed, message_id)
 
 
 class LeadQueue(Protocol):

@@ -1107,6 +1107,11 @@ class PostgresDelivery:
         if last:
             self.locked = False
 
+    async def delivered_all(self, marks: Sequence[tuple[Owed, int | None]]) -> None:
+        """Each mark its own statement, in order (the last one lets the delivery lock go)."""
+        for owed, message_id in marks:
+            await self.delivered(owed, message_id)
+
 
 class _Sessions:
     def __init__(self, unit: PostgresUnit) -> None:

@@ -128,6 +128,14 @@ def test_the_payload_holds_what_the_person_agreed_to_share_and_the_lead_id(
     assert "42" not in text  # no Telegram id: it was not part of the consent
 
 
+def test_the_payload_says_its_version_so_a_receiver_can_tell_what_it_holds(
+    knowledge: Knowledge,
+) -> None:
+    data = json.loads(encode(payload(a_lead(), knowledge, None)))
+    assert data["version"] == 2
+    assert {"channel", "language"} <= set(data)  # what version 2 added
+
+
 @pytest.mark.parametrize("channel", ["telegram", "web", "mini_app"])
 def test_the_payload_names_the_channel_the_lead_came_through(
     knowledge: Knowledge, channel: str

@@ -414,14 +414,14 @@ async def test_the_crm_hook_gets_each_lead_once_with_a_valid_signature_despite_f
     assert anns["recommendation"] == "django" and anns["recommendation_label"] == "Django"
     assert anns["answers"][0]["answer"] == "Python"
     assert anns["consented_at"].endswith("Z")
-    assert anns["event"] == "lead.created"
+    assert anns["event"] == "lead.created" and anns["version"] == 2
     assert anns["source"] == "spring"
     assert anns["language"] == "en"
     assert anns["source_link"] == "https://t.me/stack_advisor_test_bot?start=spring"
     assert set(anns) == {
-        "event", "lead_id", "name", "contact", "contact_type", "channel", "language", "source",
-        "source_link", "recommendation", "recommendation_label", "confidence", "points",
-        "ledger", "answers", "consented_at",
+        "event", "version", "lead_id", "name", "contact", "contact_type", "channel",
+        "language", "source", "source_link", "recommendation", "recommendation_label",
+        "confidence", "points", "ledger", "answers", "consented_at",
     }  # fmt: skip
     assert anns["channel"] == "telegram"
     # The result's own ledger, the same lines the person saw: they add up to its points.
