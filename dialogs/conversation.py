@@ -202,9 +202,10 @@ class Conversation:
                 return read
             action = read
         if (view := _INFORMATION.get(action)) is not None:
+            informed = await self._inform(person, view)  # nothing stored: done once it is sent
             if committed is not None:
                 committed()
-            return await self._inform(person, view)
+            return informed
         if isinstance(action, Forgetting) and action.delete:
             outcome = await self._forget(person, action.message_id)
         else:

@@ -55,8 +55,10 @@ def test_one_moment_is_said_once_per_update() -> None:
 class App:
     """What the polling inbox uses of python-telegram-bot's Application."""
 
-    def __init__(self, fail: set[int]) -> None:
+    def __init__(self, fail: set[int], commit_first: bool = False) -> None:
         self.fail = fail
+        #: The turn commits (and says so) before it fails: its delivery found no database.
+        self.commit_first = commit_first
         self.bot = None  # polled updates come as JSON, parsed with the bot (none needed here)
         self.handled: list[int] = []
         self.update_processor = self
@@ -68,8 +70,11 @@ class App:
             await coroutine
             return
         self.handled.append(update.update_id)
+        acks = self.bot_data.services.acks
+        if self.commit_first:
+            acks.committed(update.update_id)
         if update.update_id in self.fail:
-            self.bot_data.services.acks.failed(update.update_id)
+            acks.failed(update.update_id, user_id=1)
 
 
 async def test_polling_never_confirms_past_an_update_whose_turn_did_not_commit() -> None:
@@ -84,3 +89,22 @@ async def test_polling_never_confirms_past_an_update_whose_turn_did_not_commit()
     while inbox.held or inbox.running:
         await asyncio.wait_for(inbox.progress(inbox.finished), 5)
     assert inbox.offset == 4 and app.handled.count(2) == 2 and app.handled.count(3) == 1
+
+
+async def test_a_turn_that_committed_then_found_no_database_is_tried_again_not_dropped() -> None:
+    app = App(fail={1}, commit_first=True)
+    inbox = run._Inbox(app)
+    acks = app.bot_data.services.acks
+    person = {"id": 1, "is_bot": False, "first_name": "Ann"}
+    chat = {"id": 1, "type": "private", "first_name": "Ann"}
+    message = {"message_id": 5, "date": 1, "chat": chat, "from": person, "text": "Python"}
+    assert inbox.take([{"update_id": 1, "message": message}], None)
+    while inbox.running:
+        await inbox.progress(inbox.finished)
+    assert inbox.held and 1 in inbox.failed, "refused: tried again (it delivers what is owed)"
+    assert acks.waits(1, 2), "meanwhile the person's next update waits behind it"
+    app.fail.clear()
+    while inbox.held or inbox.running:
+        await asyncio.wait_for(inbox.progress(inbox.finished), 5)
+    assert app.handled == [1, 1] and not acks.waits(1, 2), "done: the person is not held up"
+    assert inbox.offset == 2

@@ -45,9 +45,10 @@ class TelegramTransport:
     answers it shows. It is a bonus to the summary after it, so a chart that cannot be drawn or
     sent is dropped (one try) rather than holding the summary back."""
 
-    #: Kinds Telegram takes twice without anyone seeing it (an edit to the same text is "not
-    #: modified", a button answered again is "too old"): the outbox marks them with the next.
-    repeatable = frozenset({ANSWER, EDIT, UNBUTTON})
+    #: Kinds Telegram takes twice without anyone seeing it (a button answered again is "too
+    #: old", buttons already removed stay removed): the outbox marks them with the next. Not an
+    #: edit: one whose message is gone is sent as a new message, which must not come twice.
+    repeatable = frozenset({ANSWER, UNBUTTON})
 
     def __init__(self, bot: Bot, knowledge: Knowledge) -> None:
         self.bot = bot

@@ -432,7 +432,8 @@ class _Inbox:
     committed, so Telegram returns them again with the next poll (they are skipped: already
     here). A turn counts as committed as soon as it is (the conversation says so before it
     delivers the replies, which the outbox keeps until they arrive), so the window of 100
-    updates a poll can return moves on while replies are still being sent. An update whose
+    updates a poll can return moves on while replies are still being sent; a turn refused
+    after it committed (its delivery found no database) is tried again all the same. An update whose
     turn did not commit (see :mod:`.acks`) is tried again after a growing pause, and nothing
     new is taken meanwhile, so the offset never passes it and the order of answers holds.
     """
@@ -532,9 +533,10 @@ class _Inbox:
             committed = await process(self.app, self.acks, update)
         finally:
             del self.running[uid]
-            if uid in self.committed:  # whatever became of its replies: the outbox has them
-                self.committed.discard(uid)
-                committed = True
+            # A turn that committed and then failed for want of the database (its delivery)
+            # is refused all the same: it is tried again here (a repeat now: it delivers what
+            # is owed), and the person's later updates wait for it, as for any refused one.
+            self.committed.discard(uid)
             if committed:
                 self.handled.add(uid)
             else:  # not committed (or cancelled on the way out): tried again after a pause
