@@ -202,10 +202,9 @@ class Conversation:
                 return read
             action = read
         if (view := _INFORMATION.get(action)) is not None:
-            informed = await self._inform(person, view)  # nothing stored: done once it is sent
             if committed is not None:
                 committed()
-            return informed
+            return await self._inform(person, view)
         if isinstance(action, Forgetting) and action.delete:
             outcome = await self._forget(person, action.message_id)
         else:
