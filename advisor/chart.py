@@ -208,7 +208,7 @@ def _draw_band(band: Band) -> _Pixels:
     for box, colour in band.boxes:
         draw.rectangle(box, fill=colour)
     for text in band.texts:
-        font = _font(text.px, text.bold)
+        font = typeface(text.px, text.bold)
         draw.text(text.xy, text.text, fill=text.colour, font=font, anchor=text.anchor)
     # A few colours only: as a palette image the PNG is a fraction of the size; mapping onto
     # a known palette costs far less than finding one.
@@ -394,7 +394,7 @@ def _baseline(text: Text) -> float:
     the text is placed by its baseline, measured in the font the PNG is drawn with: the
     ascent for "a" (every text of the layout), the descent for "d", half-way for "m", and
     the text's own top or bottom for "t" and "b"."""
-    font = _font(text.px, text.bold)
+    font = typeface(text.px, text.bold)
     ascent, descent = font.getmetrics()
     vertical = text.anchor[1:2] or "a"
     if vertical == "a":
@@ -430,7 +430,7 @@ def _number(value: float) -> str:
 def _wrapped(text: str, px: int, bold: bool, width: float) -> tuple[str, ...]:
     """The text in lines that fit ``width`` pixels (a word too long stays whole). Kept: a
     chart's labels are few and measuring them costs more than the rest of its layout."""
-    font = _font(px, bold)
+    font = typeface(px, bold)
     if font.getlength(text) <= width:
         return (text,)
     chars = max(8, int(len(text) * width / font.getlength(text)))
@@ -462,11 +462,12 @@ def _palette() -> PILImage:
 
 @functools.lru_cache(maxsize=CACHED_BANDS)
 def _length(text: str, px: int, bold: bool) -> float:
-    return _font(px, bold).getlength(text)
+    return typeface(px, bold).getlength(text)
 
 
 @functools.lru_cache(maxsize=8)
-def _font(px: int, bold: bool) -> FreeTypeFont:
+def typeface(px: int, bold: bool) -> FreeTypeFont:
+    """The DejaVu font the charts are drawn in (the advice chart, and the /stats funnel)."""
     from PIL import ImageFont
 
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"

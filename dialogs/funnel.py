@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from babel.numbers import format_decimal, format_percent
 
 from advisor import Knowledge
-from advisor.chart import _font
+from advisor.chart import Box, Text, typeface
 
 from .stats import DIRECT, Tally, WindowStats
 
@@ -77,26 +77,12 @@ def render_funnel_png(window: WindowStats, knowledge: Knowledge) -> bytes:
     for box, colour in boxes:
         draw.rectangle(box, fill=colour)
     for text in texts:
-        draw.text(text.xy, text.text, fill=text.colour, font=_font(text.px, text.bold))
+        draw.text(text.xy, text.text, fill=text.colour, font=typeface(text.px, text.bold))
     buffer = io.BytesIO()
     # A few colours only: as a palette image the PNG is a third of the size and quicker to save.
     fewer = image.quantize(COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
     fewer.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
-
-
-@dataclass(frozen=True, slots=True)
-class Text:
-    """A text of the picture and where it goes."""
-
-    xy: tuple[float, float]
-    text: str
-    px: int
-    colour: str
-    bold: bool = False
-
-
-Box = tuple[tuple[float, float, float, float], str]
 
 
 def layout(
@@ -137,7 +123,7 @@ def layout(
             if number and started:
                 share = format_percent(count / started, locale=k.language)
                 value = f"{value} ({share})"
-            value_width = _font(TEXT_PX, True).getlength(value)
+            value_width = typeface(TEXT_PX, True).getlength(value)
             label = _fit(stage, TEXT_PX, False, inner - value_width - 3 * pad)
             texts.append(Text((MARGIN + pad, y + top_pad), label, TEXT_PX, INK))
             x = MARGIN + inner - pad - value_width
@@ -148,7 +134,7 @@ def layout(
 
 def _fit(text: str, px: int, bold: bool, width: float) -> str:
     """The text, cut with "…" to fit ``width`` pixels (link names have no spaces to wrap at)."""
-    font = _font(px, bold)
+    font = typeface(px, bold)
     if font.getlength(text) <= width:
         return text
     while text and font.getlength(text + "…") > width:

@@ -18,13 +18,13 @@ from advisor.chart import (
     BAR_WIDTH,
     MIN_TEXT_SHARE,
     _adler32_combine,
-    _font,
     _heading,
     _palette,
     layout,
     render_chart_png,
     render_chart_text,
     rows,
+    typeface,
 )
 
 PROPERTY = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,7 +85,7 @@ def test_the_chart_put_together_from_bands_shows_exactly_the_picture_drawn_whole
     for box, colour in boxes:
         draw.rectangle(box, fill=colour)
     for text in texts:
-        font = _font(text.px, text.bold)
+        font = typeface(text.px, text.bold)
         draw.text(text.xy, text.text, fill=text.colour, font=font, anchor=text.anchor)
     expected = whole.quantize(palette=_palette(), dither=Image.Dither.NONE).convert("RGB")
     assert shown.size == expected.size
@@ -194,7 +194,7 @@ def test_on_a_phone_the_smallest_text_of_the_chart_is_at_least_11_pt(
         texts, _boxes, laid_height = layout(k, _heading(rec, k), rows(rec, k))
         assert laid_height == height
         for text in texts:
-            font = _font(text.px, text.bold)
+            font = typeface(text.px, text.bold)
             _left, top, _right, bottom = font.getbbox("H")
             assert (bottom - top) / width >= MIN_TEXT_SHARE, (text.text, text.px)
             x = text.xy[0] - (font.getlength(text.text) if text.anchor == "ra" else 0)

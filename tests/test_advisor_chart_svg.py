@@ -16,12 +16,12 @@ from advisor.chart import (
     SVG_FONTS,
     WIDTH,
     Row,
-    _font,
     _heading,
     _svg,
     layout,
     render_chart_svg,
     rows,
+    typeface,
 )
 
 PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -121,7 +121,7 @@ def test_svg_texts_stand_on_the_baseline_pillow_draws_them_on(knowledge: Knowled
     drawn = elements(parsed(render_chart_svg(rec, knowledge)), "text")
     for element, text in zip(drawn, texts, strict=True):
         assert text.anchor in ("la", "ra")  # top of the ascender, as the PNG draws them
-        ascent, _descent = _font(text.px, text.bold).getmetrics()
+        ascent, _descent = typeface(text.px, text.bold).getmetrics()
         assert element.get("dominant-baseline") == "alphabetic"
         assert float(element.get("y", "")) == pytest.approx(text.xy[1] + ascent, abs=0.01)
 

@@ -9,7 +9,8 @@ import pytest
 
 from advisor import Knowledge
 from frontends.telegram import callbacks
-from frontends.telegram.leads import MESSAGE_LIMIT, how_many, html, keyboard, pack, units
+from frontends.telegram.leads import how_many, html, keyboard, pack
+from frontends.telegram.presenter import MESSAGE_LIMIT, units
 from handoff.desk import Waiting
 from handoff.lead_texts import OLDER, LeadButton, Note, latest_leads, leads_empty
 from handoff.office import LATEST_MOST, LATEST_SHOWN

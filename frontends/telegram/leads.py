@@ -32,7 +32,7 @@ from handoff.office import LATEST_MOST, LATEST_SHOWN
 from . import callbacks
 from .context import BotApp, BotContext, Services
 from .delivery import is_not_modified
-from .presenter import Keyboard, bold, button, esc, inline
+from .presenter import MESSAGE_LIMIT, Keyboard, bold, button, esc, grouped, inline
 from .sales import SalesChatSender, check_sales_chat
 from .share import deep_link
 
@@ -52,8 +52,6 @@ ALERT_EVERY_SECONDS = 60.0
 START_CHECK_SECONDS = 15.0
 #: The callback code of each action of a button under a lead (or under the latest leads).
 CODES = {RETRY: callbacks.RETRY_LEAD, SETTLE: callbacks.SETTLE_LEAD, OLDER: callbacks.OLDER_LEADS}
-#: The longest message Telegram takes, in UTF-16 code units (what it counts).
-MESSAGE_LIMIT = 4096
 
 __all__ = ["install", "on_start", "on_stop"]
 
@@ -204,24 +202,12 @@ async def _send_packed(context: BotContext, chat_id: int, notes: Sequence[Note])
 def pack(notes: Sequence[Note], limit: int = MESSAGE_LIMIT) -> list[tuple[str, Keyboard | None]]:
     """Notes as few HTML messages as fit Telegram's limit, a blank line between two; a note is
     never split, and its buttons go under the message it ends up in."""
-    messages: list[tuple[str, list[Note]]] = []
-    for note in notes:
-        text = html(note)
-        if messages and units(messages[-1][0]) + 2 + units(text) <= limit:
-            joined, among = messages[-1]
-            messages[-1] = (joined + "\n\n" + text, [*among, note])
-        else:
-            messages.append((text, [note]))
+    texts = [html(note) for note in notes]
     packed = []
-    for text, among in messages:
-        buttons = tuple(b for note in among for b in note.buttons)
-        packed.append((text, keyboard(Note(buttons=buttons))))
+    for group in grouped(texts, limit):
+        buttons = tuple(b for i in group for b in notes[i].buttons)
+        packed.append(("\n\n".join(texts[i] for i in group), keyboard(Note(buttons=buttons))))
     return packed
-
-
-def units(text: str) -> int:
-    """How long Telegram counts a text: in UTF-16 code units (an emoji counts two)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 async def lead_button(update: Update, context: BotContext, press: callbacks.LeadPress) -> None:

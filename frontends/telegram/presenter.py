@@ -76,6 +76,30 @@ def bold(text: str) -> str:
     return f"<b>{esc(text)}</b>"
 
 
+#: The longest message Telegram takes, in UTF-16 code units (what it counts).
+MESSAGE_LIMIT = 4096
+
+
+def units(text: str) -> int:
+    """How long Telegram counts a text: in UTF-16 code units (an emoji counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def grouped(blocks: Sequence[str], limit: int = MESSAGE_LIMIT) -> list[list[int]]:
+    """Which blocks go into which message: as few messages as fit Telegram's limit, a blank
+    line between two blocks, a block never split (by their indexes, in order)."""
+    groups: list[list[int]] = []
+    length = 0
+    for index, block in enumerate(blocks):
+        if groups and length + 2 + units(block) <= limit:
+            groups[-1].append(index)
+            length += 2 + units(block)
+        else:
+            groups.append([index])
+            length = units(block)
+    return groups
+
+
 def inline(rows: list[list[Button]]) -> Keyboard:
     """An inline keyboard, as the Bot API takes it."""
     return {"inline_keyboard": rows}

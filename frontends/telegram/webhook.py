@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import orjson
 from aiohttp import web
 from telegram.ext import Application
 
@@ -139,7 +139,7 @@ class WebhookServer:
             logger.info("webhook: a client closed its connection before sending the whole body")
             return _refuse(400, "Bad Request")
         try:
-            update = calls.to_update(json.loads(body), self.application.bot)
+            update = calls.to_update(orjson.loads(body), self.application.bot)
         except Exception as exc:  # not JSON, or not an update
             logger.warning("webhook: refused a body that is not an update: %s", exc)
             return _refuse(400, "Bad Request")
