@@ -276,6 +276,10 @@ class SqliteStore:
         self._lock = asyncio.Lock()
         self._db: sqlite3.Connection | None = None
         self._read_db: sqlite3.Connection | None = None
+        #: Delivered messages waiting to be marked so, and the commit that will mark them.
+        self._marks: list[tuple[Sequence[tuple[Owed, int | None]], asyncio.Future[None]]] = []
+        self._marking: asyncio.Task[None] | None = None
+        self._marking_tasks: set[asyncio.Task[None]] = set()
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -407,7 +411,42 @@ class SqliteStore:
     async def delivering(self, user_id: int) -> AsyncIterator[UnitDelivery]:
         """Nothing to hold: one process owns the file, and the conversation service already
         delivers to each user one at a time within a process."""
-        yield UnitDelivery(self, user_id)
+        yield SqliteDelivery(self, user_id)
+
+    async def mark_delivered(self, marks: Sequence[tuple[Owed, int | None]]) -> None:
+        """Commit these marks together with those of every other delivery that finished while
+        waiting for the same commit: one commit for many people instead of one each."""
+        future = asyncio.get_running_loop().create_future()
+        self._marks.append((marks, future))
+        if self._marking is None:
+            self._marking = asyncio.create_task(self._commit_marks())
+            self._marking_tasks.add(self._marking)
+            self._marking.add_done_callback(self._marking_tasks.discard)
+        await future
+
+    async def _commit_marks(self) -> None:
+        """The marks waiting when the store is free, in one transaction; each delivery that
+        waits on them learns how it went (a failure fails them all, as it is the store's)."""
+        async with self._lock:
+            waiting, self._marks, self._marking = self._marks, [], None
+            unit = SqliteUnit(self)
+            try:
+                for marks, _ in waiting:
+                    for owed, message_id in marks:
+                        await unit.outbox.delivered(owed, message_id)
+                self._inline(unit.commit)
+            except Exception as exc:
+                for _, future in waiting:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            except BaseException:  # cancelled (the store is closing): so are its waiters
+                for _, future in waiting:
+                    future.cancel()
+                raise
+        for _, future in waiting:
+            if not future.done():
+                future.set_result(None)
 
     def _scrub(self) -> None:
         """Leave no copy of deleted rows in the write-ahead log (secure_delete covers the file)."""
@@ -782,6 +821,16 @@ SESSION_SQL = (
 APPLIED_SQL = "SELECT 1 FROM applied_updates WHERE user_id = ? AND update_id = ? AND at >= ?"
 LIVE_SQL = "SELECT message_id, digest FROM live WHERE chat_id = ? AND user_id = ?"
 LINK_SQL = "SELECT 1 FROM links WHERE name = ?"
+
+
+class SqliteDelivery(UnitDelivery):
+    """A delivery whose marks are committed together with other people's
+    (:meth:`SqliteStore.mark_delivered`): under load, many deliveries finish at once."""
+
+    store: SqliteStore
+
+    async def delivered_all(self, marks: Sequence[tuple[Owed, int | None]]) -> None:
+        await self.store.mark_delivered(marks)
 
 
 class SqliteUnit:

@@ -1,19 +1,25 @@
 """The outbox marks what arrived: a message harmless to send twice (a button's answer, an edit)
 is marked together with the message after it, one commit where there were two; anything else
-is marked as soon as it arrived, so a crash never sends it twice."""
+is marked as soon as it arrived, so a crash never sends it twice. On SQLite, the marks of
+everyone whose delivery finished at the same moment share one commit."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
 
+from advisor import Knowledge
 from dialogs import outbox
 from dialogs.outbox import Outbox
 from handoff import DeliveryFailed, RetrySchedule
 from storage.base import Outgoing, Owed, Store
+from storage.sqlite import SqliteStore
 
 USER = 7
 
@@ -101,3 +107,51 @@ async def test_a_transport_that_names_no_repeatable_kind_gets_every_message_mark
     delivery = RecordingDelivery(owed("answer", "edit", "send"))
     assert await outbox_for(delivery).deliver(USER, Plain())
     assert delivery.batches == [[1], [2], [3]]
+
+
+# -- on SQLite: many people's marks, one commit --------------------------------------------------
+
+
+async def test_deliveries_finishing_together_are_marked_in_one_sqlite_commit(
+    tmp_path: Path, knowledge: Knowledge
+) -> None:
+    store = await SqliteStore(tmp_path / "state.sqlite3", knowledge).open()
+    try:
+        people = range(1, 21)
+        for person in people:
+            async with store.unit(person) as uow:
+                await uow.outbox.put(person, [Outgoing(person, "edit", {"text": "Question 2"})])
+        commits: list[str] = []
+        store.db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+        sent = await asyncio.gather(
+            *(Outbox(store).deliver(person, Transport()) for person in people)
+        )
+        store.db.set_trace_callback(None)
+        assert all(sent)
+        assert len(commits) == 1  # twenty people's replies marked delivered at once
+        assert await store.owing_users() == []
+    finally:
+        await store.close()
+
+
+async def test_when_the_marking_commit_fails_every_delivery_waiting_on_it_is_still_owed(
+    tmp_path: Path, knowledge: Knowledge
+) -> None:
+    store = await SqliteStore(tmp_path / "state.sqlite3", knowledge).open()
+    try:
+        for person in (1, 2):
+            async with store.unit(person) as uow:
+                await uow.outbox.put(person, [Outgoing(person, "send", {"text": "Hi"})])
+        store.db.execute(
+            "CREATE TRIGGER no_marks BEFORE DELETE ON outbox BEGIN "
+            "SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+        results = await asyncio.gather(
+            *(Outbox(store).deliver(person, Transport()) for person in (1, 2)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(result, sqlite3.Error) for result in results)
+        store.db.execute("DROP TRIGGER no_marks")
+        assert sorted(await store.owing_users()) == [1, 2]  # sent again on their next update
+    finally:
+        await store.close()

@@ -6,13 +6,16 @@ import io
 import os
 import socket
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlencode
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from telegram import Bot, InputFile
 from telegram.error import NetworkError, TimedOut
 
 from fake_telegram import FakeTelegram
-from frontends.telegram.transport import AiohttpRequest
+from frontends.telegram.transport import AiohttpRequest, urlencoded
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 TOKEN = "123456:ABCdef_ghi-jkl"
@@ -85,3 +88,38 @@ async def test_the_client_works_again_after_a_shutdown_and_refuses_calls_before_
         assert status == 200 and b'"ok":true' in body.replace(b" ", b"")
         await request.shutdown()
     await request.shutdown()  # twice is harmless
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(min_size=1), st.text(), max_size=6))
+def test_form_bodies_are_written_exactly_as_the_standard_library_writes_them(
+    fields: dict[str, str],
+) -> None:
+    assume(all(_encodable(text) for pair in fields.items() for text in pair))
+    assert urlencoded(fields) == urlencode(fields).encode("ascii")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(min_size=60, max_size=1600))
+def test_a_long_text_is_written_the_same_way_every_time_it_is_sent(text: str) -> None:
+    assume(_encodable(text))
+    expected = urlencode({"text": text}).encode("ascii")
+    assert urlencoded({"text": text}) == urlencoded({"text": text}) == expected
+
+
+def test_a_message_in_every_language_reaches_the_api_exactly_as_written() -> None:
+    texts = ["<b>Вопрос 3 из 8</b>\nЧто важнее?", "¿Cuánto importa? — 100% & más", "Olá, ação + é"]
+    for text in texts:
+        body = urlencoded({"text": text, "reply_markup": '{"inline_keyboard":[]}'})
+        assert parse_qs(body.decode("ascii")) == {
+            "text": [text],
+            "reply_markup": ['{"inline_keyboard":[]}'],
+        }
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # lone surrogates: neither way can send them
+        return False
+    return True

@@ -170,6 +170,9 @@ def _measure(
 
 def _add_handlers(app: BotApp, settings: Settings) -> None:
     new_messages = filters.UpdateType.MESSAGE  # an edited "/restart" must not restart
+    # Button presses first: most updates are one, and no other handler takes them, so PTB finds
+    # theirs at once rather than after asking each command and message handler.
+    app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(MessageHandler(NOT_FOR_US, handlers.ignore))
     for name, callback in handlers.COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=new_messages))
@@ -181,7 +184,6 @@ def _add_handlers(app: BotApp, settings: Settings) -> None:
     private = filters.ChatType.PRIVATE
     for name, callback in ADMIN_COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, filters=admins & private & new_messages))
-    app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(InlineQueryHandler(share.inline_query))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, handlers.edited))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
