@@ -276,10 +276,12 @@ class SqliteStore:
         self._lock = asyncio.Lock()
         self._db: sqlite3.Connection | None = None
         self._read_db: sqlite3.Connection | None = None
-        #: Delivered messages waiting to be marked so, and the commit that will mark them.
-        self._marks: list[tuple[Sequence[tuple[Owed, int | None]], asyncio.Future[None]]] = []
-        self._marking: asyncio.Task[None] | None = None
-        self._marking_tasks: set[asyncio.Task[None]] = set()
+        #: Units that ended since the last commit share one transaction (see :meth:`unit`):
+        #: whether it is open, who waits for its commit, and the task that will commit it.
+        self._group_open = False
+        self._group: list[asyncio.Future[None]] = []
+        self._committing = False
+        self._commits: set[asyncio.Task[None]] = set()
 
     # -- opening and closing ------------------------------------------------------------------
 
@@ -342,11 +344,16 @@ class SqliteStore:
             raise StorageError(f"{self.path}: {exc}") from exc
 
     async def close(self) -> None:
-        for db in {id(d): d for d in (self._db, self._read_db) if d is not None}.values():
-            db.close()
-        self._db = self._read_db = None
-        self._writer.shutdown(wait=False)
-        self._reader.shutdown(wait=False)
+        try:
+            if self._db is not None and (self._group_open or self._group):
+                async with self._alone():  # the units that ended are committed first
+                    pass
+        finally:
+            for db in {id(d): d for d in (self._db, self._read_db) if d is not None}.values():
+                db.close()
+            self._db = self._read_db = None
+            self._writer.shutdown(wait=False)
+            self._reader.shutdown(wait=False)
 
     async def _write(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on the writer thread, waiting there (not on the event loop) up to
@@ -375,7 +382,7 @@ class SqliteStore:
 
     async def _read(self, fn: Callable[[], T]) -> T:
         if self._read_db is self._db:  # in memory: one connection, so wait for open units
-            async with self._lock:
+            async with self._alone():
                 return await self._write(fn)
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn)
 
@@ -389,10 +396,16 @@ class SqliteStore:
 
     @asynccontextmanager
     async def unit(self, user_id: int) -> AsyncIterator[SqliteUnit]:
-        """One transaction, one at a time (SQLite has a single writer anyway).
+        """One unit of work, one at a time (SQLite has a single writer anyway), done once its
+        commit is on disk (as far as ``synchronous=NORMAL`` goes).
 
-        Writes are buffered and applied with the commit in one trip to the writer thread;
-        reads see them (the buffer is applied first when a read follows a write).
+        Writes are buffered and applied when the unit ends, in a transaction that the units
+        ending before the next commit share (each one after the first in a savepoint): under
+        load, one commit for many people's turns rather than one each. The commit comes as
+        soon as the event loop is done with what it has in hand. A unit that fails takes back
+        its own writes only; a commit that fails fails every unit waiting on it (none of them
+        is done). Reads see the buffered writes (they are applied first when a read follows a
+        write), and those of the units waiting for the commit.
         """
         async with self._lock:
             unit = SqliteUnit(self)
@@ -400,53 +413,100 @@ class SqliteStore:
                 yield unit
             except BaseException:
                 if unit.begun:
-                    self._inline(lambda: self.db.execute("ROLLBACK"))
+                    self._inline(unit.rollback)
                 raise
-            if unit.pending or unit.begun:
-                self._inline(unit.commit)
-            if unit.forgot:
+            if not (unit.pending or unit.begun):
+                return  # it only read
+            self._inline(unit.commit)
+            if unit.forgot:  # no copy of what was deleted may stay behind, even for a while
+                self._inline(self._commit_group)
                 await self._write(self._scrub)
+                return
+            loop = asyncio.get_running_loop()
+            done = loop.create_future()
+            self._group.append(done)
+            if not self._committing:
+                self._committing = True
+                loop.call_soon(self._commit_soon)
+        await done
+
+    def _commit_soon(self) -> None:
+        """Commit the units that ended in this turn of the event loop, at once if no unit is
+        under way (one that waits for the writer thread), else as soon as it is done."""
+        if self._lock.locked():
+            task = asyncio.get_running_loop().create_task(self._commit_when_free())
+            self._commits.add(task)
+            task.add_done_callback(self._commits.discard)
+            return
+        self._committing = False
+        with contextlib.suppress(Exception):  # the units waiting on it have the error
+            self._commit_group()
+
+    async def _commit_when_free(self) -> None:
+        async with self._lock:
+            self._committing = False
+            with contextlib.suppress(Exception):  # the units waiting on it have the error
+                self._commit_group()
+
+    def _begin_group(self) -> bool:
+        """Open the shared transaction, unless it is open (under ``_lock``); whether this
+        opened it."""
+        if self._group_open:
+            return False
+        self.db.execute("BEGIN IMMEDIATE")
+        self._group_open = True
+        return True
+
+    def _commit_group(self) -> None:
+        """Commit the shared transaction, and tell each unit in it how that went (under
+        ``_lock``): done, or the error (StoreBusy when the file was locked)."""
+        waiting, self._group = self._group, []
+        try:
+            if self._group_open:
+                self._group_open = False
+                try:
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    if self.db.in_transaction:
+                        self.db.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:
+            busy = isinstance(exc, sqlite3.OperationalError) and _busy(exc)
+            failure = StoreBusy(f"{self.path}: {exc}") if busy else exc
+            for done in waiting:
+                if not done.done():
+                    done.set_exception(failure)
+            if failure is exc:
+                raise
+            raise failure from exc
+        for done in waiting:
+            if not done.done():
+                done.set_result(None)
+
+    def _group_lost(self, cause: BaseException) -> None:
+        """SQLite rolled the shared transaction back by itself (a full disk, an I/O error):
+        every unit waiting for it failed."""
+        self._group_open = False
+        waiting, self._group = self._group, []
+        for done in waiting:
+            if not done.done():
+                done.set_exception(StorageError(f"{self.path}: {cause}"))
+
+    @asynccontextmanager
+    async def _alone(self) -> AsyncIterator[None]:
+        """The connection with no unit's transaction open: for work that runs its own (purges,
+        the lead queue) or must see every unit committed."""
+        async with self._lock:
+            if self._group_open or self._group:
+                self._inline(self._commit_group)
+            yield
 
     @asynccontextmanager
     async def delivering(self, user_id: int) -> AsyncIterator[UnitDelivery]:
         """Nothing to hold: one process owns the file, and the conversation service already
-        delivers to each user one at a time within a process."""
-        yield SqliteDelivery(self, user_id)
-
-    async def mark_delivered(self, marks: Sequence[tuple[Owed, int | None]]) -> None:
-        """Commit these marks together with those of every other delivery that finished while
-        waiting for the same commit: one commit for many people instead of one each."""
-        future = asyncio.get_running_loop().create_future()
-        self._marks.append((marks, future))
-        if self._marking is None:
-            self._marking = asyncio.create_task(self._commit_marks())
-            self._marking_tasks.add(self._marking)
-            self._marking.add_done_callback(self._marking_tasks.discard)
-        await future
-
-    async def _commit_marks(self) -> None:
-        """The marks waiting when the store is free, in one transaction; each delivery that
-        waits on them learns how it went (a failure fails them all, as it is the store's)."""
-        async with self._lock:
-            waiting, self._marks, self._marking = self._marks, [], None
-            unit = SqliteUnit(self)
-            try:
-                for marks, _ in waiting:
-                    for owed, message_id in marks:
-                        await unit.outbox.delivered(owed, message_id)
-                self._inline(unit.commit)
-            except Exception as exc:
-                for _, future in waiting:
-                    if not future.done():
-                        future.set_exception(exc)
-                return
-            except BaseException:  # cancelled (the store is closing): so are its waiters
-                for _, future in waiting:
-                    future.cancel()
-                raise
-        for _, future in waiting:
-            if not future.done():
-                future.set_result(None)
+        delivers to each user one at a time within a process. Deliveries that finish together
+        have their marks committed together (see :meth:`unit`)."""
+        yield UnitDelivery(self, user_id)
 
     def _scrub(self) -> None:
         """Leave no copy of deleted rows in the write-ahead log (secure_delete covers the file)."""
@@ -460,7 +520,7 @@ class SqliteStore:
 
     async def purge_idle(self, ttl_days: int) -> int:
         cutoff = int(self.clock() - ttl_days * 86400)
-        async with self._lock:
+        async with self._alone():
             return await self._write(lambda: self._purge(cutoff))
 
     def _purge(self, cutoff: int) -> int:
@@ -500,7 +560,7 @@ class SqliteStore:
                 raise
             return result
 
-        async with self._lock:
+        async with self._alone():
             return await self._write(run)
 
     async def claim_deliveries(
@@ -756,7 +816,7 @@ class SqliteStore:
     ) -> None:
         if self.path == ":memory:":  # nothing to open from another process: export here
             sheet = export.Sheet(self.knowledge, language, admins)
-            async with self._lock:
+            async with self._alone():
                 await self._write(lambda: export.export_from(self.db, out, sheet))
             return
         child = await asyncio.create_subprocess_exec(
@@ -823,16 +883,6 @@ LIVE_SQL = "SELECT message_id, digest FROM live WHERE chat_id = ? AND user_id = 
 LINK_SQL = "SELECT 1 FROM links WHERE name = ?"
 
 
-class SqliteDelivery(UnitDelivery):
-    """A delivery whose marks are committed together with other people's
-    (:meth:`SqliteStore.mark_delivered`): under load, many deliveries finish at once."""
-
-    store: SqliteStore
-
-    async def delivered_all(self, marks: Sequence[tuple[Owed, int | None]]) -> None:
-        await self.store.mark_delivered(marks)
-
-
 class SqliteUnit:
     """The repositories of one transaction; each call runs on the writer thread."""
 
@@ -840,6 +890,8 @@ class SqliteUnit:
         self.store = store
         self.forgot = False
         self.begun = False
+        #: Whether this unit opened the shared transaction (see :meth:`SqliteStore.unit`).
+        self.first = False
         self.pending: list[tuple[str, Sequence[Sequence[object]]]] = []
         self.sessions = _Sessions(self)
         self.events = _Events(self)
@@ -853,24 +905,42 @@ class SqliteUnit:
         self.pending.append((sql, rows))
 
     def _apply(self) -> None:
-        """On the writer thread: begin if need be, and run the buffered statements."""
+        """Open this unit's savepoint if need be (and the shared transaction), and run the
+        buffered statements."""
         db = self.store.db
         if not self.begun:
-            db.execute("BEGIN IMMEDIATE")
+            # The first unit of a transaction needs no savepoint: rolling it back is a ROLLBACK.
+            self.first = self.store._begin_group()
+            if not self.first:
+                db.execute("SAVEPOINT unit")
             self.begun = True
         pending, self.pending = self.pending, []
         for sql, rows in pending:
             db.executemany(sql, rows)
 
     def commit(self) -> None:
-        """On the writer thread: apply what is buffered and commit (roll back on failure)."""
+        """Apply what is buffered and end the savepoint: the writes join the shared
+        transaction (the store commits it). On failure, roll this unit's writes back."""
         try:
             self._apply()
-            self.store.db.execute("COMMIT")
+            if not self.first:
+                self.store.db.execute("RELEASE unit")
         except BaseException:
-            if self.store.db.in_transaction:
-                self.store.db.execute("ROLLBACK")
+            if self.begun:
+                self.rollback()
             raise
+
+    def rollback(self) -> None:
+        """Undo this unit's writes, and only them."""
+        db = self.store.db
+        if not db.in_transaction:  # SQLite gave the whole transaction up (disk full, I/O)
+            self.store._group_lost(sqlite3.OperationalError("the transaction was rolled back"))
+        elif self.first:  # nothing else is in the transaction yet
+            db.execute("ROLLBACK")
+            self.store._group_open = False
+        else:
+            db.execute("ROLLBACK TO unit")
+            db.execute("RELEASE unit")
 
     async def query(self, sql: str, args: Sequence[object] = ()) -> list[Any]:
         def run() -> list[Any]:
