@@ -280,6 +280,7 @@ class SqliteStore:
         #: whether it is open, who waits for its commit, and the task that will commit it.
         self._group_open = False
         self._group: list[asyncio.Future[None]] = []
+        self._group_users: set[int] = set()
         self._committing = False
         self._commits: set[asyncio.Task[None]] = set()
 
@@ -405,7 +406,8 @@ class SqliteStore:
         soon as the event loop is done with what it has in hand. A unit that fails takes back
         its own writes only; a commit that fails fails every unit waiting on it (none of them
         is done). Reads see the buffered writes (they are applied first when a read follows a
-        write), and those of the units waiting for the commit.
+        write), and those of the units waiting for the commit: a unit that only read waits for
+        that commit too when its person has writes in it.
         """
         async with self._lock:
             unit = SqliteUnit(self)
@@ -415,20 +417,30 @@ class SqliteStore:
                 if unit.begun:
                     self._inline(unit.rollback)
                 raise
-            if not (unit.pending or unit.begun):
-                return  # it only read
-            self._inline(unit.commit)
-            if unit.forgot:  # no copy of what was deleted may stay behind, even for a while
-                self._inline(self._commit_group)
-                await self._write(self._scrub)
-                return
-            loop = asyncio.get_running_loop()
-            done = loop.create_future()
-            self._group.append(done)
-            if not self._committing:
-                self._committing = True
-                loop.call_soon(self._commit_soon)
+            if unit.pending or unit.begun:
+                self._inline(unit.commit)
+                if unit.forgot:  # no copy of what was deleted may stay behind, even for a while
+                    self._inline(self._commit_group)
+                    await self._write(self._scrub)
+                    return
+            elif user_id not in self._group_users:
+                return  # it only read, and nothing of this person's waits for a commit
+            # A unit that only read may have read this person's writes still waiting for their
+            # commit: it is done when they are (if they fail, what it read never was).
+            done = self._join_group(user_id)
         await done
+
+    def _join_group(self, user_id: int) -> asyncio.Future[None]:
+        """The commit this unit waits for, due as soon as the event loop is free (under
+        ``_lock``)."""
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        self._group.append(done)
+        self._group_users.add(user_id)
+        if not self._committing:
+            self._committing = True
+            loop.call_soon(self._commit_soon)
+        return done
 
     def _commit_soon(self) -> None:
         """Commit the units that ended in this turn of the event loop, at once if no unit is
@@ -443,14 +455,22 @@ class SqliteStore:
             self._commit_group()
 
     async def _commit_when_free(self) -> None:
-        async with self._lock:
+        try:
+            async with self._lock:
+                self._committing = False
+                with contextlib.suppress(Exception):  # the units waiting on it have the error
+                    self._commit_group()
+        finally:
+            # Cancelled before it had the store (the bot is stopping): the next unit, or
+            # close(), commits what waits.
             self._committing = False
-            with contextlib.suppress(Exception):  # the units waiting on it have the error
-                self._commit_group()
 
     def _begin_group(self) -> bool:
         """Open the shared transaction, unless it is open (under ``_lock``); whether this
         opened it."""
+        if self._group_open and not self.db.in_transaction:
+            # SQLite gave the transaction up by itself (a full disk, an I/O error).
+            self._group_lost(sqlite3.OperationalError("the transaction was rolled back"))
         if self._group_open:
             return False
         self.db.execute("BEGIN IMMEDIATE")
@@ -461,6 +481,7 @@ class SqliteStore:
         """Commit the shared transaction, and tell each unit in it how that went (under
         ``_lock``): done, or the error (StoreBusy when the file was locked)."""
         waiting, self._group = self._group, []
+        self._group_users.clear()
         try:
             if self._group_open:
                 self._group_open = False
@@ -488,6 +509,7 @@ class SqliteStore:
         every unit waiting for it failed."""
         self._group_open = False
         waiting, self._group = self._group, []
+        self._group_users.clear()
         for done in waiting:
             if not done.done():
                 done.set_exception(StorageError(f"{self.path}: {cause}"))
@@ -498,7 +520,11 @@ class SqliteStore:
         the lead queue) or must see every unit committed."""
         async with self._lock:
             if self._group_open or self._group:
-                self._inline(self._commit_group)
+                # A failed commit is the waiting units' (they have the error), not this work's.
+                with contextlib.suppress(Exception):
+                    self._commit_group()
+            if self.db.in_transaction:
+                raise StorageError(f"{self.path}: a transaction could not be ended")
             yield
 
     @asynccontextmanager
@@ -513,9 +539,10 @@ class SqliteStore:
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def owing_users(self) -> list[int]:
-        rows = await self._write(
-            lambda: self.db.execute("SELECT DISTINCT user_id FROM outbox").fetchall()
-        )
+        async with self._alone():  # not those whose turn is still to commit
+            rows = await self._write(
+                lambda: self.db.execute("SELECT DISTINCT user_id FROM outbox").fetchall()
+            )
         return [user_id for (user_id,) in rows]
 
     async def purge_idle(self, ttl_days: int) -> int:

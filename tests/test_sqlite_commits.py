@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from advisor import Knowledge
-from storage.base import Outgoing
+from storage.base import Outgoing, Owed
 from storage.sqlite import SqliteStore
 
 PEOPLE = range(1, 13)
@@ -35,6 +35,16 @@ def owed_on_disk(path: Path) -> list[int]:
     """What another connection (another program) sees as owed: only what was committed."""
     with sqlite3.connect(path) as other:
         return sorted(user for (user,) in other.execute("SELECT user_id FROM outbox"))
+
+
+def deferred_check_at_commit(store: SqliteStore) -> None:
+    """A table whose rows fail the COMMIT that would keep them (a foreign key checked then)."""
+    store.db.execute("PRAGMA foreign_keys = ON")
+    store.db.execute(
+        "CREATE TABLE notes (user_id INTEGER REFERENCES sessions_check (id) "
+        "DEFERRABLE INITIALLY DEFERRED)"
+    )
+    store.db.execute("CREATE TABLE sessions_check (id INTEGER PRIMARY KEY)")
 
 
 async def owe(store: SqliteStore, person: int, fail: bool = False) -> None:
@@ -68,12 +78,7 @@ async def test_a_turn_that_fails_takes_back_its_own_writes_and_no_one_elses(
 async def test_a_commit_that_fails_fails_every_turn_that_waited_for_it(
     store: SqliteStore, tmp_path: Path
 ) -> None:
-    store.db.execute("PRAGMA foreign_keys = ON")
-    store.db.execute(
-        "CREATE TABLE notes (user_id INTEGER REFERENCES sessions_check (id) "
-        "DEFERRABLE INITIALLY DEFERRED)"
-    )
-    store.db.execute("CREATE TABLE sessions_check (id INTEGER PRIMARY KEY)")
+    deferred_check_at_commit(store)
 
     async def broken_at_commit() -> None:
         async with store.unit(9) as uow:
@@ -92,9 +97,36 @@ async def test_work_with_its_own_transaction_commits_the_waiting_turns_first(
     store: SqliteStore, tmp_path: Path
 ) -> None:
     turns = [asyncio.create_task(owe(store, person)) for person in PEOPLE]
+    await asyncio.sleep(0)  # one turn of the loop: each runs up to its commit, and waits
+    assert not any(turn.done() for turn in turns)
     assert await store.purge_idle(ttl_days=30) == 0  # runs BEGIN IMMEDIATE of its own
+    assert all(turn.done() for turn in turns)  # committed before the purge began
     await asyncio.gather(*turns)
     assert owed_on_disk(tmp_path / "state.sqlite3") == list(PEOPLE)
+    assert await store.owing_users() == list(PEOPLE)
+
+
+async def test_a_read_of_writes_still_to_commit_is_done_only_when_they_are(
+    store: SqliteStore,
+) -> None:
+    deferred_check_at_commit(store)
+
+    async def turn_that_fails_at_commit() -> None:
+        async with store.unit(1) as uow:
+            await uow.outbox.put(1, [Outgoing(1, "send", {"text": "Hi"})])
+            uow.write("INSERT INTO notes (user_id) VALUES (?)", (1,))
+
+    async def delivery_reading_what_is_owed() -> list[Owed]:
+        async with store.unit(1) as uow:
+            return await uow.outbox.owed(1)  # sees the turn's message, not yet committed
+
+    turn, read = await asyncio.gather(
+        turn_that_fails_at_commit(), delivery_reading_what_is_owed(), return_exceptions=True
+    )
+    assert isinstance(turn, sqlite3.IntegrityError)
+    assert isinstance(read, sqlite3.IntegrityError)  # so nothing it read is sent
+    async with store.unit(1) as uow:
+        assert await uow.outbox.owed(1) == []
 
 
 async def test_closing_the_store_keeps_the_turns_that_ended(
