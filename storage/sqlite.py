@@ -277,7 +277,8 @@ class SqliteStore:
         self._db: sqlite3.Connection | None = None
         self._read_db: sqlite3.Connection | None = None
         #: Units that ended since the last commit share one transaction (see :meth:`unit`):
-        #: whether it is open, who waits for its commit, and the task that will commit it.
+        #: whether it is open, who waits for its commit (and whose writes are in it), whether
+        #: its commit is due, and the tasks that wait for the store to commit it.
         self._group_open = False
         self._group: list[asyncio.Future[None]] = []
         self._group_users: set[int] = set()
@@ -373,7 +374,8 @@ class SqliteStore:
         (WAL, ``synchronous=NORMAL``: a commit does not wait for the disk), so they take less
         time than a trip to the writer thread and back, which costs the bot more CPU than the
         statements themselves. Long work (purges, reports, the lead queue) stays on threads.
-        Callers hold ``_lock``, so a turn's transaction never meets another's."""
+        Callers hold ``_lock``, so a unit's statements never interleave with another's (units
+        share a transaction only one after the other, see :meth:`unit`)."""
         try:
             return fn()
         except sqlite3.OperationalError as exc:
@@ -450,20 +452,22 @@ class SqliteStore:
             self._commits.add(task)
             task.add_done_callback(self._commits.discard)
             return
-        self._committing = False
-        with contextlib.suppress(Exception):  # the units waiting on it have the error
-            self._commit_group()
+        self._commit_due()
 
     async def _commit_when_free(self) -> None:
         try:
             async with self._lock:
-                self._committing = False
-                with contextlib.suppress(Exception):  # the units waiting on it have the error
-                    self._commit_group()
+                self._commit_due()
         finally:
             # Cancelled before it had the store (the bot is stopping): the next unit, or
             # close(), commits what waits.
             self._committing = False
+
+    def _commit_due(self) -> None:
+        """The commit :meth:`_join_group` asked for (under ``_lock``)."""
+        self._committing = False
+        with contextlib.suppress(Exception):  # the units waiting on it have the error
+            self._commit_group()
 
     def _begin_group(self) -> bool:
         """Open the shared transaction, unless it is open (under ``_lock``); whether this
